@@ -1,0 +1,173 @@
+/*
+ * bench_engine — the engine's figures for BENCHMARKS.md (a benchmark, not a
+ * test: it reports, it does not judge).
+ *
+ *   rfm-bench-engine CUSTOMERS ORDERS [REPEATS]
+ *
+ * 1. Inserts CUSTOMERS customers with 36-character UUID-like ids (one order
+ *    each) and reports the RSS growth per customer.
+ * 2. Applies ORDERS pre-decoded orders (Zipf-like: customer rank drawn
+ *    log-uniformly, so a few customers are very active) REPEATS times and
+ *    reports the apply rate of each pass, on one core.
+ * 3. Recomputes breakpoints and rescores everyone REPEATS times.
+ * Prints one `key value` line per figure; bench/run.sh turns them into tables.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rfm/order.h"
+#include "rfm/score.h"
+#include "rfm/segment.h"
+#include "rfm/store.h"
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long rss_bytes(void) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0, rss = 0;
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+            rss = 0;
+        fclose(f);
+    }
+    return rss * 4096L;
+}
+
+/* splitmix64: a fast deterministic generator, so every run sees the same data. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+static uint64_t rng(void) {
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static void make_id(char *out, uint64_t n) {
+    static const char hex[] = "0123456789abcdef";
+    uint64_t a = n * 0x9e3779b97f4a7c15ULL ^ 0x5bd1e995, b = ~n * 0xc2b2ae3d27d4eb4fULL;
+    for (int i = 0, j = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            out[i] = '-';
+            continue;
+        }
+        uint64_t *src = j < 16 ? &a : &b;
+        out[i] = hex[*src & 15];
+        *src >>= 4;
+        j++;
+    }
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s CUSTOMERS ORDERS [REPEATS]\n", argv[0]);
+        return 64;
+    }
+    size_t ncust = strtoull(argv[1], NULL, 10), norders = strtoull(argv[2], NULL, 10);
+    int repeats = argc > 3 ? atoi(argv[3]) : 3;
+    if (!ncust || !norders || repeats < 1 || repeats > 15)
+        return 64;
+
+    /* Input first, so the RSS growth below is the store's alone. */
+    char *ids = malloc(ncust * 36);
+    order *orders = malloc(norders * sizeof *orders);
+    char *oids = malloc(norders * 12);
+    if (!ids || !orders || !oids)
+        return 1;
+    for (size_t i = 0; i < ncust; i++)
+        make_id(ids + i * 36, i);
+    const uint32_t t0 = 1577836800; /* 2020-01-01 */
+    double logn = __builtin_log((double)ncust);
+    for (size_t i = 0; i < norders; i++) {
+        double u = (double)(rng() >> 11) / 9007199254740992.0;
+        size_t c = (size_t)__builtin_exp(u * logn) - 1;
+        if (c >= ncust)
+            c = ncust - 1;
+        orders[i] = (order){.customer_id = {ids + c * 36, 36},
+                            .order_id = {oids + i * 12, 12},
+                            .ts = t0 + (int64_t)(rng() % (540 * 86400)),
+                            .amount_cents = (int64_t)(rng() % 50000)};
+    }
+
+    store *st = store_new();
+    long rss0 = rss_bytes();
+    double t = now_s();
+    char oid[24];
+    for (size_t i = 0; i < ncust; i++) {
+        snprintf(oid, sizeof oid, "I%011zu", i);
+        order o = {.customer_id = {ids + i * 36, 36},
+                   .order_id = {oid, 12},
+                   .ts = t0 + (int64_t)(rng() % (540 * 86400)),
+                   .amount_cents = 1000 + (int64_t)(rng() % 100000)};
+        if (order_apply(st, &o, NULL) != ORDER_APPLIED)
+            return 1;
+    }
+    double insert_s = now_s() - t;
+    long rss1 = rss_bytes();
+    printf("customers %zu\n", store_count(st));
+    printf("insert_per_s %.0f\n", (double)ncust / insert_s);
+    printf("rss_bytes_per_customer %.1f\n", (double)(rss1 - rss0) / (double)ncust);
+    printf("store_bytes_per_customer %.1f\n", (double)store_memory(st) / (double)ncust);
+
+    double rates[16], single[16], rescore[16];
+    for (int r = 0; r < 2 * repeats; r++) {
+        for (size_t i = 0; i < norders; i++) /* fresh order ids: no pass is a duplicate */
+        {
+            char tmp[24];
+            snprintf(tmp, sizeof tmp, "%02d%010zu", r, i);
+            memcpy(oids + i * 12, tmp, 12);
+        }
+        t = now_s();
+        if (r % 2) {
+            for (size_t i = 0; i < norders; i++)
+                order_apply(st, &orders[i], NULL);
+            single[r / 2] = (double)norders / (now_s() - t);
+            printf("apply_single_pass %d %.0f\n", r / 2, single[r / 2]);
+        } else {
+            for (size_t i = 0; i < norders; i += 512)
+                order_apply_batch(st, &orders[i], norders - i < 512 ? norders - i : 512, NULL,
+                                  NULL);
+            rates[r / 2] = (double)norders / (now_s() - t);
+            printf("apply_batch_pass %d %.0f\n", r / 2, rates[r / 2]);
+        }
+    }
+    printf("apply_batch_orders_per_s_median %.0f\n", median(rates, repeats));
+    printf("apply_single_orders_per_s_median %.0f\n", median(single, repeats));
+
+    score_settings ss;
+    score_settings_default(&ss);
+    segment_map map;
+    segment_map_default(&map, ss.bins);
+    score_breakpoints bp = {0};
+    for (int r = 0; r < repeats; r++) {
+        t = now_s();
+        if (score_breakpoints_compute(&ss, st, 0, bp.version, &bp))
+            return 1;
+        size_t changed = score_rescore_all(&ss, &bp, &map, st, NULL, NULL);
+        rescore[r] = now_s() - t;
+        printf("rescore_pass %d %.3f changed %zu\n", r, rescore[r], changed);
+    }
+    printf("recompute_rescore_s_median %.3f\n", median(rescore, repeats));
+    printf("rss_total_bytes %ld\n", rss_bytes());
+
+    store_free(st);
+    free(ids);
+    free(orders);
+    free(oids);
+    return 0;
+}

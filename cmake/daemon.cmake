@@ -1,0 +1,43 @@
+# rfmd, the daemon: Kafka in, segment events out. Included from CMakeLists.txt.
+
+add_library(rfm_log STATIC src/log.c)
+
+# Everything but main(), so tests could drive the daemon's modules directly.
+add_library(rfmd_core STATIC
+  src/rfmd/kconf.c
+  src/rfmd/tracker.c
+  src/rfmd/producer.c
+  src/rfmd/consumer.c
+  src/rfmd/embedded.c
+  src/rfmd/pipeline.c
+  src/rfmd/daemon.c)
+target_link_libraries(rfmd_core PUBLIC rfm_engine rfm_log PkgConfig::RDKAFKA Threads::Threads)
+
+add_executable(rfmd src/rfmd/main.c)
+target_link_libraries(rfmd PRIVATE rfmd_core)
+
+# Unit tests of the daemon's Kafka-free parts.
+add_executable(test_daemon_tracker tests/test_daemon_tracker.c)
+target_link_libraries(test_daemon_tracker PRIVATE rfmd_core PkgConfig::CMOCKA)
+add_test(NAME daemon_tracker COMMAND test_daemon_tracker)
+
+add_executable(test_daemon_log tests/test_daemon_log.c)
+target_link_libraries(test_daemon_log PRIVATE rfm_log PkgConfig::CMOCKA)
+add_test(NAME daemon_log COMMAND test_daemon_log)
+
+# End-to-end tests: each creates a librdkafka mock cluster in the test
+# process, runs the real rfmd binary against it over TCP, and reads the
+# topics back.
+add_library(rfm_daemon_harness STATIC tests/daemon/harness.c)
+target_link_libraries(rfm_daemon_harness PUBLIC rfm_codec PkgConfig::RDKAFKA PkgConfig::JANSSON
+                                                PkgConfig::CMOCKA Threads::Threads)
+foreach(t flo rescore dlq cli)
+  add_executable(test_daemon_${t} tests/test_daemon_${t}.c)
+  target_link_libraries(test_daemon_${t} PRIVATE rfm_daemon_harness)
+  add_test(NAME daemon_${t} COMMAND test_daemon_${t} $<TARGET_FILE:rfmd>)
+  set_tests_properties(daemon_${t} PROPERTIES
+    TIMEOUT 120
+    LABELS daemon
+    ENVIRONMENT "RFM_SHARED=${CMAKE_SOURCE_DIR}/../shared;RFM_SOURCE=${CMAKE_SOURCE_DIR};RFM_BIN=${CMAKE_BINARY_DIR}")
+endforeach()
+set_tests_properties(daemon_tracker daemon_log PROPERTIES LABELS daemon)

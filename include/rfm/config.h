@@ -1,0 +1,87 @@
+/*
+ * config — rfmd.yaml (SPEC §7), parsed with libyaml.
+ *
+ * Strict: unknown keys, wrong types, bad durations and out-of-range values are
+ * errors naming file:line:column and the dotted key, and nothing is half
+ * applied. conf/rfmd.yaml documents every key with its default.
+ */
+#ifndef RFM_CONFIG_H
+#define RFM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rfm/event.h"
+#include "rfm/score.h"
+#include "rfm/segment.h"
+
+#define CONFIG_MAX_TOPICS     16
+#define CONFIG_MAX_PROPS      64
+#define CONFIG_MAX_FILE_BYTES (1024 * 1024)
+
+typedef struct config_prop {
+    char *key, *value;
+} config_prop;
+
+typedef struct config {
+    char *path; /* file it was read from, NULL for defaults */
+
+    struct {
+        char *brokers; /* "embedded" = in-process mock cluster */
+        char *group_id;
+        config_prop consumer[CONFIG_MAX_PROPS];
+        size_t nconsumer;
+        config_prop producer[CONFIG_MAX_PROPS];
+        size_t nproducer;
+    } kafka;
+
+    struct {
+        char *orders[CONFIG_MAX_TOPICS];
+        size_t norders;
+        char *segments;
+        char *dead_letter;
+    } topics;
+
+    event_fields fields; /* strings owned by the config */
+    size_t max_message_bytes;
+
+    score_settings scoring;
+    segment_map segments;
+
+    struct {
+        int64_t interval_ms;
+    } rescore;
+
+    struct {
+        char *dir;
+        int64_t interval_ms;
+        int keep;
+    } snapshot;
+
+    struct {
+        char *listen; /* "" = disabled */
+    } http;
+
+    struct {
+        char *level; /* debug|info|notice|warning|error */
+    } log;
+} config;
+
+/* Defaults of SPEC §7 (all strings allocated). */
+int config_defaults(config *c);
+
+/* Load a file over the defaults. On error returns -1, leaves *c freed-and-empty
+ * and writes "file:line:col: key: problem" into err. */
+int config_load(config *c, const char *path, char *err, size_t errlen);
+
+/* Same from a buffer; `name` stands in for the file name in messages. */
+int config_load_string(config *c, const char *name, const char *yaml, size_t len, char *err,
+                       size_t errlen);
+
+void config_free(config *c);
+
+/* "500ms", "2s", "5m", "1h", "1d"; returns 0 or -1. */
+int config_parse_duration(const char *s, int64_t *ms);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * consumer — the high-level (group) consumer of topics.orders.
+ *
+ * Offsets are never stored or auto-committed by librdkafka: consumer_commit
+ * commits, explicitly, what the tracker says is committable (applied and
+ * every resulting event delivered). The rebalance callback handles both
+ * protocols (eager: assign/assign(NULL); cooperative: incremental_assign /
+ * incremental_unassign), starts partitions this process holds state for at
+ * the tracker's applied position (so a restored snapshot resumes exactly
+ * where its state ends), and on revoke drains the producer and commits
+ * before letting the partitions go.
+ *
+ * consumer_poll returns data messages only; partition EOF is recorded in the
+ * tracker, transient errors are logged (rate-limited), fatal ones make the
+ * consumer failed.
+ */
+#ifndef RFM_CONSUMER_H
+#define RFM_CONSUMER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "rfm/config.h"
+#include "rfm/tracker.h"
+
+typedef struct consumer consumer;
+
+/* Called in the revoke path before committing: deliver everything queued. */
+typedef void (*consumer_drain_fn)(void *ctx);
+
+consumer *consumer_new(const config *cfg, const char *brokers, tracker *trk, char *err,
+                       size_t errlen);
+void consumer_free(consumer *c);
+
+void consumer_set_drain(consumer *c, consumer_drain_fn fn, void *ctx);
+
+/* Subscribe to cfg->topics.orders. Returns 0 or -1 with err. */
+int consumer_subscribe(consumer *c, char *err, size_t errlen);
+
+/* Next data message (caller destroys it with rd_kafka_message_destroy), or
+ * NULL when none arrived within timeout_ms. Serves rebalances, commit
+ * results and errors. */
+rd_kafka_message_t *consumer_poll(consumer *c, int timeout_ms);
+
+/* Pause / resume fetching of the whole current assignment (back-pressure). */
+void consumer_pause(consumer *c);
+void consumer_resume(consumer *c);
+
+/* Commit committable offsets; sync waits for the result. Returns the number
+ * of partitions committed (sync) or requested (async), -1 on error. */
+int consumer_commit(consumer *c, bool sync);
+
+/* Leave the group (runs the revoke path). */
+void consumer_close(consumer *c);
+
+bool consumer_failed(const consumer *c);
+const char *consumer_error(const consumer *c);
+
+/* Partitions currently assigned. */
+int consumer_assigned(const consumer *c);
+
+rd_kafka_t *consumer_handle(consumer *c);
+
+#endif

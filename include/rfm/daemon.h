@@ -1,0 +1,57 @@
+/*
+ * daemon — rfmd's lifecycle: start Kafka clients (or the embedded cluster),
+ * run the consume/apply/publish loop with its timers (rescore, commit,
+ * progress), and shut down cleanly on SIGTERM/SIGINT: stop consuming, final
+ * rescore, flush the producer, commit, leave the group.
+ *
+ * The daemon struct is public so later subsystems (snapshots, HTTP metrics)
+ * can reach the store, the tracker's per-partition offsets and the counters.
+ */
+#ifndef RFM_DAEMON_H
+#define RFM_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rfm/config.h"
+#include "rfm/consumer.h"
+#include "rfm/embedded.h"
+#include "rfm/pipeline.h"
+#include "rfm/producer.h"
+#include "rfm/store.h"
+#include "rfm/tracker.h"
+
+/* Exit codes of rfmd (documented in --help). */
+#define DAEMON_EXIT_OK       0
+#define DAEMON_EXIT_CONFIG   1 /* usage, configuration, refused Kafka property */
+#define DAEMON_EXIT_FATAL    2 /* fatal Kafka error, failed delivery, undelivered at exit */
+#define DAEMON_EXIT_INTERNAL 3 /* out of memory, embedded cluster failed to start */
+
+#define DAEMON_BATCH             500   /* messages per loop turn */
+#define DAEMON_POLL_MS           100   /* longest wait for input */
+#define DAEMON_COMMIT_MS         1000  /* commit period */
+#define DAEMON_PROGRESS_MS       10000 /* progress line period */
+#define DAEMON_DRAIN_MS          5000  /* producer drain on revoke */
+#define DAEMON_SHUTDOWN_FLUSH_MS 7000  /* the rest of the 10 s stop budget is close */
+
+typedef struct daemon_ctx {
+    const config *cfg;
+    embedded *emb; /* NULL unless kafka.brokers is "embedded" */
+    const char *brokers;
+    store *store;
+    tracker *trk;
+    producer *prod;
+    consumer *cons;
+    pipeline pipe;
+    int64_t started_ms;
+    bool paused;
+    bool backlog_done; /* first EOF on every assigned partition seen */
+} daemon_ctx;
+
+/* Run until a stop signal or a fatal error; returns a DAEMON_EXIT_* code. */
+int daemon_run(const config *cfg);
+
+/* Ask the loop to stop (what the signal handler does). Async-signal-safe. */
+void daemon_request_stop(int sig);
+
+#endif

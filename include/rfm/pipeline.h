@@ -1,0 +1,85 @@
+/*
+ * pipeline — what rfmd does with one input message and with a rescore:
+ *
+ *   message -> event_decode -> order_apply -> score_apply -> segment event
+ *                  |                              (only when breakpoints exist
+ *                  +-> dead-letter copy            and the segment changed)
+ *
+ *   rescore -> score_breakpoints_compute -> score_rescore_all -> one event per
+ *              customer whose segment changed (cause "rescore")
+ *
+ * Every produced message takes a tracker ref for the input message that
+ * caused it (rescore events take a global one), so input offsets are only
+ * committed once their effects are delivered. Kafka-free apart from the
+ * producer it is handed.
+ */
+#ifndef RFM_PIPELINE_H
+#define RFM_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rfm/config.h"
+#include "rfm/event.h"
+#include "rfm/log.h"
+#include "rfm/producer.h"
+#include "rfm/score.h"
+#include "rfm/store.h"
+#include "rfm/tracker.h"
+
+#define PIPELINE_ERROR_HEADER "rfmd-error"
+/* Reason for orders that decode but fail the engine's own limits. */
+#define PIPELINE_REJECT_INVALID "invalid_order"
+
+typedef struct pipeline_stats {
+    uint64_t consumed;       /* input messages handled */
+    uint64_t applied;        /* orders counted */
+    uint64_t refunds;        /* refunds applied */
+    uint64_t duplicates;     /* same order_id again: ignored */
+    uint64_t refund_unknown; /* refund for an unknown customer: ignored */
+    uint64_t rejected;       /* dead-lettered: sum of rejected_by + invalid */
+    uint64_t rejected_by[EVENT_REJECT_COUNT];
+    uint64_t invalid;             /* PIPELINE_REJECT_INVALID */
+    uint64_t dead_letter_refused; /* copies too large for the producer */
+    uint64_t events_order;
+    uint64_t events_rescore;
+    uint64_t rescores;
+    size_t last_rescore_customers;
+    size_t last_rescore_changed;
+    double last_rescore_ms;
+} pipeline_stats;
+
+typedef struct pipeline {
+    const config *cfg;
+    store *store;
+    producer *prod;
+    tracker *trk;
+    score_breakpoints bp; /* version 0 until the first rescore */
+    pipeline_stats stats;
+    event_decoded dec;
+    log_ratelimit reject_rl;
+    int failed; /* producer or memory failure: the daemon must stop */
+} pipeline;
+
+/* One input message (payload may be NULL: a Kafka null value). */
+typedef struct pipeline_input {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    const void *key;
+    size_t key_len;
+    const void *payload;
+    size_t len;
+} pipeline_input;
+
+void pipeline_init(pipeline *p, const config *cfg, store *s, producer *prod, tracker *trk);
+void pipeline_free(pipeline *p);
+
+/* Returns 0, or -1 on a fatal failure (producer failed, out of memory). */
+int pipeline_process(pipeline *p, const pipeline_input *in);
+
+/* Recompute breakpoints over all customers, rescore everyone, publish the
+ * changes. `why` is for the log line. No-op without customers. 0 or -1. */
+int pipeline_rescore(pipeline *p, const char *why);
+
+#endif

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs everything rfmd needs to build, test and benchmark, on Debian 12:
+# Debian packages, the pinned pandas used by the reference scripts, and the
+# Apache Kafka release the end-to-end tests run (from Maven Central).
+# Safe to run any number of times: it only installs what is missing.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+
+pkgs=(build-essential cmake ninja-build pkg-config git
+      librdkafka-dev libyaml-dev libjansson-dev libcmocka-dev libxxhash-dev
+      libmicrohttpd-dev libsystemd-dev zlib1g-dev
+      kcat clang-format python3 python3-venv maven openjdk-17-jre-headless)
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# A JDK the project did not install counts too (the image may ship its own).
+if command -v java >/dev/null; then
+    missing=("${missing[@]/openjdk-17-jre-headless/}")
+fi
+if command -v mvn >/dev/null; then
+    missing=("${missing[@]/maven/}")
+fi
+read -r -a missing <<<"${missing[*]}"
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "install-deps: installing ${missing[*]}" >&2
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# pandas for the reference scripts: the interpreter's own if it has the pinned
+# versions, else a private venv under the cache directory.
+"$here/scripts/python.sh" -c 'import pandas' >/dev/null
+
+# Apache Kafka for the end-to-end tests and benchmarks.
+if [ -x "$here/tests/kafka/broker.sh" ]; then
+    "$here/tests/kafka/broker.sh" fetch >&2
+fi
+echo "install-deps: ok" >&2

@@ -1,0 +1,348 @@
+/*
+ * consumer — see include/rfm/consumer.h.
+ *
+ * Everything runs on the daemon's main thread: rd_kafka_poll_set_consumer
+ * routes librdkafka's main queue (errors, commit results, rebalances) into
+ * the consumer queue, which only consumer_poll serves. So the rebalance
+ * callback never races message processing, and it may use the tracker and
+ * the producer directly.
+ *
+ * Messages are taken one at a time with rd_kafka_consumer_poll and handled
+ * before the next is taken, rather than with rd_kafka_consume_batch_queue:
+ * librdkafka 2.0.x's batch API can skip or repeat offsets around pause/resume
+ * (fixed in 2.1.0), and rfmd pauses on producer back-pressure. It also means
+ * no message of a partition is processed after that partition was revoked.
+ */
+#include "rfm/consumer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rfm/kconf.h"
+#include "rfm/log.h"
+
+struct consumer {
+    rd_kafka_t *rk;
+    const config *cfg;
+    tracker *trk;
+    consumer_drain_fn drain;
+    void *drain_ctx;
+    bool failed;
+    bool subscribed;
+    int assigned;
+    char error[512];
+    log_ratelimit err_rl;
+};
+
+static void consumer_fail(consumer *c, const char *what, const char *detail) {
+    if (!c->failed) {
+        snprintf(c->error, sizeof c->error, "%s: %s", what, detail);
+        log_error("consumer: %s", c->error);
+    }
+    c->failed = true;
+}
+
+/* "orders[0,1,5] other[2]" for logs; lists come grouped by topic. */
+static void consumer_format_parts(const rd_kafka_topic_partition_list_t *l, char *buf, size_t len) {
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < l->cnt && n + 16 < len; i++) {
+        const rd_kafka_topic_partition_t *p = &l->elems[i];
+        bool same = i > 0 && !strcmp(l->elems[i - 1].topic, p->topic);
+        int w = same ? snprintf(buf + n, len - n, ",%d", (int)p->partition)
+                     : snprintf(buf + n, len - n, "%s%s[%d", i ? "] " : "", p->topic,
+                                (int)p->partition);
+        if (w < 0 || (size_t)w >= len - n)
+            break;
+        n += (size_t)w;
+    }
+    if (l->cnt && n + 2 < len)
+        snprintf(buf + n, len - n, "]");
+}
+
+static void consumer_commit_one(void *ctx, const char *topic, int32_t partition, int64_t offset) {
+    rd_kafka_topic_partition_list_t *l = ctx;
+    rd_kafka_topic_partition_list_add(l, topic, partition)->offset = offset;
+}
+
+static void consumer_mark_committed(consumer *c, const rd_kafka_topic_partition_list_t *l) {
+    for (int i = 0; i < l->cnt; i++)
+        if (!l->elems[i].err && l->elems[i].offset >= 0)
+            tracker_set_committed(c->trk, l->elems[i].topic, l->elems[i].partition,
+                                  l->elems[i].offset);
+}
+
+int consumer_commit(consumer *c, bool sync) {
+    if (c->failed)
+        return -1;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
+    size_t n = tracker_commit_candidates(c->trk, false, consumer_commit_one, l);
+    if (n == 0) {
+        rd_kafka_topic_partition_list_destroy(l);
+        return 0;
+    }
+    rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, l, sync ? 0 : 1);
+    int ret = (int)n;
+    if (e) {
+        log_rl(&c->err_rl, LOG_LEVEL_WARNING, "consumer: commit failed: %s", rd_kafka_err2str(e));
+        ret = -1;
+    } else if (sync) {
+        consumer_mark_committed(c, l);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    return ret;
+}
+
+static void consumer_assign(consumer *c, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
+                            bool cooperative) {
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *p = &parts->elems[i];
+        int slot = tracker_slot(c->trk, p->topic, p->partition);
+        if (slot < 0) {
+            consumer_fail(c, "assign", "out of memory");
+            continue;
+        }
+        int64_t resume = tracker_resume_offset(c->trk, slot);
+        if (resume != TRACKER_OFFSET_NONE)
+            p->offset = resume;
+        tracker_set_assigned(c->trk, slot, true);
+    }
+    char desc[1024];
+    consumer_format_parts(parts, desc, sizeof desc);
+    if (cooperative) {
+        rd_kafka_error_t *err = rd_kafka_incremental_assign(rk, parts);
+        if (err) {
+            log_error("consumer: incremental assign failed: %s", rd_kafka_error_string(err));
+            rd_kafka_error_destroy(err);
+        }
+        c->assigned += parts->cnt;
+    } else {
+        rd_kafka_resp_err_t e = rd_kafka_assign(rk, parts);
+        if (e)
+            log_error("consumer: assign failed: %s", rd_kafka_err2str(e));
+        c->assigned = parts->cnt;
+    }
+    log_notice("consumer: assigned %d partition(s)%s: %s (now %d)", parts->cnt,
+               cooperative ? " incrementally" : "", desc, c->assigned);
+}
+
+static void consumer_revoke(consumer *c, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
+                            bool cooperative) {
+    bool lost = rd_kafka_assignment_lost(rk);
+    if (!lost) {
+        /* The partitions go to someone else next: settle our effects so the
+         * committed offsets are exact. */
+        if (c->drain)
+            c->drain(c->drain_ctx);
+        consumer_commit(c, true);
+    }
+    for (int i = 0; i < parts->cnt; i++) {
+        int slot = tracker_slot(c->trk, parts->elems[i].topic, parts->elems[i].partition);
+        if (slot >= 0)
+            tracker_set_assigned(c->trk, slot, false);
+    }
+    char desc[1024];
+    consumer_format_parts(parts, desc, sizeof desc);
+    if (cooperative) {
+        rd_kafka_error_t *err = rd_kafka_incremental_unassign(rk, parts);
+        if (err) {
+            log_error("consumer: incremental unassign failed: %s", rd_kafka_error_string(err));
+            rd_kafka_error_destroy(err);
+        }
+        c->assigned -= parts->cnt;
+        if (c->assigned < 0)
+            c->assigned = 0;
+    } else {
+        rd_kafka_assign(rk, NULL);
+        c->assigned = 0;
+    }
+    log_notice("consumer: %s %d partition(s): %s (now %d)", lost ? "lost" : "revoked", parts->cnt,
+               desc, c->assigned);
+}
+
+static void consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                                  rd_kafka_topic_partition_list_t *parts, void *opaque) {
+    consumer *c = opaque;
+    bool cooperative = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
+    switch (err) {
+    case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+        consumer_assign(c, rk, parts, cooperative);
+        break;
+    case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+        consumer_revoke(c, rk, parts, cooperative);
+        break;
+    default:
+        log_error("consumer: rebalance failed: %s", rd_kafka_err2str(err));
+        for (size_t i = 0; i < tracker_count(c->trk); i++)
+            tracker_set_assigned(c->trk, (int)i, false);
+        rd_kafka_assign(rk, NULL);
+        c->assigned = 0;
+        break;
+    }
+}
+
+static void consumer_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                               rd_kafka_topic_partition_list_t *offsets, void *opaque) {
+    (void)rk;
+    consumer *c = opaque;
+    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        log_rl(&c->err_rl, LOG_LEVEL_WARNING, "consumer: commit failed: %s (will retry)",
+               rd_kafka_err2str(err));
+    if (offsets)
+        consumer_mark_committed(c, offsets);
+}
+
+static void consumer_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+    consumer *c = opaque;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char fatal[512];
+        rd_kafka_fatal_error(rk, fatal, sizeof fatal);
+        consumer_fail(c, "fatal error", fatal);
+        return;
+    }
+    /* All brokers down included: librdkafka reconnects by itself. */
+    log_rl(&c->err_rl, LOG_LEVEL_WARNING, "consumer: %s: %s (retrying)",
+           rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+consumer *consumer_new(const config *cfg, const char *brokers, tracker *trk, char *err,
+                       size_t errlen) {
+    consumer *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->cfg = cfg;
+    c->trk = trk;
+    log_ratelimit_init(&c->err_rl, 10000, 5);
+    rd_kafka_conf_t *conf = kconf_build(cfg, KCONF_CONSUMER, brokers, err, errlen);
+    if (!conf) {
+        free(c);
+        return NULL;
+    }
+    rd_kafka_conf_set_opaque(conf, c);
+    rd_kafka_conf_set_rebalance_cb(conf, consumer_rebalance_cb);
+    rd_kafka_conf_set_offset_commit_cb(conf, consumer_commit_cb);
+    rd_kafka_conf_set_error_cb(conf, consumer_error_cb);
+    char kerr[512];
+    c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, kerr, sizeof kerr);
+    if (!c->rk) {
+        snprintf(err, errlen, "kafka.consumer: %s", kerr);
+        rd_kafka_conf_destroy(conf);
+        free(c);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(c->rk);
+    return c;
+}
+
+void consumer_free(consumer *c) {
+    if (!c)
+        return;
+    rd_kafka_destroy(c->rk);
+    free(c);
+}
+
+void consumer_set_drain(consumer *c, consumer_drain_fn fn, void *ctx) {
+    c->drain = fn;
+    c->drain_ctx = ctx;
+}
+
+int consumer_subscribe(consumer *c, char *err, size_t errlen) {
+    rd_kafka_topic_partition_list_t *l =
+        rd_kafka_topic_partition_list_new((int)c->cfg->topics.norders);
+    for (size_t i = 0; i < c->cfg->topics.norders; i++)
+        rd_kafka_topic_partition_list_add(l, c->cfg->topics.orders[i], RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e) {
+        snprintf(err, errlen, "subscribe: %s", rd_kafka_err2str(e));
+        return -1;
+    }
+    c->subscribed = true;
+    return 0;
+}
+
+/* Handles a non-data message; the caller destroys it. */
+static void consumer_event(consumer *c, const rd_kafka_message_t *m) {
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        int slot = tracker_slot(c->trk, rd_kafka_topic_name(m->rkt), m->partition);
+        if (slot >= 0)
+            tracker_set_eof(c->trk, slot);
+        log_debug("consumer: %s [%d] reached end at offset %lld", rd_kafka_topic_name(m->rkt),
+                  (int)m->partition, (long long)m->offset);
+        return;
+    }
+    if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+        char fatal[512];
+        rd_kafka_fatal_error(c->rk, fatal, sizeof fatal);
+        consumer_fail(c, "fatal error", fatal);
+        return;
+    }
+    log_rl(&c->err_rl, LOG_LEVEL_WARNING, "consumer: %s%s%s: %s",
+           m->rkt ? rd_kafka_topic_name(m->rkt) : "", m->rkt ? ": " : "", rd_kafka_err2name(m->err),
+           rd_kafka_message_errstr(m));
+}
+
+rd_kafka_message_t *consumer_poll(consumer *c, int timeout_ms) {
+    for (;;) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, timeout_ms);
+        if (!m)
+            return NULL;
+        if (!m->err)
+            return m;
+        consumer_event(c, m);
+        rd_kafka_message_destroy(m);
+        if (c->failed)
+            return NULL;
+        /* An EOF or error used up this call's wait only if nothing follows. */
+        timeout_ms = 0;
+    }
+}
+
+static void consumer_pause_resume(consumer *c, bool pause) {
+    rd_kafka_topic_partition_list_t *l = NULL;
+    if (rd_kafka_assignment(c->rk, &l) || !l)
+        return;
+    if (l->cnt) {
+        rd_kafka_resp_err_t e =
+            pause ? rd_kafka_pause_partitions(c->rk, l) : rd_kafka_resume_partitions(c->rk, l);
+        if (e)
+            log_warning("consumer: %s failed: %s", pause ? "pause" : "resume", rd_kafka_err2str(e));
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+void consumer_pause(consumer *c) {
+    consumer_pause_resume(c, true);
+}
+
+void consumer_resume(consumer *c) {
+    consumer_pause_resume(c, false);
+}
+
+void consumer_close(consumer *c) {
+    if (!c->subscribed)
+        return;
+    rd_kafka_resp_err_t e = rd_kafka_consumer_close(c->rk);
+    if (e)
+        log_warning("consumer: close: %s", rd_kafka_err2str(e));
+    c->subscribed = false;
+}
+
+bool consumer_failed(const consumer *c) {
+    return c->failed;
+}
+
+const char *consumer_error(const consumer *c) {
+    return c->error;
+}
+
+int consumer_assigned(const consumer *c) {
+    return c->assigned;
+}
+
+rd_kafka_t *consumer_handle(consumer *c) {
+    return c->rk;
+}

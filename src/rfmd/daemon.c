@@ -1,0 +1,290 @@
+/*
+ * daemon — see include/rfm/daemon.h.
+ *
+ * One thread does all of rfmd's work; librdkafka's own threads do the I/O.
+ * Each loop turn takes up to DAEMON_BATCH messages (waiting at most
+ * DAEMON_POLL_MS for the first), serves delivery reports, then runs whatever
+ * timer is due. Signals only set a flag; the handler is installed with
+ * SA_RESETHAND, so a second SIGTERM/SIGINT kills a stuck shutdown the usual
+ * way.
+ *
+ * When are breakpoints first computed? Scoring against breakpoints built
+ * from a handful of customers would publish a flood of meaningless changes
+ * while a backlog is replayed, so the first recompute waits until every
+ * assigned partition has reached its end once (partition EOF) — or until the
+ * first rescore.interval, whichever comes first. Then: every interval, and
+ * once more at shutdown, so the last event of every customer reflects the
+ * final breakpoints.
+ */
+#include "rfm/daemon.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rfm/log.h"
+
+static volatile sig_atomic_t daemon_stop_sig;
+
+void daemon_request_stop(int sig) {
+    daemon_stop_sig = sig ? sig : SIGTERM;
+}
+
+static void daemon_install_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = daemon_request_stop;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static void daemon_backpressure(void *ctx, bool on) {
+    static log_ratelimit rl = LOG_RATELIMIT_INIT(10000, 1);
+    daemon_ctx *d = ctx;
+    if (on) {
+        log_rl(&rl, LOG_LEVEL_NOTICE,
+               "producer queue full: consumption paused until deliveries catch up");
+        consumer_pause(d->cons);
+    } else {
+        consumer_resume(d->cons);
+    }
+    d->paused = on;
+}
+
+static void daemon_drain(void *ctx) {
+    daemon_ctx *d = ctx;
+    int left = producer_flush(d->prod, DAEMON_DRAIN_MS);
+    if (left)
+        log_warning("rebalance: %d messages still undelivered; their offsets are not committed",
+                    left);
+}
+
+static void daemon_log_start(const daemon_ctx *d) {
+    const config *c = d->cfg;
+    char topics[512] = "";
+    size_t n = 0;
+    for (size_t i = 0; i < c->topics.norders && n < sizeof topics; i++) {
+        int w = snprintf(topics + n, sizeof topics - n, "%s%s", i ? "," : "", c->topics.orders[i]);
+        if (w < 0)
+            break;
+        n += (size_t)w;
+    }
+    log_notice("rfmd %s starting: brokers %s%s, group %s, orders %s -> segments %s, "
+               "dead letters %s",
+               RFM_VERSION, d->brokers, d->emb ? " (embedded)" : "", c->kafka.group_id, topics,
+               c->topics.segments, c->topics.dead_letter);
+    log_notice("scoring: %d bins, tie_break %s, clock %s (+%d days), %d segments; "
+               "rescore every %lld ms; max message %zu bytes",
+               c->scoring.bins,
+               c->scoring.tie_break == SCORE_TIE_FIRST_ORDER ? "first_order" : "customer_id",
+               c->scoring.clock == SCORE_CLOCK_WALL ? "wall" : "event",
+               c->scoring.as_of_offset_days, c->segments.nsegments,
+               (long long)c->rescore.interval_ms, c->max_message_bytes);
+}
+
+static void daemon_log_progress(daemon_ctx *d, uint64_t *last_consumed, int64_t *last_ms,
+                                const char *what) {
+    const pipeline_stats *s = &d->pipe.stats;
+    int64_t now = log_monotonic_ms();
+    double secs = (double)(now - *last_ms) / 1000.0;
+    double rate = secs > 0 ? (double)(s->consumed - *last_consumed) / secs : 0;
+    producer_stats ps;
+    producer_get_stats(d->prod, &ps);
+    log_info("%s: consumed %llu (%.0f/s), applied %llu, refunds %llu, duplicates %llu, "
+             "rejected %llu; customers %zu; events %llu order + %llu rescore, delivered %llu, "
+             "pending %zu; partitions %d%s",
+             what, (unsigned long long)s->consumed, rate, (unsigned long long)s->applied,
+             (unsigned long long)s->refunds, (unsigned long long)s->duplicates,
+             (unsigned long long)s->rejected, store_count(d->store),
+             (unsigned long long)s->events_order, (unsigned long long)s->events_rescore,
+             (unsigned long long)ps.delivered, tracker_pending(d->trk), consumer_assigned(d->cons),
+             d->paused ? " (paused)" : "");
+    *last_consumed = s->consumed;
+    *last_ms = now;
+}
+
+static void daemon_log_rejects(const daemon_ctx *d) {
+    const pipeline_stats *s = &d->pipe.stats;
+    char buf[1024];
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int r = 1; r < EVENT_REJECT_COUNT; r++) {
+        if (!s->rejected_by[r])
+            continue;
+        int w = snprintf(buf + n, sizeof buf - n, " %s=%llu", event_reject_name((event_reject)r),
+                         (unsigned long long)s->rejected_by[r]);
+        if (w < 0 || (size_t)w >= sizeof buf - n)
+            break;
+        n += (size_t)w;
+    }
+    if (s->invalid && n < sizeof buf)
+        snprintf(buf + n, sizeof buf - n, " %s=%llu", PIPELINE_REJECT_INVALID,
+                 (unsigned long long)s->invalid);
+    log_notice("rejected by reason:%s (duplicates %llu, refunds for unknown customers %llu)",
+               buf[0] ? buf : " none", (unsigned long long)s->duplicates,
+               (unsigned long long)s->refund_unknown);
+}
+
+static bool daemon_fatal(const daemon_ctx *d) {
+    return d->pipe.failed || producer_failed(d->prod) || consumer_failed(d->cons);
+}
+
+static int daemon_start(daemon_ctx *d, char *err, size_t errlen) {
+    if (embedded_wanted(d->cfg)) {
+        d->emb = embedded_start(d->cfg, err, errlen);
+        if (!d->emb)
+            return DAEMON_EXIT_INTERNAL;
+        d->brokers = embedded_bootstraps(d->emb);
+        printf("rfmd: embedded Kafka at %s\n", d->brokers);
+        fflush(stdout);
+    } else {
+        d->brokers = d->cfg->kafka.brokers;
+    }
+    d->store = store_new();
+    d->trk = tracker_new();
+    if (!d->store || !d->trk) {
+        snprintf(err, errlen, "out of memory");
+        return DAEMON_EXIT_INTERNAL;
+    }
+    d->prod = producer_new(d->cfg, d->brokers, d->trk, err, errlen);
+    if (!d->prod)
+        return DAEMON_EXIT_CONFIG;
+    d->cons = consumer_new(d->cfg, d->brokers, d->trk, err, errlen);
+    if (!d->cons)
+        return DAEMON_EXIT_CONFIG;
+    producer_set_backpressure(d->prod, daemon_backpressure, d);
+    consumer_set_drain(d->cons, daemon_drain, d);
+    pipeline_init(&d->pipe, d->cfg, d->store, d->prod, d->trk);
+    if (consumer_subscribe(d->cons, err, errlen) < 0)
+        return DAEMON_EXIT_FATAL;
+    return DAEMON_EXIT_OK;
+}
+
+static void daemon_stop_all(daemon_ctx *d) {
+    if (d->cons)
+        consumer_free(d->cons);
+    if (d->prod) {
+        pipeline_free(&d->pipe);
+        producer_free(d->prod);
+    }
+    tracker_free(d->trk);
+    store_free(d->store);
+    embedded_stop(d->emb);
+}
+
+/* The loop proper; returns when asked to stop or on a fatal error. */
+static void daemon_loop(daemon_ctx *d) {
+    int64_t now = log_monotonic_ms();
+    int64_t next_rescore = now + d->cfg->rescore.interval_ms;
+    int64_t next_commit = now + DAEMON_COMMIT_MS;
+    int64_t next_progress = now + DAEMON_PROGRESS_MS;
+    uint64_t last_consumed = 0;
+    int64_t last_progress = now;
+
+    while (!daemon_stop_sig && !daemon_fatal(d)) {
+        for (int i = 0; i < DAEMON_BATCH && !daemon_stop_sig; i++) {
+            rd_kafka_message_t *m = consumer_poll(d->cons, i == 0 ? DAEMON_POLL_MS : 0);
+            if (!m)
+                break;
+            pipeline_input in = {
+                .topic = rd_kafka_topic_name(m->rkt),
+                .partition = m->partition,
+                .offset = m->offset,
+                .key = m->key,
+                .key_len = m->key_len,
+                .payload = m->payload,
+                .len = m->len,
+            };
+            int rc = pipeline_process(&d->pipe, &in);
+            rd_kafka_message_destroy(m);
+            if (rc < 0)
+                return;
+        }
+        producer_poll(d->prod, 0);
+        if (daemon_fatal(d))
+            return;
+
+        now = log_monotonic_ms();
+        if (!d->backlog_done && tracker_all_eof(d->trk)) {
+            d->backlog_done = true;
+            log_notice("backlog consumed: %llu messages in %.1f s",
+                       (unsigned long long)d->pipe.stats.consumed,
+                       (double)(now - d->started_ms) / 1000.0);
+            if (d->pipe.bp.version == 0 && pipeline_rescore(&d->pipe, "backlog consumed") < 0)
+                return;
+        }
+        if (now >= next_rescore) {
+            if (pipeline_rescore(&d->pipe, "interval") < 0)
+                return;
+            now = log_monotonic_ms();
+            next_rescore = now + d->cfg->rescore.interval_ms;
+        }
+        if (now >= next_commit) {
+            consumer_commit(d->cons, false);
+            next_commit = now + DAEMON_COMMIT_MS;
+        }
+        if (now >= next_progress) {
+            daemon_log_progress(d, &last_consumed, &last_progress, "progress");
+            next_progress = now + DAEMON_PROGRESS_MS;
+        }
+    }
+}
+
+int daemon_run(const config *cfg) {
+    daemon_ctx d;
+    memset(&d, 0, sizeof d);
+    d.cfg = cfg;
+    d.started_ms = log_monotonic_ms();
+    daemon_install_signals();
+
+    char err[1024] = "";
+    int rc = daemon_start(&d, err, sizeof err);
+    if (rc != DAEMON_EXIT_OK) {
+        log_error("cannot start: %s", err);
+        fprintf(stderr, "rfmd: %s\n", err);
+        daemon_stop_all(&d);
+        return rc;
+    }
+    daemon_log_start(&d);
+
+    daemon_loop(&d);
+
+    if (!daemon_fatal(&d)) {
+        log_notice("stopping (signal %d): final rescore, flush, commit", (int)daemon_stop_sig);
+        pipeline_rescore(&d.pipe, "shutdown");
+    }
+    int left = producer_flush(d.prod, daemon_fatal(&d) ? 2000 : DAEMON_SHUTDOWN_FLUSH_MS);
+    if (!consumer_failed(d.cons)) {
+        consumer_commit(d.cons, true);
+        consumer_close(d.cons);
+    }
+    uint64_t consumed = 0;
+    int64_t since = d.started_ms;
+    daemon_log_progress(&d, &consumed, &since, "final");
+    daemon_log_rejects(&d);
+
+    rc = DAEMON_EXIT_OK;
+    if (daemon_fatal(&d)) {
+        const char *why = producer_failed(d.prod)   ? producer_error(d.prod)
+                          : consumer_failed(d.cons) ? consumer_error(d.cons)
+                                                    : "see the errors above";
+        log_error("fatal: %s; exiting (offsets committed only up to fully delivered input)", why);
+        rc = d.pipe.failed && !producer_failed(d.prod) && !consumer_failed(d.cons)
+                 ? DAEMON_EXIT_INTERNAL
+                 : DAEMON_EXIT_FATAL;
+    } else if (left > 0) {
+        log_error("%d messages could not be delivered before the stop deadline; their input "
+                  "offsets are not committed",
+                  left);
+        rc = DAEMON_EXIT_FATAL;
+    } else {
+        log_notice("stopped cleanly after %.1f s",
+                   (double)(log_monotonic_ms() - d.started_ms) / 1000.0);
+    }
+    daemon_stop_all(&d);
+    return rc;
+}

@@ -1,0 +1,247 @@
+/*
+ * pipeline — see include/rfm/pipeline.h.
+ *
+ * Scoring rule between recomputes: a touched customer is scored against the
+ * current breakpoints (SPEC §3). Before the first breakpoints exist nobody is
+ * scored and nothing is published; the first rescore (after the backlog, or
+ * the first interval) then emits every customer, with previous_segment null.
+ *
+ * previous_segment is null when the customer had no segment (index 0): never
+ * scored yet, or scored into no rule of a custom map. A change between two
+ * "no segment" states is not a change and emits nothing.
+ *
+ * Dead-letter copies carry the input's key and value byte for byte; the only
+ * addition is the `rfmd-error: <reason>: <detail>` header.
+ */
+#include "rfm/pipeline.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rfm/order.h"
+#include "rfm/timefmt.h"
+
+static int64_t pipeline_wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void pipeline_init(pipeline *p, const config *cfg, store *s, producer *prod, tracker *trk) {
+    memset(p, 0, sizeof *p);
+    p->cfg = cfg;
+    p->store = s;
+    p->prod = prod;
+    p->trk = trk;
+    log_ratelimit_init(&p->reject_rl, 10000, 10);
+}
+
+void pipeline_free(pipeline *p) {
+    event_decoded_free(&p->dec);
+}
+
+/* Publish one segment change. ref is taken over (settled in every case). */
+static int pipeline_emit(pipeline *p, store_customer *c, uint8_t old, const char *cause,
+                         const order_str *order_id, tracker_ref *ref) {
+    const segment_map *map = &p->cfg->segments;
+    event_change ev;
+    memset(&ev, 0, sizeof ev);
+    ev.customer_id = store_key(p->store, c, &ev.customer_len);
+    ev.segment = segment_name(map, c->segment);
+    ev.previous_segment = old ? segment_name(map, old) : NULL;
+    ev.r = c->r;
+    ev.f = c->f;
+    ev.m = c->m;
+    ev.recency_days = score_recency_days(p->bp.as_of, c->last_ts);
+    ev.frequency = c->frequency;
+    ev.monetary_cents = c->monetary_cents;
+    ev.cause = cause;
+    if (order_id) {
+        ev.order_id = order_id->p;
+        ev.order_len = order_id->len;
+    }
+    ev.as_of = p->bp.as_of;
+    ev.breakpoints_version = p->bp.version;
+    ev.emitted_at_ms = pipeline_wall_ms();
+    size_t len = 0;
+    char *json = event_encode_change(&ev, &len);
+    if (!json) {
+        tracker_ref_done(p->trk, ref, false);
+        log_error("pipeline: out of memory encoding a segment event");
+        p->failed = 1;
+        return -1;
+    }
+    producer_msg m = {
+        .topic = p->cfg->topics.segments,
+        .key = ev.customer_id,
+        .key_len = ev.customer_len,
+        .value = json,
+        .len = len,
+        .owned = true,
+    };
+    if (producer_send(p->prod, &m, ref) == -1) {
+        p->failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static int pipeline_dead_letter(pipeline *p, const pipeline_input *in, int slot, const char *reason,
+                                const char *detail) {
+    p->stats.rejected++;
+    log_rl(&p->reject_rl, LOG_LEVEL_WARNING, "rejected %s [%d] @%" PRId64 ": %s: %s", in->topic,
+           (int)in->partition, in->offset, reason, detail);
+    char header[512];
+    int hl = snprintf(header, sizeof header, "%s: %s", reason, detail);
+    if (hl < 0)
+        hl = 0;
+    if ((size_t)hl >= sizeof header)
+        hl = (int)sizeof header - 1;
+    tracker_ref *ref = tracker_ref_take(p->trk, slot, in->offset);
+    if (!ref) {
+        log_error("pipeline: out of memory");
+        p->failed = 1;
+        return -1;
+    }
+    producer_msg m = {
+        .topic = p->cfg->topics.dead_letter,
+        .key = in->key,
+        .key_len = in->key_len,
+        .value = (void *)in->payload,
+        .len = in->len,
+        .owned = false,
+        .header_name = PIPELINE_ERROR_HEADER,
+        .header_value = header,
+        .header_len = (size_t)hl,
+    };
+    int rc = producer_send(p->prod, &m, ref);
+    if (rc == -2)
+        p->stats.dead_letter_refused++;
+    if (rc == -1) {
+        p->failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
+/* Score a customer an order just touched; publish if its segment moved. */
+static int pipeline_score_touched(pipeline *p, store_customer *c, int slot, int64_t offset) {
+    if (p->bp.version == 0 || !c)
+        return 0;
+    uint8_t old = score_apply(&p->cfg->scoring, &p->bp, &p->cfg->segments, p->store, c);
+    if (old == c->segment)
+        return 0;
+    tracker_ref *ref = tracker_ref_take(p->trk, slot, offset);
+    if (!ref) {
+        log_error("pipeline: out of memory");
+        p->failed = 1;
+        return -1;
+    }
+    p->stats.events_order++;
+    return pipeline_emit(p, c, old, "order", &p->dec.o.order_id, ref);
+}
+
+int pipeline_process(pipeline *p, const pipeline_input *in) {
+    if (p->failed)
+        return -1;
+    p->stats.consumed++;
+    int slot = tracker_slot(p->trk, in->topic, in->partition);
+    if (slot < 0 || tracker_begin(p->trk, slot, in->offset) < 0) {
+        log_error("pipeline: out of memory tracking offsets");
+        p->failed = 1;
+        return -1;
+    }
+    char err[256] = "";
+    const char *buf = in->payload ? in->payload : "";
+    event_reject r = event_decode(&p->cfg->fields, buf, in->payload ? in->len : 0,
+                                  p->cfg->max_message_bytes, &p->dec, err, sizeof err);
+    int rc = 0;
+    if (r != EVENT_OK) {
+        if ((int)r > 0 && r < EVENT_REJECT_COUNT)
+            p->stats.rejected_by[r]++;
+        rc = pipeline_dead_letter(p, in, slot, event_reject_name(r), err[0] ? err : "rejected");
+    } else {
+        store_customer *c = NULL;
+        errno = 0;
+        order_result res = order_apply(p->store, &p->dec.o, &c);
+        switch (res) {
+        case ORDER_APPLIED:
+            p->stats.applied++;
+            rc = pipeline_score_touched(p, c, slot, in->offset);
+            break;
+        case ORDER_REFUNDED:
+            p->stats.refunds++;
+            rc = pipeline_score_touched(p, c, slot, in->offset);
+            break;
+        case ORDER_DUPLICATE:
+            p->stats.duplicates++;
+            break;
+        case ORDER_REFUND_UNKNOWN:
+            p->stats.refund_unknown++;
+            break;
+        case ORDER_INVALID:
+        default:
+            if (errno == ENOMEM) {
+                log_error("pipeline: out of memory applying an order");
+                p->failed = 1;
+                rc = -1;
+                break;
+            }
+            p->stats.invalid++;
+            rc = pipeline_dead_letter(p, in, slot, PIPELINE_REJECT_INVALID,
+                                      "outside the engine's limits (id length or time range)");
+            break;
+        }
+    }
+    tracker_end(p->trk, slot, in->offset);
+    return rc;
+}
+
+static void pipeline_on_change(void *ctx, size_t idx, store_customer *c, uint8_t old) {
+    (void)idx;
+    pipeline *p = ctx;
+    if (p->failed)
+        return;
+    tracker_ref *ref = tracker_ref_global(p->trk);
+    if (!ref) {
+        log_error("pipeline: out of memory");
+        p->failed = 1;
+        return;
+    }
+    p->stats.events_rescore++;
+    pipeline_emit(p, c, old, "rescore", NULL, ref);
+}
+
+int pipeline_rescore(pipeline *p, const char *why) {
+    if (p->failed)
+        return -1;
+    size_t n = store_count(p->store);
+    if (n == 0)
+        return 0;
+    int64_t t0 = log_monotonic_ms();
+    score_breakpoints bp;
+    if (score_breakpoints_compute(&p->cfg->scoring, p->store, (int64_t)time(NULL), p->bp.version,
+                                  &bp) < 0) {
+        log_error("rescore: out of memory computing breakpoints");
+        p->failed = 1;
+        return -1;
+    }
+    p->bp = bp;
+    size_t changed = score_rescore_all(&p->cfg->scoring, &p->bp, &p->cfg->segments, p->store,
+                                       pipeline_on_change, p);
+    double ms = (double)(log_monotonic_ms() - t0);
+    p->stats.rescores++;
+    p->stats.last_rescore_customers = n;
+    p->stats.last_rescore_changed = changed;
+    p->stats.last_rescore_ms = ms;
+    char as_of[16];
+    timefmt_date(p->bp.as_of, as_of, sizeof as_of);
+    log_info("rescore (%s): %zu customers, %zu changed segment, breakpoints v%" PRIu64
+             " as_of %s, %.0f ms",
+             why, n, changed, p->bp.version, as_of, ms);
+    return p->failed ? -1 : 0;
+}

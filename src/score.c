@@ -1,0 +1,527 @@
+/*
+ * score — breakpoints over the whole store, and scoring against them.
+ *
+ * A recompute is a few linear passes, never a sort:
+ *
+ *  1. One pass over the records collects monetary (cents), recency (into a
+ *     per-day histogram when the day range is sane) and frequency (histogram
+ *     of small counts plus a list of the rare huge ones), and keeps a copy of
+ *     every frequency indexed by store position for step 4.
+ *  2. R and M edges need at most 2*(bins+1) order statistics: read off the
+ *     histogram or selected in place (score_select.c), then interpolated
+ *     exactly as numpy does. Monetary is selected as integer cents: x/100.0
+ *     is monotone, so the k-th smallest cents divided by 100 is numpy's k-th
+ *     smallest value.
+ *  3. F edges are quantiles of the ranks 1..N, so they need no data at all;
+ *     what they need is *which* customer holds rank floor(edge) — the cut.
+ *     The frequency histogram says in which frequency group each cut rank
+ *     falls and at which position inside it.
+ *  4. Only those few groups are gathered (with an 8-byte tie-key prefix) and
+ *     the wanted positions selected by tie key.
+ *
+ * Scoring then compares: r and m count the inner edges below the value (pandas
+ * searchsorted 'left' on all edges, the lowest edge included), f counts the
+ * cuts the customer sorts after. Key bytes are only read for customers whose
+ * frequency equals a cut's.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rfm/score.h"
+#include "score_internal.h"
+
+/* Frequencies below this are counted in a histogram; the rest listed. */
+#define FREQ_HIST 65536u
+/* A recency histogram is used when the day range fits this many slots. */
+#define RECENCY_HIST_MAX (1u << 22)
+
+void score_settings_default(score_settings *s) {
+    memset(s, 0, sizeof *s);
+    s->bins = 5;
+    s->tie_break = SCORE_TIE_CUSTOMER_ID;
+    s->clock = SCORE_CLOCK_EVENT;
+    s->as_of_offset_days = 2;
+    s->as_of_fixed = 0;
+}
+
+int64_t score_as_of(const score_settings *st, const store *s, int64_t now) {
+    if (st->as_of_fixed > 0)
+        return st->as_of_fixed;
+    if (st->clock == SCORE_CLOCK_WALL)
+        return now > 0 ? now : (int64_t)time(NULL); /* batch callers pass 0 */
+    int64_t ts = store_max_ts(s);
+    return ts - ts % SCORE_DAY + (int64_t)st->as_of_offset_days * SCORE_DAY;
+}
+
+int64_t score_recency_days(int64_t as_of, uint32_t last_ts) {
+    int64_t d = as_of - (int64_t)last_ts;
+    return d <= 0 ? 0 : d / SCORE_DAY;
+}
+
+static int clamp_bins(int bins) {
+    return bins < 2 ? 2 : bins > SCORE_BINS_MAX ? SCORE_BINS_MAX : bins;
+}
+
+/* Scratch of one recompute; every pointer owned here. */
+typedef struct work {
+    size_t count, n;
+    uint32_t *freq;     /* [count], 0 = not scored */
+    int64_t *cents;     /* [n] */
+    int64_t *recency;   /* [n] when no histogram */
+    uint32_t *rec_hist; /* [rec_slots] */
+    size_t rec_slots;
+    uint32_t *freq_hist; /* [FREQ_HIST] */
+    uint32_t *freq_big;  /* frequencies >= FREQ_HIST, sorted after the pass */
+    size_t nbig, capbig;
+    score_ent *ents;
+} work;
+
+static void work_free(work *w) {
+    free(w->freq);
+    free(w->cents);
+    free(w->recency);
+    free(w->rec_hist);
+    free(w->freq_hist);
+    free(w->freq_big);
+    free(w->ents);
+}
+
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int collect(work *w, const store *s, int64_t as_of) {
+    w->count = store_count(s);
+    size_t alloc = w->count ? w->count : 1;
+    w->freq = malloc(alloc * sizeof *w->freq);
+    w->cents = malloc(alloc * sizeof *w->cents);
+    w->freq_hist = calloc(FREQ_HIST, sizeof *w->freq_hist);
+    if (!w->freq || !w->cents || !w->freq_hist)
+        return -1;
+    /* recency <= as_of / day because last_ts >= 0 */
+    int64_t max_days = as_of > 0 ? as_of / SCORE_DAY : 0;
+    if ((uint64_t)max_days < RECENCY_HIST_MAX &&
+        ((size_t)max_days < 4 * alloc || max_days < 65536)) {
+        w->rec_slots = (size_t)max_days + 1;
+        w->rec_hist = calloc(w->rec_slots, sizeof *w->rec_hist);
+        if (!w->rec_hist)
+            return -1;
+    } else {
+        w->recency = malloc(alloc * sizeof *w->recency);
+        if (!w->recency)
+            return -1;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < w->count; i++) {
+        const store_customer *c = store_at_const(s, i);
+        uint32_t fr = c->frequency;
+        w->freq[i] = fr;
+        if (!fr)
+            continue;
+        w->cents[n] = c->monetary_cents;
+        int64_t rd = score_recency_days(as_of, c->last_ts);
+        if (w->rec_hist)
+            w->rec_hist[rd]++;
+        else
+            w->recency[n] = rd;
+        if (fr < FREQ_HIST) {
+            w->freq_hist[fr]++;
+        } else {
+            if (w->nbig == w->capbig) {
+                size_t cap = w->capbig ? 2 * w->capbig : 64;
+                uint32_t *p = realloc(w->freq_big, cap * sizeof *p);
+                if (!p)
+                    return -1;
+                w->freq_big = p;
+                w->capbig = cap;
+            }
+            w->freq_big[w->nbig++] = fr;
+        }
+        n++;
+    }
+    w->n = n;
+    qsort(w->freq_big, w->nbig, sizeof *w->freq_big, cmp_u32);
+    return 0;
+}
+
+/* The numpy edges over n values, given the sorted values at the read points. */
+static void edges_from(const score_qpoint *qp, int bins, const double *lo_val, const double *hi_val,
+                       double *edges) {
+    for (int k = 0; k <= bins; k++)
+        edges[k] = score_lerp(lo_val[k], hi_val[k], qp[k].gamma);
+}
+
+static int cmp_size(const void *a, const void *b) {
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorted positions that the quantile points read. */
+static size_t qpoint_positions(const score_qpoint *qp, int bins, size_t *pos) {
+    size_t np = 0;
+    for (int k = 0; k <= bins; k++) {
+        pos[np++] = qp[k].lo;
+        pos[np++] = qp[k].hi;
+    }
+    qsort(pos, np, sizeof *pos, cmp_size);
+    return np;
+}
+
+static void monetary_edges(work *w, const score_qpoint *qp, int bins, double *edges) {
+    size_t pos[2 * (SCORE_BINS_MAX + 1)];
+    size_t np = qpoint_positions(qp, bins, pos);
+    score_select_i64(w->cents, w->n, pos, np);
+    double lo[SCORE_BINS_MAX + 1], hi[SCORE_BINS_MAX + 1];
+    for (int k = 0; k <= bins; k++) {
+        lo[k] = (double)w->cents[qp[k].lo] / 100.0;
+        hi[k] = (double)w->cents[qp[k].hi] / 100.0;
+    }
+    edges_from(qp, bins, lo, hi, edges);
+}
+
+/* Values at sorted positions pos[0..np) (ascending) of a histogram whose
+ * slot index is the value: one cumulative walk. */
+static void hist_values(const uint32_t *hist, size_t slots, const size_t *pos, size_t np,
+                        int64_t *out) {
+    size_t cum = 0, v = 0;
+    for (size_t i = 0; i < np; i++) {
+        while (v < slots && pos[i] >= cum + hist[v])
+            cum += hist[v++];
+        out[i] = (int64_t)(v < slots ? v : slots - 1); /* v < slots: pos < total */
+    }
+}
+
+/* Index of p in the sorted positions. */
+static size_t pos_index(const size_t *pos, size_t np, size_t p) {
+    size_t lo = 0, hi = np;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (pos[mid] < p)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void recency_edges(work *w, const score_qpoint *qp, int bins, double *edges) {
+    double lo[SCORE_BINS_MAX + 1], hi[SCORE_BINS_MAX + 1];
+    size_t pos[2 * (SCORE_BINS_MAX + 1)];
+    size_t np = qpoint_positions(qp, bins, pos);
+    if (w->rec_hist) {
+        int64_t val[2 * (SCORE_BINS_MAX + 1)];
+        hist_values(w->rec_hist, w->rec_slots, pos, np, val);
+        for (int k = 0; k <= bins; k++) {
+            lo[k] = (double)val[pos_index(pos, np, qp[k].lo)];
+            hi[k] = (double)val[pos_index(pos, np, qp[k].hi)];
+        }
+    } else {
+        score_select_i64(w->recency, w->n, pos, np);
+        for (int k = 0; k <= bins; k++) {
+            lo[k] = (double)w->recency[qp[k].lo];
+            hi[k] = (double)w->recency[qp[k].hi];
+        }
+    }
+    edges_from(qp, bins, lo, hi, edges);
+}
+
+/* Frequency value at 0-based sorted position p, and how many customers have
+ * a smaller frequency. */
+static uint32_t freq_at(const work *w, size_t p, size_t *below) {
+    size_t cum = 0;
+    for (uint32_t v = 0; v < FREQ_HIST; v++) {
+        if (p < cum + w->freq_hist[v]) {
+            *below = cum;
+            return v;
+        }
+        cum += w->freq_hist[v];
+    }
+    uint32_t v = w->freq_big[p - cum];
+    size_t j = p - cum;
+    while (j > 0 && w->freq_big[j - 1] == v)
+        j--;
+    *below = cum + j;
+    return v;
+}
+
+static size_t group_size(const work *w, uint32_t v) {
+    if (v < FREQ_HIST)
+        return w->freq_hist[v];
+    size_t c = 0;
+    for (size_t i = 0; i < w->nbig; i++)
+        c += w->freq_big[i] == v;
+    return c;
+}
+
+/* Step 3-4 of the top comment: find the cut customers. */
+static int find_cuts(work *w, const score_settings *st, const store *s, score_breakpoints *bp) {
+    int bins = bp->bins;
+    size_t rank0[SCORE_BINS_MAX + 1]; /* 0-based rank of each cut */
+    for (int k = 1; k < bins; k++) {
+        double r = floor(bp->f_edges[k]);
+        size_t rk = r < 1 ? 1 : r > (double)w->n ? w->n : (size_t)r;
+        rank0[k] = rk - 1;
+    }
+    score_tiectx tc = {s, st->tie_break};
+    /* Cut ranks ascend with k, so cuts sharing a frequency are adjacent. */
+    int k = 1;
+    while (k < bins) {
+        size_t below;
+        uint32_t v = freq_at(w, rank0[k], &below);
+        int kend = k;
+        size_t pos[SCORE_BINS_MAX];
+        size_t npos = 0;
+        while (kend < bins) {
+            size_t b2;
+            if (freq_at(w, rank0[kend], &b2) != v)
+                break;
+            pos[npos++] = rank0[kend] - below;
+            kend++;
+        }
+        size_t gn = group_size(w, v), m = 0;
+        free(w->ents);
+        w->ents = malloc((gn ? gn : 1) * sizeof *w->ents);
+        if (!w->ents)
+            return -1;
+        for (size_t i = 0; i < w->count && m < gn; i++) {
+            if (w->freq[i] != v)
+                continue;
+            const store_customer *c = store_at_const(s, i);
+            size_t len;
+            const char *key = store_key(s, c, &len);
+            w->ents[m++] =
+                (score_ent){score_tie_prefix(st->tie_break, key, len, c->first_ts), (uint32_t)i, 0};
+        }
+        score_select_ent(w->ents, m, pos, npos, &tc);
+        for (int j = k; j < kend; j++) {
+            const store_customer *c = store_at_const(s, w->ents[pos[j - k]].idx);
+            size_t len;
+            const char *key = store_key(s, c, &len);
+            score_cut *cut = &bp->f_cuts[j];
+            cut->valid = true;
+            cut->frequency = c->frequency;
+            cut->first_ts = c->first_ts;
+            cut->key_len = (uint8_t)(len > STORE_KEY_MAX ? STORE_KEY_MAX : len);
+            memcpy(cut->key, key, cut->key_len);
+        }
+        k = kend;
+    }
+    return 0;
+}
+
+int score_breakpoints_compute(const score_settings *st, const store *s, int64_t now,
+                              uint64_t prev_version, score_breakpoints *bp) {
+    memset(bp, 0, sizeof *bp);
+    bp->version = prev_version + 1;
+    bp->bins = clamp_bins(st->bins);
+    bp->as_of = score_as_of(st, s, now);
+    if (store_count(s) > UINT32_MAX)
+        return -1; /* entries hold 32-bit store indices */
+
+    work w = {0};
+    int rc = -1;
+    if (collect(&w, s, bp->as_of))
+        goto out;
+    bp->customers = w.n;
+    if (w.n == 0) {
+        rc = 0;
+        goto out;
+    }
+    double q[SCORE_BINS_MAX + 1] = {0};
+    score_qcut_quantiles(bp->bins, q);
+    score_qpoint qp[SCORE_BINS_MAX + 1] = {{0}};
+    for (int k = 0; k <= bp->bins; k++)
+        qp[k] = score_qpoint_of(w.n, q[k]);
+
+    recency_edges(&w, qp, bp->bins, bp->r_edges);
+    monetary_edges(&w, qp, bp->bins, bp->m_edges);
+    free(w.cents);
+    w.cents = NULL;
+    double lo[SCORE_BINS_MAX + 1], hi[SCORE_BINS_MAX + 1];
+    for (int k = 0; k <= bp->bins; k++) { /* sorted ranks: value at p is p + 1 */
+        lo[k] = (double)(qp[k].lo + 1);
+        hi[k] = (double)(qp[k].hi + 1);
+    }
+    edges_from(qp, bp->bins, lo, hi, bp->f_edges);
+    rc = find_cuts(&w, st, s, bp);
+out:
+    work_free(&w);
+    return rc;
+}
+
+/* ---- scoring ---- */
+
+/* A cut with its tie prefix, prepared once per rescore. */
+typedef struct prep_cut {
+    bool valid;
+    uint32_t frequency, first_ts;
+    uint64_t pre;
+    const char *key;
+    size_t len;
+} prep_cut;
+
+typedef struct prep {
+    int bins;
+    bool empty;
+    score_tie_break mode;
+    int64_t as_of;
+    const double *r_edges, *m_edges;
+    prep_cut cuts[SCORE_BINS_MAX + 1];
+} prep;
+
+static void prepare(prep *p, const score_settings *st, const score_breakpoints *bp) {
+    p->bins = bp->bins ? bp->bins : clamp_bins(st->bins);
+    p->empty = bp->customers == 0;
+    p->mode = st->tie_break;
+    p->as_of = bp->as_of;
+    p->r_edges = bp->r_edges;
+    p->m_edges = bp->m_edges;
+    for (int k = 1; k < p->bins; k++) {
+        const score_cut *c = &bp->f_cuts[k];
+        p->cuts[k] =
+            (prep_cut){c->valid,    c->frequency,
+                       c->first_ts, score_tie_prefix(p->mode, c->key, c->key_len, c->first_ts),
+                       c->key,      c->key_len};
+    }
+}
+
+/* 1 + number of inner edges strictly below x (searchsorted 'left'). */
+static int bin_of(const double *edges, int bins, double x) {
+    int b = 1;
+    for (int k = 1; k < bins; k++)
+        b += edges[k] < x;
+    return b;
+}
+
+static int f_of(const prep *p, const store *s, const store_customer *c) {
+    int f = 1;
+    bool have_key = false;
+    uint64_t pre = 0;
+    const char *key = NULL;
+    size_t len = 0;
+    for (int k = 1; k < p->bins; k++) {
+        const prep_cut *cut = &p->cuts[k];
+        if (!cut->valid) {
+            f++;
+            continue;
+        }
+        if (c->frequency != cut->frequency) {
+            f += c->frequency > cut->frequency;
+            continue;
+        }
+        if (!have_key) {
+            key = store_key(s, c, &len);
+            pre = score_tie_prefix(p->mode, key, len, c->first_ts);
+            have_key = true;
+        }
+        if (pre != cut->pre) {
+            f += pre > cut->pre;
+            continue;
+        }
+        if (p->mode == SCORE_TIE_FIRST_ORDER && c->first_ts != cut->first_ts) {
+            f += c->first_ts > cut->first_ts;
+            continue;
+        }
+        int cmp = memcmp(key, cut->key, len < cut->len ? len : cut->len);
+        f += cmp > 0 || (cmp == 0 && len > cut->len);
+    }
+    return f;
+}
+
+static void score_one(const prep *p, const store *s, const store_customer *c, int *r, int *f,
+                      int *m) {
+    if (!c->frequency) {
+        *r = *f = *m = 0;
+        return;
+    }
+    if (p->empty) { /* as if it were the only customer: every edge is its value */
+        *r = p->bins;
+        *f = 1;
+        *m = 1;
+        return;
+    }
+    double rec = (double)score_recency_days(p->as_of, c->last_ts);
+    *r = p->bins + 1 - bin_of(p->r_edges, p->bins, rec);
+    *f = f_of(p, s, c);
+    *m = bin_of(p->m_edges, p->bins, (double)c->monetary_cents / 100.0);
+}
+
+void score_customer(const score_settings *st, const score_breakpoints *bp, const store *s,
+                    const store_customer *c, int *r, int *f, int *m) {
+    prep p;
+    prepare(&p, st, bp);
+    score_one(&p, s, c, r, f, m);
+}
+
+static uint8_t write_scores(const segment_map *map, store_customer *c, int r, int f, int m) {
+    uint8_t old = c->segment;
+    c->r = (uint8_t)r;
+    c->f = (uint8_t)f;
+    c->m = (uint8_t)m;
+    c->segment = r ? segment_of(map, r, f) : 0;
+    return old;
+}
+
+uint8_t score_apply(const score_settings *st, const score_breakpoints *bp, const segment_map *map,
+                    const store *s, store_customer *c) {
+    int r, f, m;
+    score_customer(st, bp, s, c, &r, &f, &m);
+    return write_scores(map, c, r, f, m);
+}
+
+size_t score_rescore_all(const score_settings *st, const score_breakpoints *bp,
+                         const segment_map *map, store *s, score_change_fn on_change, void *ctx) {
+    prep p;
+    prepare(&p, st, bp);
+    size_t changed = 0;
+    for (size_t i = 0, n = store_count(s); i < n; i++) {
+        store_customer *c = store_at(s, i);
+        if (!c->frequency)
+            continue;
+        int r, f, m;
+        score_one(&p, s, c, &r, &f, &m);
+        bool first = c->r == 0;
+        uint8_t old = write_scores(map, c, r, f, m);
+        /* A first scoring is a change even into "unclassified": the
+         * customer had no segment at all before. */
+        if (old != c->segment || first) {
+            changed++;
+            if (on_change)
+                on_change(ctx, i, c, old);
+        }
+    }
+    return changed;
+}
+
+size_t *score_tie_order(const score_settings *st, const store *s, size_t *n) {
+    size_t count = store_count(s), m = 0;
+    *n = 0;
+    if (count > UINT32_MAX)
+        return NULL;
+    score_ent *ents = malloc((count ? count : 1) * sizeof *ents);
+    size_t *out = malloc((count ? count : 1) * sizeof *out);
+    if (!ents || !out) {
+        free(ents);
+        free(out);
+        return NULL;
+    }
+    for (size_t i = 0; i < count; i++) {
+        const store_customer *c = store_at_const(s, i);
+        if (!c->frequency)
+            continue;
+        size_t len;
+        const char *key = store_key(s, c, &len);
+        ents[m++] =
+            (score_ent){score_tie_prefix(st->tie_break, key, len, c->first_ts), (uint32_t)i, 0};
+    }
+    score_tiectx tc = {s, st->tie_break};
+    score_sort_ent(ents, m, &tc);
+    for (size_t i = 0; i < m; i++)
+        out[i] = ents[i].idx;
+    free(ents);
+    *n = m;
+    return out;
+}

@@ -1,0 +1,58 @@
+/*
+ * score internals shared by score.c and score_select.c: numpy's quantile
+ * arithmetic, order-statistic selection and tie-order keys.
+ */
+#ifndef RFM_SCORE_INTERNAL_H
+#define RFM_SCORE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rfm/score.h"
+#include "rfm/store.h"
+
+/* Where numpy's 'linear' quantile q of n sorted values reads: the value is
+ * lerp(sorted[lo], sorted[hi], gamma); lo == hi at the top end. */
+typedef struct score_qpoint {
+    size_t lo, hi;
+    double gamma;
+} score_qpoint;
+
+/* pandas qcut's quantile list for `bins` bins: np.linspace(0, 1, bins+1),
+ * nudged up one ulp where bins*q is not exactly k (pandas >= 3). */
+void score_qcut_quantiles(int bins, double *q);
+
+/* numpy's virtual index for quantile q over n > 0 values. */
+score_qpoint score_qpoint_of(size_t n, double q);
+
+/* numpy's _lerp, with its t >= 0.5 branch. */
+double score_lerp(double a, double b, double t);
+
+/* Reorder v so that v[pos[i]] holds the pos[i]-th smallest value for every
+ * i (pos ascending; duplicates allowed). O(n) expected, O(n log n) worst. */
+void score_select_i64(int64_t *v, size_t n, const size_t *pos, size_t npos);
+
+/* An entry of tie order: an 8-byte big-endian prefix of the tie key decides
+ * most comparisons without touching the key itself. */
+typedef struct score_ent {
+    uint64_t pre;
+    uint32_t idx; /* store index */
+    uint32_t pad;
+} score_ent;
+
+typedef struct score_tiectx {
+    const store *s;
+    score_tie_break mode;
+} score_tiectx;
+
+uint64_t score_tie_prefix(score_tie_break mode, const char *key, size_t len, uint32_t first_ts);
+
+/* Full tie-key comparison of two customers (first_ts when mode asks, then
+ * the id bytes, a proper prefix first). */
+int score_tie_cmp(const score_tiectx *t, uint32_t a, uint32_t b);
+
+void score_select_ent(score_ent *v, size_t n, const size_t *pos, size_t npos,
+                      const score_tiectx *t);
+void score_sort_ent(score_ent *v, size_t n, const score_tiectx *t);
+
+#endif

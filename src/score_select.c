@@ -1,0 +1,290 @@
+/*
+ * score_select — the arithmetic and order statistics behind the breakpoints.
+ *
+ * Exactness: pandas qcut asks Series.quantile for np.linspace(0, 1, bins+1)
+ * (nudged one ulp up where bins*q != k, pandas >= 3), which reaches numpy's
+ * `_quantile` with method 'linear':
+ *
+ *   virtual index  vi = (n - 1) * q           (one double multiply)
+ *   lo = floor(vi), hi = lo + 1, gamma = vi - lo; vi >= n-1 reads the last value
+ *   value          a + (b - a) * gamma        when gamma <  0.5
+ *                  b - (b - a) * (1 - gamma)  when gamma >= 0.5
+ *
+ * Every step below is the same IEEE double operation in the same order, so
+ * the edges are bit-identical to pandas'. (Each operation is a separate
+ * statement-level expression; the build uses ISO C mode, where GCC does not
+ * contract a*b+c into an FMA, and x86-64 baseline has no FMA anyway.)
+ *
+ * Speed: a few order statistics of millions of values do not need a sort.
+ * Multi-quickselect partitions once and recurses only into sides that still
+ * hold a wanted position: O(n) expected. Hoare partitioning stops on equal
+ * keys from both sides, so heavy duplication (every customer on the same day)
+ * stays balanced; a depth limit falls back to qsort against adversarial input.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "score_internal.h"
+
+#define SMALL_RANGE 24
+
+void score_qcut_quantiles(int bins, double *q) {
+    /* np.linspace(0, 1, bins+1): step = (1-0)/bins, y = k*step + 0, y[-1] = 1. */
+    double step = 1.0 / (double)bins;
+    for (int k = 0; k <= bins; k++)
+        q[k] = (double)k * step + 0.0;
+    q[bins] = 1.0;
+    /* pandas: np.putmask(q, bins*q != arange, np.nextafter(q, 1)) */
+    for (int k = 0; k <= bins; k++)
+        if ((double)bins * q[k] != (double)k)
+            q[k] = nextafter(q[k], 1.0);
+}
+
+score_qpoint score_qpoint_of(size_t n, double q) {
+    score_qpoint p;
+    double vi = (double)(n - 1) * q;
+    if (vi >= (double)(n - 1)) {
+        p.lo = p.hi = n - 1;
+        p.gamma = 0.0; /* numpy's gamma differs here, but lerp(a, a, t) == a for any t */
+        return p;
+    }
+    if (vi < 0) { /* cannot happen for q in [0, 1]; numpy clamps to index 0 */
+        p.lo = p.hi = 0;
+        p.gamma = 0.0;
+        return p;
+    }
+    double lo = floor(vi);
+    p.lo = (size_t)lo;
+    p.hi = p.lo + 1;
+    p.gamma = vi - lo;
+    return p;
+}
+
+double score_lerp(double a, double b, double t) {
+    double diff = b - a;
+    if (t >= 0.5) {
+        double w = 1.0 - t;
+        double d = diff * w;
+        return b - d;
+    }
+    double d = diff * t;
+    return a + d;
+}
+
+/* ---- int64 multi-select ---- */
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void swap_i64(int64_t *v, ptrdiff_t i, ptrdiff_t j) {
+    int64_t t = v[i];
+    v[i] = v[j];
+    v[j] = t;
+}
+
+/* Hoare partition of v[0..n) around the median of three (moved to v[0]).
+ * Returns j: v[0..j] <= pivot <= v[j+1..n), both sides non-empty. */
+static ptrdiff_t part_i64(int64_t *v, ptrdiff_t n) {
+    ptrdiff_t mid = n / 2, last = n - 1;
+    if (v[0] < v[mid])
+        swap_i64(v, 0, mid);
+    if (v[last] < v[0]) {
+        swap_i64(v, 0, last);
+        if (v[0] < v[mid])
+            swap_i64(v, 0, mid);
+    }
+    int64_t p = v[0];
+    ptrdiff_t i = -1, j = n;
+    for (;;) {
+        do
+            i++;
+        while (v[i] < p);
+        do
+            j--;
+        while (v[j] > p);
+        if (i >= j)
+            return j;
+        swap_i64(v, i, j);
+    }
+}
+
+static void insertion_i64(int64_t *v, size_t n) {
+    for (size_t i = 1; i < n; i++) {
+        int64_t x = v[i];
+        size_t j = i;
+        for (; j > 0 && v[j - 1] > x; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
+/* Positions are absolute in the original array (ascending); `base` is v's
+ * offset in it. Recursion goes left, the loop continues right. */
+static void select_i64(int64_t *v, size_t base, size_t n, const size_t *pos, size_t npos,
+                       int depth) {
+    while (npos && n > SMALL_RANGE) {
+        if (depth-- <= 0) {
+            qsort(v, n, sizeof *v, cmp_i64);
+            return;
+        }
+        size_t left = (size_t)part_i64(v, (ptrdiff_t)n) + 1;
+        size_t nl = 0;
+        while (nl < npos && pos[nl] < base + left)
+            nl++;
+        select_i64(v, base, left, pos, nl, depth);
+        v += left;
+        base += left;
+        n -= left;
+        pos += nl;
+        npos -= nl;
+    }
+    if (npos)
+        insertion_i64(v, n);
+}
+
+static int depth_limit(size_t n) {
+    int d = 0;
+    while (n > 1) {
+        n >>= 1;
+        d++;
+    }
+    return 2 * d + 8;
+}
+
+void score_select_i64(int64_t *v, size_t n, const size_t *pos, size_t npos) {
+    select_i64(v, 0, n, pos, npos, depth_limit(n));
+}
+
+/* ---- tie-order entries ---- */
+
+static uint64_t load_be(const char *p, size_t len, size_t max) {
+    uint64_t x = 0;
+    for (size_t i = 0; i < max; i++)
+        x = x << 8 | (i < len ? (uint8_t)p[i] : 0);
+    return x;
+}
+
+uint64_t score_tie_prefix(score_tie_break mode, const char *key, size_t len, uint32_t first_ts) {
+    if (mode == SCORE_TIE_FIRST_ORDER)
+        return (uint64_t)first_ts << 32 | load_be(key, len, 4);
+    return load_be(key, len, 8);
+}
+
+int score_tie_cmp(const score_tiectx *t, uint32_t a, uint32_t b) {
+    const store_customer *ca = store_at_const(t->s, a), *cb = store_at_const(t->s, b);
+    if (t->mode == SCORE_TIE_FIRST_ORDER && ca->first_ts != cb->first_ts)
+        return ca->first_ts < cb->first_ts ? -1 : 1;
+    size_t la, lb;
+    const char *ka = store_key(t->s, ca, &la), *kb = store_key(t->s, cb, &lb);
+    int c = memcmp(ka, kb, la < lb ? la : lb);
+    if (c)
+        return c;
+    return (la > lb) - (la < lb);
+}
+
+static inline int ent_cmp(const score_tiectx *t, const score_ent *a, const score_ent *b) {
+    if (a->pre != b->pre)
+        return a->pre < b->pre ? -1 : 1;
+    if (a->idx == b->idx)
+        return 0;
+    return score_tie_cmp(t, a->idx, b->idx);
+}
+
+static int ent_qsort_cmp(const void *a, const void *b, void *t) {
+    return ent_cmp(t, a, b);
+}
+
+static void swap_ent(score_ent *v, ptrdiff_t i, ptrdiff_t j) {
+    score_ent x = v[i];
+    v[i] = v[j];
+    v[j] = x;
+}
+
+static ptrdiff_t part_ent(score_ent *v, ptrdiff_t n, const score_tiectx *t) {
+    ptrdiff_t mid = n / 2, last = n - 1;
+    if (ent_cmp(t, &v[0], &v[mid]) < 0)
+        swap_ent(v, 0, mid);
+    if (ent_cmp(t, &v[last], &v[0]) < 0) {
+        swap_ent(v, 0, last);
+        if (ent_cmp(t, &v[0], &v[mid]) < 0)
+            swap_ent(v, 0, mid);
+    }
+    score_ent p = v[0];
+    ptrdiff_t i = -1, j = n;
+    for (;;) {
+        do
+            i++;
+        while (ent_cmp(t, &v[i], &p) < 0);
+        do
+            j--;
+        while (ent_cmp(t, &v[j], &p) > 0);
+        if (i >= j)
+            return j;
+        swap_ent(v, i, j);
+    }
+}
+
+static void insertion_ent(score_ent *v, size_t n, const score_tiectx *t) {
+    for (size_t i = 1; i < n; i++) {
+        score_ent x = v[i];
+        size_t j = i;
+        for (; j > 0 && ent_cmp(t, &v[j - 1], &x) > 0; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
+/* Positions are absolute in the original array; `base` is v's offset in it. */
+static void select_ent(score_ent *v, size_t base, size_t n, const size_t *pos, size_t npos,
+                       const score_tiectx *t, int depth) {
+    while (npos && n > SMALL_RANGE) {
+        if (depth-- <= 0) {
+            qsort_r(v, n, sizeof *v, ent_qsort_cmp, (void *)t);
+            return;
+        }
+        size_t left = (size_t)part_ent(v, (ptrdiff_t)n, t) + 1;
+        size_t nl = 0;
+        while (nl < npos && pos[nl] < base + left)
+            nl++;
+        select_ent(v, base, left, pos, nl, t, depth);
+        v += left;
+        base += left;
+        n -= left;
+        pos += nl;
+        npos -= nl;
+    }
+    if (npos)
+        insertion_ent(v, n, t);
+}
+
+void score_select_ent(score_ent *v, size_t n, const size_t *pos, size_t npos,
+                      const score_tiectx *t) {
+    select_ent(v, 0, n, pos, npos, t, depth_limit(n));
+}
+
+static void sort_ent(score_ent *v, size_t n, const score_tiectx *t, int depth) {
+    while (n > SMALL_RANGE) {
+        if (depth-- <= 0) {
+            qsort_r(v, n, sizeof *v, ent_qsort_cmp, (void *)t);
+            return;
+        }
+        size_t left = (size_t)part_ent(v, (ptrdiff_t)n, t) + 1;
+        /* Recurse into the smaller side so the stack stays O(log n). */
+        if (left < n - left) {
+            sort_ent(v, left, t, depth);
+            v += left;
+            n -= left;
+        } else {
+            sort_ent(v + left, n - left, t, depth);
+            n = left;
+        }
+    }
+    insertion_ent(v, n, t);
+}
+
+void score_sort_ent(score_ent *v, size_t n, const score_tiectx *t) {
+    sort_ent(v, n, t, depth_limit(n));
+}

@@ -1,0 +1,107 @@
+/*
+ * harness — end-to-end tests of rfmd against a real (mock) Kafka over TCP.
+ *
+ * The test process owns a librdkafka mock cluster, produces input into it,
+ * runs the rfmd binary as a child process pointed at the cluster's bootstrap
+ * servers, stops it with SIGTERM and reads the output topics back.
+ */
+#ifndef RFM_TEST_HARNESS_H
+#define RFM_TEST_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#define HARNESS_ORDERS   "orders"
+#define HARNESS_SEGMENTS "segments"
+#define HARNESS_DLQ      "dlq"
+
+typedef struct harness {
+    const char *rfmd; /* path of the binary */
+    rd_kafka_t *mock_rk;
+    rd_kafka_mock_cluster_t *mc;
+    char bootstraps[256];
+    rd_kafka_t *prod;
+    int orders_parts, segments_parts, dlq_parts;
+    char dir[256];
+    char conf_path[320];
+    char log_path[320];
+    pid_t pid;
+} harness;
+
+/* Cluster with the three topics; a producer for test input. */
+void harness_init(harness *h, const char *rfmd, int orders_parts, int segments_parts,
+                  int dlq_parts);
+/* Without a cluster of its own (rfmd's embedded one): call harness_attach
+ * once the bootstrap servers are known. */
+void harness_init_external(harness *h, const char *rfmd, int orders_parts, int segments_parts,
+                           int dlq_parts);
+void harness_attach(harness *h, const char *bootstraps);
+void harness_cleanup(harness *h);
+
+/* Produce (copying); header optional. Failures abort the test. */
+void harness_produce(harness *h, const char *topic, const char *key, size_t key_len,
+                     const void *value, size_t len);
+/* Wait for every produced message to be delivered. */
+void harness_flush(harness *h);
+
+/* Write rfmd.yaml: brokers, topics, group and snapshot dir filled in;
+ * `extra` holds more top-level YAML (may be NULL), `consumer_props` /
+ * `producer_props` the bodies of kafka.consumer / kafka.producer maps
+ * (indented by 4 spaces, may be NULL), `rescore` the interval. */
+void harness_write_config(harness *h, const char *rescore, const char *consumer_props,
+                          const char *producer_props, const char *extra);
+
+void harness_spawn(harness *h);
+/* SIGTERM, wait up to timeout_ms; returns the exit status (-1: did not exit,
+ * was killed) and the time it took in *took_ms. */
+int harness_stop(harness *h, int timeout_ms, int64_t *took_ms);
+/* Print rfmd's log (stdout+stderr) to stderr, for failures. */
+void harness_dump_log(const harness *h);
+/* rfmd's log so far (caller frees), NULL if none. */
+char *harness_log(const harness *h);
+/* True when rfmd's log contains s. */
+bool harness_log_contains(const harness *h, const char *s);
+
+/* One message read back. */
+typedef struct hmsg {
+    char *key;
+    size_t key_len;
+    char *value;
+    size_t len;
+    char *error_header; /* rfmd-error value or NULL */
+    int32_t partition;
+    int64_t offset;
+    json_t *json; /* parsed value when it is JSON, else NULL */
+} hmsg;
+
+/* Reader of one topic from the beginning of every partition. */
+typedef struct hreader {
+    rd_kafka_t *rk;
+    const char *topic;
+    int nparts;
+    int64_t *next; /* next offset seen per partition */
+    hmsg *msgs;
+    size_t n, cap;
+} hreader;
+
+hreader *hreader_open(harness *h, const char *topic, int nparts);
+/* Read what arrives within timeout_ms; returns how many new messages. */
+size_t hreader_poll(hreader *r, int timeout_ms);
+/* Read until every partition is at its current high watermark. */
+void hreader_drain(hreader *r, int timeout_ms);
+void hreader_close(hreader *r);
+
+/* JSON field helpers (abort the test on a missing field). */
+const char *hjson_str(const json_t *o, const char *key); /* NULL when JSON null */
+long long hjson_int(const json_t *o, const char *key);
+
+int64_t harness_now_ms(void);
+void harness_sleep_ms(int ms);
+
+#endif
