@@ -281,8 +281,10 @@ static const keydef kafka_keys[] = {{"brokers", k_brokers},
 
 static int k_orders(ctx *x, const yaml_node_t *n, const char *k) {
     config *c = x->c;
-    for (size_t i = 0; i < c->topics.norders; i++)
+    for (size_t i = 0; i < c->topics.norders; i++) {
         free(c->topics.orders[i]);
+        c->topics.orders[i] = NULL;
+    }
     c->topics.norders = 0;
     if (n->type == YAML_SCALAR_NODE)
         return set_str(x, n, k, &c->topics.orders[c->topics.norders++], true);

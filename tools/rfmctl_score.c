@@ -237,9 +237,10 @@ int rfmctl_score_main(int argc, char **argv) {
     return RFMCTL_OK;
 }
 
+/* Integer sums, so the means do not depend on the order customers are met. */
 typedef struct seg_acc {
-    uint64_t count;
-    double recency, frequency, monetary;
+    uint64_t count, recency, frequency;
+    int64_t cents;
 } seg_acc;
 
 static int by_name(const void *a, const void *b, void *map) {
@@ -261,9 +262,9 @@ int rfmctl_summary_main(int argc, char **argv) {
             continue;
         seg_acc *a = &acc[c->segment];
         a->count++;
-        a->recency += (double)score_recency_days(b.bp.as_of, c->last_ts);
+        a->recency += (uint64_t)score_recency_days(b.bp.as_of, c->last_ts);
         a->frequency += c->frequency;
-        a->monetary += (double)c->monetary_cents / 100.0;
+        a->cents += c->monetary_cents;
     }
     /* Alphabetical, as the seeds' groupby("segment") prints it. */
     uint8_t segs[SEGMENT_MAX + 1];
@@ -277,7 +278,8 @@ int rfmctl_summary_main(int argc, char **argv) {
         const seg_acc *a = &acc[segs[i]];
         double n = (double)a->count;
         printf("%s,%llu,%.2f,%.2f,%.2f\n", segment_name(&b.cfg.segments, segs[i]),
-               (unsigned long long)a->count, a->recency / n, a->frequency / n, a->monetary / n);
+               (unsigned long long)a->count, (double)a->recency / n, (double)a->frequency / n,
+               (double)a->cents / 100.0 / n);
     }
     batch_free(&b);
     return RFMCTL_OK;

@@ -31,7 +31,7 @@ struct consumer {
     bool failed;
     bool subscribed;
     int assigned;
-    char error[512];
+    char error[1024];
     log_ratelimit err_rl;
 };
 

@@ -28,7 +28,7 @@ struct producer {
     producer_backpressure_fn bp_fn;
     void *bp_ctx;
     bool failed;
-    char error[512];
+    char error[1024];
     producer_stats stats;
     log_ratelimit err_rl;
 };
