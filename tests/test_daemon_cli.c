@@ -174,10 +174,21 @@ static void test_embedded(void **state) {
         hreader_poll(r, 200);
     if (r->n < 5)
         harness_dump_log(h);
-    assert_int_equal(r->n, 5);
-    for (size_t i = 0; i < r->n; i++) {
-        assert_non_null(r->msgs[i].json);
-        assert_string_equal(hjson_str(r->msgs[i].json, "as_of"), "2021-03-04");
+    assert_true(r->n >= 5);
+    /* A rescore may land between two orders and move a customer once more, so
+     * the count of events is not fixed; what is: every customer has events,
+     * and each one's latest is scored as of the newest order's day + 2. */
+    hreader_poll(r, 1500);
+    for (int i = 0; i < 5; i++) {
+        char cid[16];
+        snprintf(cid, sizeof cid, "e-%d", i);
+        const hmsg *last = NULL;
+        for (size_t j = 0; j < r->n; j++)
+            if (r->msgs[j].key_len == strlen(cid) && !memcmp(r->msgs[j].key, cid, strlen(cid)))
+                last = &r->msgs[j];
+        assert_non_null(last);
+        assert_non_null(last->json);
+        assert_string_equal(hjson_str(last->json, "as_of"), "2021-03-04");
     }
     hreader_close(r);
     /* The reader and producer must go before the cluster does. */

@@ -774,6 +774,10 @@ static void random_round(size_t n, dist d, int bins, score_tie_break mode, int64
         }
         if (c->rec > max_rec)
             c->rec = max_rec;
+        /* Far as_of values: shift every recency so last_ts still fits the
+         * record's 32-bit seconds. */
+        if (as_of > (int64_t)UINT32_MAX)
+            c->rec += (as_of - (int64_t)UINT32_MAX) / DAY + 1;
         c->first = 1500000000u + (uint32_t)(rnd() % 4) * 86400u;
         bool created;
         store_customer *sc = store_upsert(s, c->id, c->len, &created);
