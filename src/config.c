@@ -603,7 +603,7 @@ int config_load_string(config *c, const char *name, const char *yaml, size_t len
     config fresh;
     if (config_defaults(&fresh)) {
         snprintf(err, errlen, "%s: out of memory", name);
-        config_free(c);
+        memset(c, 0, sizeof *c);
         return -1;
     }
     ctx x = {.name = name, .err = err, .errlen = errlen, .c = &fresh};
@@ -633,13 +633,12 @@ int config_load_string(config *c, const char *name, const char *yaml, size_t len
     yaml_parser_delete(&parser);
     if (rc == 0) {
         fresh.path = strdup(name);
-        config_free(c);
         *c = fresh;
         return 0;
     }
 out_fresh:
     config_free(&fresh);
-    config_free(c);
+    memset(c, 0, sizeof *c);
     return -1;
 }
 
@@ -647,7 +646,7 @@ int config_load(config *c, const char *path, char *err, size_t errlen) {
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        config_free(c);
+        memset(c, 0, sizeof *c);
         return -1;
     }
     char *buf = malloc(CONFIG_MAX_FILE_BYTES + 1);
@@ -657,14 +656,14 @@ int config_load(config *c, const char *path, char *err, size_t errlen) {
     if (!buf || rerr) {
         snprintf(err, errlen, "%s: cannot read: %s", path, buf ? strerror(errno) : "out of memory");
         free(buf);
-        config_free(c);
+        memset(c, 0, sizeof *c);
         return -1;
     }
     if (n > CONFIG_MAX_FILE_BYTES) {
         snprintf(err, errlen, "%s: larger than %d bytes; is this the right file?", path,
                  CONFIG_MAX_FILE_BYTES);
         free(buf);
-        config_free(c);
+        memset(c, 0, sizeof *c);
         return -1;
     }
     int rc = config_load_string(c, path, buf, n, err, errlen);

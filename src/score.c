@@ -143,7 +143,8 @@ static int collect(work *w, const store *s, int64_t as_of) {
         n++;
     }
     w->n = n;
-    qsort(w->freq_big, w->nbig, sizeof *w->freq_big, cmp_u32);
+    if (w->nbig)
+        qsort(w->freq_big, w->nbig, sizeof *w->freq_big, cmp_u32);
     return 0;
 }
 

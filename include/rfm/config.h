@@ -71,8 +71,10 @@ typedef struct config {
 /* Defaults of SPEC §7 (all strings allocated). */
 int config_defaults(config *c);
 
-/* Load a file over the defaults. On error returns -1, leaves *c freed-and-empty
- * and writes "file:line:col: key: problem" into err. */
+/* Load a file over the defaults into *c, which is overwritten, not freed:
+ * free a config loaded earlier yourself (a reload loads into a second struct
+ * and swaps only on success). On error returns -1, leaves *c zeroed (safe to
+ * config_free) and writes "file:line:col: key: problem" into err. */
 int config_load(config *c, const char *path, char *err, size_t errlen);
 
 /* Same from a buffer; `name` stands in for the file name in messages. */
