@@ -152,7 +152,8 @@ static void test_errors(void **state) {
     expect_error("kafka: [1, 2]\n", "t.yaml:1:8: kafka: expected a mapping");
     expect_error("kafka: {brokers: [a]}\n", "kafka.brokers: expected a single value, got a list");
     expect_error("topics:\n  orders: []\n", "topics.orders: at least one topic is needed");
-    expect_error("segments:\n  - {pattern: \"6x\", name: a}\n", "t.yaml:2:15: segments[0]: segment pattern '6x'");
+    expect_error("segments:\n  - {pattern: \"6x\", name: a}\n",
+                 "t.yaml:2:15: segments[0]: segment pattern '6x'");
     expect_error("segments:\n  - {pattern: \"11\"}\n",
                  "segments[0]: a rule needs both 'pattern' and 'name'");
     expect_error("scoring:\n  bins: 3\n", "scoring.bins: the default segment map is for 5 bins");
