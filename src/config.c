@@ -351,7 +351,7 @@ static int k_maxmsg(ctx *x, const yaml_node_t *n, const char *k) {
 static const keydef limit_keys[] = {{"max_message_bytes", k_maxmsg}};
 
 static int k_bins(ctx *x, const yaml_node_t *n, const char *k) {
-    long long v;
+    long long v = 0;
     if (set_int(x, n, k, 2, SCORE_BINS_MAX, &v))
         return -1;
     x->c->scoring.bins = (int)v;
@@ -383,7 +383,7 @@ static int k_clock(ctx *x, const yaml_node_t *n, const char *k) {
     return 0;
 }
 static int k_offset(ctx *x, const yaml_node_t *n, const char *k) {
-    long long v;
+    long long v = 0;
     if (set_int(x, n, k, 0, 3650, &v))
         return -1;
     x->c->scoring.as_of_offset_days = (int)v;
@@ -404,7 +404,7 @@ static int k_snapiv(ctx *x, const yaml_node_t *n, const char *k) {
     return set_duration(x, n, k, &x->c->snapshot.interval_ms);
 }
 static int k_keep(ctx *x, const yaml_node_t *n, const char *k) {
-    long long v;
+    long long v = 0;
     if (set_int(x, n, k, 1, 100, &v))
         return -1;
     x->c->snapshot.keep = (int)v;

@@ -113,23 +113,27 @@ order_result order_apply(store *s, const order *o, store_customer **out) {
     return apply_hashed(s, o, store_hash(o->customer_id.p, o->customer_id.len), out);
 }
 
-/* Two-stage software pipeline: order i+2D has its slot prefetched, order i+D
- * its record and key (its slot has landed by then), order i is applied. */
-#define PREFETCH_D 8
+/* Three-stage software pipeline, each stage waiting for the previous one's
+ * cache line: order i+3D has its index slot prefetched, order i+2D its record
+ * (found through the slot), order i+D its key bytes (found through the
+ * record), and order i is applied with all three in cache. */
+#define PREFETCH_D 16
 #define RING       (4 * PREFETCH_D)
 
 void order_apply_batch(store *s, const order *o, size_t n, order_result *results,
                        store_customer **out) {
     uint64_t hashes[RING];
-    for (size_t i = 0; i < n + 2 * PREFETCH_D; i++) {
+    for (size_t i = 0; i < n + 3 * PREFETCH_D; i++) {
         if (i < n) {
             hashes[i % RING] = store_hash(o[i].customer_id.p, o[i].customer_id.len);
             store_prefetch_slot(s, hashes[i % RING]);
         }
         if (i >= PREFETCH_D && i - PREFETCH_D < n)
             store_prefetch_record(s, hashes[(i - PREFETCH_D) % RING]);
-        if (i >= 2 * PREFETCH_D) {
-            size_t j = i - 2 * PREFETCH_D;
+        if (i >= 2 * PREFETCH_D && i - 2 * PREFETCH_D < n)
+            store_prefetch_key(s, hashes[(i - 2 * PREFETCH_D) % RING]);
+        if (i >= 3 * PREFETCH_D) {
+            size_t j = i - 3 * PREFETCH_D;
             order_result r = apply_hashed(s, &o[j], hashes[j % RING], out ? &out[j] : NULL);
             if (results)
                 results[j] = r;

@@ -191,14 +191,24 @@ void store_prefetch_slot(const store *s, uint64_t hash) {
     __builtin_prefetch(&t->slots[(uint32_t)hash & t->mask]);
 }
 
-void store_prefetch_record(const store *s, uint64_t hash) {
+/* Only the first slot probed: with load <= 3/4 and linear probing that is
+ * nearly always the one. */
+static const store_customer *first_candidate(const store *s, uint64_t hash) {
     const table *t = &s->t[0];
     slot sl = t->slots[(uint32_t)hash & t->mask];
-    if (sl.idx1 && sl.hash == (uint32_t)hash) {
-        const store_customer *c = store_at_const(s, sl.idx1 - 1);
+    return sl.idx1 && sl.hash == (uint32_t)hash ? store_at_const(s, sl.idx1 - 1) : NULL;
+}
+
+void store_prefetch_record(const store *s, uint64_t hash) {
+    const store_customer *c = first_candidate(s, hash);
+    if (c)
         __builtin_prefetch(c);
+}
+
+void store_prefetch_key(const store *s, uint64_t hash) {
+    const store_customer *c = first_candidate(s, hash);
+    if (c)
         __builtin_prefetch(key_at(s, c->key_ref));
-    }
 }
 
 store_customer *store_get_hashed(store *s, const char *id, size_t len, uint64_t hash) {

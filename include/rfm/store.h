@@ -63,8 +63,10 @@ store_customer *store_upsert(store *s, const char *id, size_t len, bool *created
 uint64_t store_hash(const char *id, size_t len);
 /* Stage 1: bring the id's first index slot into cache. */
 void store_prefetch_slot(const store *s, uint64_t hash);
-/* Stage 2 (after stage 1 had time to land): the record and key it points to. */
+/* Stage 2 (after stage 1 had time to land): the record it points to. */
 void store_prefetch_record(const store *s, uint64_t hash);
+/* Stage 3 (after stage 2 landed): the record's key bytes. */
+void store_prefetch_key(const store *s, uint64_t hash);
 store_customer *store_get_hashed(store *s, const char *id, size_t len, uint64_t hash);
 store_customer *store_upsert_hashed(store *s, const char *id, size_t len, uint64_t hash,
                                     bool *created);
