@@ -15,7 +15,7 @@ quick=0
 shared=${RFM_SHARED:-$here/../shared}
 build=${RFM_BENCH_BUILD:-$here/build-bench}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" --target rfm-bench-engine rfmctl >/dev/null
+cmake --build "$build" --target rfm-bench-engine rfmctl >"$build.log" || { cat "$build.log" >&2; exit 1; }
 py="$here/scripts/python.sh"
 
 echo "# rfmd engine benchmark — $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -m)"

@@ -45,7 +45,7 @@ done
 [ -n "$boot" ] || { cat "$work/rfmd.log" >&2; echo "rfmd did not start" >&2; exit 1; }
 echo "   bootstrap: $boot"
 
-kcat -C -q -b "$boot" -t rfm.segments -o beginning -f '%s\n' >"$work/segments.jsonl" 2>/dev/null &
+kcat -C -q -u -b "$boot" -t rfm.segments -o beginning -f '%s\n' >"$work/segments.jsonl" 2>/dev/null &
 pids+=($!)
 
 echo "== replaying $(basename "$flo") into topic 'orders'"
@@ -60,11 +60,18 @@ head -5 "$work/segments.jsonl" | sed 's/^/   /'
 
 # Wait for a rescore after the last order, then for the topic to go quiet.
 echo "== waiting for the rescore after the replay and for events to settle"
+customers=$(($(wc -l <"$flo") - 1))
 prev=-1
+quiet=0
 for _ in $(seq 120); do
     sleep 1
     n=$(wc -l <"$work/segments.jsonl")
-    [ "$n" -eq "$prev" ] && [ "$n" -gt 0 ] && break
+    if [ "$n" -eq "$prev" ] && [ "$n" -ge "$customers" ]; then
+        quiet=$((quiet + 1))
+        [ $quiet -ge 3 ] && break
+    else
+        quiet=0
+    fi
     prev=$n
 done
 echo "   $(wc -l <"$work/segments.jsonl") segment-change events"
@@ -74,6 +81,8 @@ echo "== final segments, from the last event of each customer on rfm.segments"
 import collections, json, sys
 last = {}
 for line in open(sys.argv[1]):
+    if not line.endswith("\n"):
+        break  # a line still being written
     e = json.loads(line)
     last[e["customer_id"]] = e
 acc = collections.defaultdict(lambda: [0, 0, 0, 0])  # integer sums, cents
