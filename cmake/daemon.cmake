@@ -41,3 +41,13 @@ foreach(t flo rescore dlq cli)
     ENVIRONMENT "RFM_SHARED=${CMAKE_SOURCE_DIR}/../shared;RFM_SOURCE=${CMAKE_SOURCE_DIR};RFM_BIN=${CMAKE_BINARY_DIR}")
 endforeach()
 set_tests_properties(daemon_tracker daemon_log PROPERTIES LABELS daemon)
+
+# The same FLO flow on a real Apache Kafka broker (tests/kafka/broker.sh).
+add_test(NAME daemon_kafka_real
+         COMMAND ${CMAKE_SOURCE_DIR}/tests/kafka/broker.sh run --partitions 4 --
+                 ${CMAKE_SOURCE_DIR}/tests/test_daemon_kafka.sh $<TARGET_FILE:rfmd>
+                 $<TARGET_FILE:rfm-replay>)
+set_tests_properties(daemon_kafka_real PROPERTIES
+  TIMEOUT 600
+  LABELS "daemon;kafka-real"
+  ENVIRONMENT "RFM_SHARED=${CMAKE_SOURCE_DIR}/../shared;RFM_SOURCE=${CMAKE_SOURCE_DIR}")
