@@ -102,7 +102,7 @@ ok "unreachable brokers: exit 69"
 # 4. The broker dies mid-replay (last: it takes the broker with it). Orders
 #    still queued time out; the tool must say so and exit 1.
 "$replay" -q --format flo --stdout "$flo" >"$tmp/flo.jsonl"
-head -n 2000 "$tmp/flo.jsonl" >"$tmp/600.jsonl"  # 10 s at --rate 200: outlives the broker stop
+head -n 6000 "$tmp/flo.jsonl" >"$tmp/600.jsonl"  # 30 s at --rate 200: outlives a slow broker stop (<= 20 s)
 set +e
 "$replay" --format jsonl --brokers "$bootstrap" --topic replay.dies --rate 200 \
     -X message.timeout.ms=3000 "$tmp/600.jsonl" 2>"$tmp/dies.err" &
