@@ -102,16 +102,18 @@ ok "unreachable brokers: exit 69"
 # 4. The broker dies mid-replay (last: it takes the broker with it). Orders
 #    still queued time out; the tool must say so and exit 1.
 "$replay" -q --format flo --stdout "$flo" >"$tmp/flo.jsonl"
-head -n 6000 "$tmp/flo.jsonl" >"$tmp/600.jsonl"  # 30 s at --rate 200: outlives a slow broker stop (<= 20 s)
+head -n 2000 "$tmp/flo.jsonl" >"$tmp/600.jsonl"  # 10 s at --rate 200
 set +e
 "$replay" --format jsonl --brokers "$bootstrap" --topic replay.dies --rate 200 \
     -X message.timeout.ms=3000 "$tmp/600.jsonl" 2>"$tmp/dies.err" &
 pid=$!
 for _ in $(seq 50); do
-    [ "$(kcat -C -b "$bootstrap" -t replay.dies -e -q -o beginning 2>/dev/null | wc -l)" -gt 0 ] && break
+    [ "$(timeout 5 kcat -C -b "$bootstrap" -t replay.dies -e -q -o beginning 2>/dev/null | wc -l)" -gt 0 ] && break
     sleep 0.1
 done
-"$src/tests/kafka/broker.sh" stop "${RFM_KAFKA_DIR:?}"
+# SIGKILL, not a graceful stop: a loaded machine can take longer than the
+# replay to shut Kafka down cleanly. broker.sh run still cleans up after it.
+kill -KILL "$(sed -n 's/^pid=//p' "${RFM_KAFKA_DIR:?}/state")"
 wait "$pid"
 rc=$?
 set -e
