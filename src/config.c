@@ -598,6 +598,31 @@ void config_free(config *c) {
     memset(c, 0, sizeof *c);
 }
 
+static void syntax_error(const char *name, const yaml_parser_t *p, char *err, size_t errlen) {
+    snprintf(err, errlen, "%s:%zu:%zu: YAML syntax error: %s%s%s", name, p->problem_mark.line + 1,
+             p->problem_mark.column + 1, p->problem ? p->problem : "unreadable",
+             p->context ? " " : "", p->context ? p->context : "");
+}
+
+/* yaml_parser_load reads one document and would silently ignore the rest of
+ * the file: a second "---" document is refused like any key we do not know. */
+static int only_one_document(ctx *x, yaml_parser_t *p) {
+    yaml_document_t next;
+    if (!yaml_parser_load(p, &next)) {
+        syntax_error(x->name, p, x->err, x->errlen);
+        return -1;
+    }
+    int rc = 0;
+    if (yaml_document_get_root_node(&next)) {
+        snprintf(x->err, x->errlen,
+                 "%s:%zu:%zu: (top level): a second YAML document; the file must hold one", x->name,
+                 next.start_mark.line + 1, next.start_mark.column + 1);
+        rc = -1;
+    }
+    yaml_document_delete(&next);
+    return rc;
+}
+
 int config_load_string(config *c, const char *name, const char *yaml, size_t len, char *err,
                        size_t errlen) {
     config fresh;
@@ -616,16 +641,15 @@ int config_load_string(config *c, const char *name, const char *yaml, size_t len
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
     if (!yaml_parser_load(&parser, &doc)) {
-        snprintf(err, errlen, "%s:%zu:%zu: YAML syntax error: %s%s%s", name,
-                 parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-                 parser.problem ? parser.problem : "unreadable", parser.context ? " " : "",
-                 parser.context ? parser.context : "");
+        syntax_error(name, &parser, err, errlen);
         yaml_parser_delete(&parser);
         goto out_fresh;
     }
     x.doc = &doc;
     const yaml_node_t *root = yaml_document_get_root_node(&doc);
-    if (!root || (root->type == YAML_SCALAR_NODE && !*scalar(root)))
+    if (root && only_one_document(&x, &parser))
+        rc = -1;
+    else if (!root || (root->type == YAML_SCALAR_NODE && !*scalar(root)))
         rc = compile_segments(&x); /* an empty file: all defaults */
     else if (!walk(&x, root, "", top_keys, sizeof top_keys / sizeof top_keys[0]))
         rc = compile_segments(&x);

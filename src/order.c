@@ -116,14 +116,30 @@ order_result order_apply(store *s, const order *o, store_customer **out) {
 /* Three-stage software pipeline, each stage waiting for the previous one's
  * cache line: order i+3D has its index slot prefetched, order i+2D its record
  * (found through the slot), order i+D its key bytes (found through the
- * record), and order i is applied with all three in cache. */
+ * record), and order i is applied with all three in cache. Ahead of all that,
+ * order i+4D's id bytes are fetched D orders before they are hashed: input
+ * strings may sit anywhere in a large buffer, and hashing them must not stall. */
+#ifndef PREFETCH_D
 #define PREFETCH_D 16
-#define RING       (4 * PREFETCH_D)
+#endif
+#define RING (4 * PREFETCH_D)
+
+static void prefetch_input(const order *o) {
+    const char *c = o->customer_id.p, *id = o->order_id.p;
+    __builtin_prefetch(c);
+    if (o->customer_id.len)
+        __builtin_prefetch(c + o->customer_id.len - 1);
+    __builtin_prefetch(id);
+}
 
 void order_apply_batch(store *s, const order *o, size_t n, order_result *results,
                        store_customer **out) {
     uint64_t hashes[RING];
+    for (size_t i = 0; i < PREFETCH_D && i < n; i++)
+        prefetch_input(&o[i]);
     for (size_t i = 0; i < n + 3 * PREFETCH_D; i++) {
+        if (i + PREFETCH_D < n)
+            prefetch_input(&o[i + PREFETCH_D]);
         if (i < n) {
             hashes[i % RING] = store_hash(o[i].customer_id.p, o[i].customer_id.len);
             store_prefetch_slot(s, hashes[i % RING]);

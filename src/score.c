@@ -7,11 +7,13 @@
  *     per-day histogram when the day range is sane) and frequency (histogram
  *     of small counts plus a list of the rare huge ones), and keeps a copy of
  *     every frequency indexed by store position for step 4.
- *  2. R and M edges need at most 2*(bins+1) order statistics: read off the
- *     histogram or selected in place (score_select.c), then interpolated
- *     exactly as numpy does. Monetary is selected as integer cents: x/100.0
- *     is monotone, so the k-th smallest cents divided by 100 is numpy's k-th
- *     smallest value.
+ *  2. R and M edges need at most 2*(bins+1) order statistics, then are
+ *     interpolated exactly as numpy does. Recency reads them off its
+ *     histogram. Monetary has too wide a range for that: the pass also
+ *     counts it into float-like buckets, and a second pass gathers only the
+ *     buckets holding a wanted position for quickselect (score_select.c).
+ *     It is selected as integer cents: x/100.0 is monotone, so the k-th
+ *     smallest cents divided by 100 is numpy's k-th smallest value.
  *  3. F edges are quantiles of the ranks 1..N, so they need no data at all;
  *     what they need is *which* customer holds rank floor(edge) — the cut.
  *     The frequency histogram says in which frequency group each cut rank
@@ -67,10 +69,11 @@ static int clamp_bins(int bins) {
 /* Scratch of one recompute; every pointer owned here. */
 typedef struct work {
     size_t count, n;
-    uint32_t *freq;     /* [count], 0 = not scored */
-    int64_t *cents;     /* [n] */
-    int64_t *recency;   /* [n] when no histogram */
-    uint32_t *rec_hist; /* [rec_slots] */
+    uint32_t *freq;       /* [count], 0 = not scored */
+    int64_t *cents;       /* [n] */
+    uint32_t *cents_hist; /* [SCORE_BUCKETS], count per score_bucket */
+    int64_t *recency;     /* [n] when no histogram */
+    uint32_t *rec_hist;   /* [rec_slots] */
     size_t rec_slots;
     uint32_t *freq_hist; /* [FREQ_HIST] */
     uint32_t *freq_big;  /* frequencies >= FREQ_HIST, sorted after the pass */
@@ -81,6 +84,7 @@ typedef struct work {
 static void work_free(work *w) {
     free(w->freq);
     free(w->cents);
+    free(w->cents_hist);
     free(w->recency);
     free(w->rec_hist);
     free(w->freq_hist);
@@ -99,7 +103,8 @@ static int collect(work *w, const store *s, int64_t as_of) {
     w->freq = malloc(alloc * sizeof *w->freq);
     w->cents = malloc(alloc * sizeof *w->cents);
     w->freq_hist = calloc(FREQ_HIST, sizeof *w->freq_hist);
-    if (!w->freq || !w->cents || !w->freq_hist)
+    w->cents_hist = calloc(SCORE_BUCKETS, sizeof *w->cents_hist);
+    if (!w->freq || !w->cents || !w->freq_hist || !w->cents_hist)
         return -1;
     /* recency <= as_of / day because last_ts >= 0 */
     int64_t max_days = as_of > 0 ? as_of / SCORE_DAY : 0;
@@ -122,6 +127,7 @@ static int collect(work *w, const store *s, int64_t as_of) {
         if (!fr)
             continue;
         w->cents[n] = c->monetary_cents;
+        w->cents_hist[score_bucket(c->monetary_cents)]++;
         int64_t rd = score_recency_days(as_of, c->last_ts);
         if (w->rec_hist)
             w->rec_hist[rd]++;
@@ -171,18 +177,6 @@ static size_t qpoint_positions(const score_qpoint *qp, int bins, size_t *pos) {
     return np;
 }
 
-static void monetary_edges(work *w, const score_qpoint *qp, int bins, double *edges) {
-    size_t pos[2 * (SCORE_BINS_MAX + 1)];
-    size_t np = qpoint_positions(qp, bins, pos);
-    score_select_i64(w->cents, w->n, pos, np);
-    double lo[SCORE_BINS_MAX + 1], hi[SCORE_BINS_MAX + 1];
-    for (int k = 0; k <= bins; k++) {
-        lo[k] = (double)w->cents[qp[k].lo] / 100.0;
-        hi[k] = (double)w->cents[qp[k].hi] / 100.0;
-    }
-    edges_from(qp, bins, lo, hi, edges);
-}
-
 /* Values at sorted positions pos[0..np) (ascending) of a histogram whose
  * slot index is the value: one cumulative walk. */
 static void hist_values(const uint32_t *hist, size_t slots, const size_t *pos, size_t np,
@@ -229,6 +223,21 @@ static void recency_edges(work *w, const score_qpoint *qp, int bins, double *edg
     edges_from(qp, bins, lo, hi, edges);
 }
 
+static int monetary_edges(work *w, const score_qpoint *qp, int bins, double *edges) {
+    size_t pos[2 * (SCORE_BINS_MAX + 1)];
+    size_t np = qpoint_positions(qp, bins, pos);
+    int64_t val[2 * (SCORE_BINS_MAX + 1)];
+    if (score_select_bucketed(w->cents, w->n, w->cents_hist, pos, np, val))
+        return -1;
+    double lo[SCORE_BINS_MAX + 1], hi[SCORE_BINS_MAX + 1];
+    for (int k = 0; k <= bins; k++) {
+        lo[k] = (double)val[pos_index(pos, np, qp[k].lo)] / 100.0;
+        hi[k] = (double)val[pos_index(pos, np, qp[k].hi)] / 100.0;
+    }
+    edges_from(qp, bins, lo, hi, edges);
+    return 0;
+}
+
 /* Frequency value at 0-based sorted position p, and how many customers have
  * a smaller frequency. */
 static uint32_t freq_at(const work *w, size_t p, size_t *below) {
@@ -257,48 +266,97 @@ static size_t group_size(const work *w, uint32_t v) {
     return c;
 }
 
+/* Tie prefixes for ents[0..m) (idx already set). Members are scattered over
+ * the record array and their keys over the arena, so a plain loop waits on
+ * two cache misses per entry. A software pipeline overlaps them: the record
+ * of entry t+D is prefetched, the key of entry t is located (store_key reads
+ * its length byte, which starts pulling the key's cache line without the loop
+ * waiting for it), and entry t-D is computed from cache. */
+#define PIPE_D 16
+static void fill_prefixes(const store *s, score_tie_break mode, score_ent *ents, size_t m) {
+    struct {
+        const char *key;
+        size_t len;
+        uint32_t first_ts;
+    } ring[2 * PIPE_D];
+    /* Step t: prefetch record t+D, locate key t, compute entry t-D. */
+    for (size_t t = 0; t < m + PIPE_D; t++) {
+        if (t + PIPE_D < m)
+            __builtin_prefetch(store_at_const(s, ents[t + PIPE_D].idx));
+        if (t < m) {
+            const store_customer *c = store_at_const(s, ents[t].idx);
+            size_t r = t % (2 * PIPE_D);
+            ring[r].key = store_key(s, c, &ring[r].len);
+            ring[r].first_ts = c->first_ts;
+        }
+        if (t >= PIPE_D) {
+            size_t i = t - PIPE_D, r = i % (2 * PIPE_D);
+            ents[i].pre = score_tie_prefix(mode, ring[r].key, ring[r].len, ring[r].first_ts);
+        }
+    }
+}
+
 /* Step 3-4 of the top comment: find the cut customers. */
 static int find_cuts(work *w, const score_settings *st, const store *s, score_breakpoints *bp) {
     int bins = bp->bins;
-    size_t rank0[SCORE_BINS_MAX + 1]; /* 0-based rank of each cut */
+    /* Each cut's frequency group and its position there. Cut ranks ascend
+     * with k, so cuts sharing a group are adjacent. */
+    uint32_t gval[SCORE_BINS_MAX];
+    size_t gsize[SCORE_BINS_MAX], goff[SCORE_BINS_MAX + 1], pos[SCORE_BINS_MAX + 1];
+    int cut_group[SCORE_BINS_MAX + 1], ng = 0;
     for (int k = 1; k < bins; k++) {
         double r = floor(bp->f_edges[k]);
-        size_t rk = r < 1 ? 1 : r > (double)w->n ? w->n : (size_t)r;
-        rank0[k] = rk - 1;
+        size_t rk = r < 1 ? 1 : r > (double)w->n ? w->n : (size_t)r, below;
+        uint32_t v = freq_at(w, rk - 1, &below);
+        if (!ng || gval[ng - 1] != v) {
+            gval[ng] = v;
+            gsize[ng] = group_size(w, v);
+            ng++;
+        }
+        cut_group[k] = ng - 1;
+        pos[k] = rk - 1 - below;
     }
+    goff[0] = 0;
+    for (int g = 0; g < ng; g++)
+        goff[g + 1] = goff[g] + gsize[g];
+    size_t total = goff[ng];
+    w->ents = malloc((total ? total : 1) * sizeof *w->ents);
+    uint8_t *tag = calloc(FREQ_HIST, 1);
+    if (!w->ents || !tag) {
+        free(tag);
+        return -1;
+    }
+    for (int g = 0; g < ng; g++)
+        if (gval[g] < FREQ_HIST)
+            tag[gval[g]] = (uint8_t)(g + 1);
+    size_t fill[SCORE_BINS_MAX];
+    memcpy(fill, goff, (size_t)ng * sizeof *fill);
+    for (size_t i = 0; i < w->count; i++) {
+        uint32_t fr = w->freq[i];
+        int g = -1;
+        if (fr < FREQ_HIST) {
+            g = tag[fr] - 1;
+        } else {
+            for (int h = 0; h < ng; h++)
+                if (gval[h] == fr)
+                    g = h;
+        }
+        if (fr && g >= 0)
+            w->ents[fill[g]++] = (score_ent){0, (uint32_t)i, 0};
+    }
+    free(tag);
+    fill_prefixes(s, st->tie_break, w->ents, total);
+
     score_tiectx tc = {s, st->tie_break};
-    /* Cut ranks ascend with k, so cuts sharing a frequency are adjacent. */
-    int k = 1;
-    while (k < bins) {
-        size_t below;
-        uint32_t v = freq_at(w, rank0[k], &below);
-        int kend = k;
-        size_t pos[SCORE_BINS_MAX];
-        size_t npos = 0;
-        while (kend < bins) {
-            size_t b2;
-            if (freq_at(w, rank0[kend], &b2) != v)
-                break;
-            pos[npos++] = rank0[kend] - below;
-            kend++;
-        }
-        size_t gn = group_size(w, v), m = 0;
-        free(w->ents);
-        w->ents = malloc((gn ? gn : 1) * sizeof *w->ents);
-        if (!w->ents)
-            return -1;
-        for (size_t i = 0; i < w->count && m < gn; i++) {
-            if (w->freq[i] != v)
-                continue;
-            const store_customer *c = store_at_const(s, i);
-            size_t len;
-            const char *key = store_key(s, c, &len);
-            w->ents[m++] =
-                (score_ent){score_tie_prefix(st->tie_break, key, len, c->first_ts), (uint32_t)i, 0};
-        }
-        score_select_ent(w->ents, m, pos, npos, &tc);
-        for (int j = k; j < kend; j++) {
-            const store_customer *c = store_at_const(s, w->ents[pos[j - k]].idx);
+    for (int g = 0, k = 1; g < ng; g++) {
+        size_t gpos[SCORE_BINS_MAX], np = 0;
+        int k0 = k;
+        for (; k < bins && cut_group[k] == g; k++)
+            gpos[np++] = pos[k];
+        score_ent *e = w->ents + goff[g];
+        score_select_ent(e, gsize[g], gpos, np, &tc);
+        for (int j = k0; j < k; j++) {
+            const store_customer *c = store_at_const(s, e[pos[j]].idx);
             size_t len;
             const char *key = store_key(s, c, &len);
             score_cut *cut = &bp->f_cuts[j];
@@ -308,7 +366,6 @@ static int find_cuts(work *w, const score_settings *st, const store *s, score_br
             cut->key_len = (uint8_t)(len > STORE_KEY_MAX ? STORE_KEY_MAX : len);
             memcpy(cut->key, key, cut->key_len);
         }
-        k = kend;
     }
     return 0;
 }
@@ -338,7 +395,8 @@ int score_breakpoints_compute(const score_settings *st, const store *s, int64_t 
         qp[k] = score_qpoint_of(w.n, q[k]);
 
     recency_edges(&w, qp, bp->bins, bp->r_edges);
-    monetary_edges(&w, qp, bp->bins, bp->m_edges);
+    if (monetary_edges(&w, qp, bp->bins, bp->m_edges))
+        goto out;
     free(w.cents);
     w.cents = NULL;
     double lo[SCORE_BINS_MAX + 1], hi[SCORE_BINS_MAX + 1];
@@ -509,15 +567,10 @@ size_t *score_tie_order(const score_settings *st, const store *s, size_t *n) {
         free(out);
         return NULL;
     }
-    for (size_t i = 0; i < count; i++) {
-        const store_customer *c = store_at_const(s, i);
-        if (!c->frequency)
-            continue;
-        size_t len;
-        const char *key = store_key(s, c, &len);
-        ents[m++] =
-            (score_ent){score_tie_prefix(st->tie_break, key, len, c->first_ts), (uint32_t)i, 0};
-    }
+    for (size_t i = 0; i < count; i++)
+        if (store_at_const(s, i)->frequency)
+            ents[m++] = (score_ent){0, (uint32_t)i, 0};
+    fill_prefixes(s, st->tie_break, ents, m);
     score_tiectx tc = {s, st->tie_break};
     score_sort_ent(ents, m, &tc);
     for (size_t i = 0; i < m; i++)

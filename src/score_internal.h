@@ -32,6 +32,26 @@ double score_lerp(double a, double b, double t);
  * i (pos ascending; duplicates allowed). O(n) expected, O(n log n) worst. */
 void score_select_i64(int64_t *v, size_t n, const size_t *pos, size_t npos);
 
+/* Monotone bucket of an int64 for a two-pass selection: negatives share
+ * bucket 0, then one bucket per value below 1024 and 1024 buckets per power
+ * of two above (a float-like key with 10 mantissa bits). */
+#define SCORE_BUCKETS (1 + 55296)
+static inline uint32_t score_bucket(int64_t v) {
+    if (v < 0)
+        return 0;
+    if (v < 1024)
+        return 1 + (uint32_t)v;
+    int e = 63 - __builtin_clzll((unsigned long long)v);
+    return 1 + ((uint32_t)(e - 9) << 10 | (uint32_t)((uint64_t)v >> (e - 10) & 1023));
+}
+
+/* out[i] = the pos[i]-th smallest of v[0..n) (pos ascending), given hist, the
+ * count of v per score_bucket. Gathers only the buckets holding a wanted
+ * position, so v is read once and left untouched. Returns 0, -1 on
+ * allocation failure. */
+int score_select_bucketed(const int64_t *v, size_t n, const uint32_t *hist, const size_t *pos,
+                          size_t npos, int64_t *out);
+
 /* An entry of tie order: an 8-byte big-endian prefix of the tie key decides
  * most comparisons without touching the key itself. */
 typedef struct score_ent {

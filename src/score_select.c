@@ -20,6 +20,10 @@
  * hold a wanted position: O(n) expected. Hoare partitioning stops on equal
  * keys from both sides, so heavy duplication (every customer on the same day)
  * stays balanced; a depth limit falls back to qsort against adversarial input.
+ * For wide-ranged values (monetary) a counting pass into float-like buckets
+ * comes first, so quickselect only runs on the few buckets that hold a
+ * wanted position: two streaming passes instead of several partitioning
+ * ones over the whole array.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -156,6 +160,56 @@ static int depth_limit(size_t n) {
 
 void score_select_i64(int64_t *v, size_t n, const size_t *pos, size_t npos) {
     select_i64(v, 0, n, pos, npos, depth_limit(n));
+}
+
+int score_select_bucketed(const int64_t *v, size_t n, const uint32_t *hist, const size_t *pos,
+                          size_t npos, int64_t *out) {
+    /* Which bucket each wanted position falls in, and where inside it. */
+    enum { MAXP = 2 * (SCORE_BINS_MAX + 1) };
+    uint32_t bucket[MAXP];
+    size_t inpos[MAXP], cum = 0, nb = 0;
+    uint32_t b = 0, want[MAXP];
+    size_t start[MAXP + 1];
+    if (npos > MAXP)
+        return -1;
+    for (size_t i = 0; i < npos; i++) {
+        while (b < SCORE_BUCKETS && pos[i] >= cum + hist[b])
+            cum += hist[b++];
+        bucket[i] = b;
+        inpos[i] = pos[i] - cum;
+        if (!nb || want[nb - 1] != b)
+            want[nb++] = b;
+    }
+    start[0] = 0;
+    for (size_t j = 0; j < nb; j++)
+        start[j + 1] = start[j] + hist[want[j]];
+    int64_t *g = malloc((start[nb] ? start[nb] : 1) * sizeof *g);
+    uint8_t *tag = calloc(SCORE_BUCKETS, 1);
+    if (!g || !tag) {
+        free(g);
+        free(tag);
+        return -1;
+    }
+    for (size_t j = 0; j < nb; j++)
+        tag[want[j]] = (uint8_t)(j + 1);
+    size_t fill[MAXP];
+    memcpy(fill, start, nb * sizeof *fill);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t t = tag[score_bucket(v[i])];
+        if (t)
+            g[fill[t - 1]++] = v[i];
+    }
+    for (size_t j = 0, i = 0; j < nb; j++) {
+        size_t p[MAXP], np = 0;
+        for (size_t k = i; k < npos && bucket[k] == want[j]; k++)
+            p[np++] = inpos[k];
+        score_select_i64(g + start[j], start[j + 1] - start[j], p, np);
+        for (; i < npos && bucket[i] == want[j]; i++)
+            out[i] = g[start[j] + inpos[i]];
+    }
+    free(g);
+    free(tag);
+    return 0;
 }
 
 /* ---- tie-order entries ---- */

@@ -139,6 +139,11 @@ static void test_eof_restore_and_resume(void **state) {
     assert_false(tracker_all_eof(t));
     tracker_set_eof(t, s1);
     assert_true(tracker_all_eof(t));
+    tracker_begin(t, s0, 0); /* a new message: no longer caught up */
+    tracker_end(t, s0, 0);
+    assert_false(tracker_all_eof(t));
+    tracker_set_eof(t, s0);
+    assert_true(tracker_all_eof(t));
     tracker_set_assigned(t, s1, true); /* re-assignment clears EOF */
     assert_false(tracker_all_eof(t));
     tracker_free(t);

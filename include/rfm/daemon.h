@@ -45,7 +45,7 @@ typedef struct daemon_ctx {
     pipeline pipe;
     int64_t started_ms;
     bool paused;
-    bool backlog_done; /* first EOF on every assigned partition seen */
+    bool backlog_done; /* every assigned partition was caught up once */
 } daemon_ctx;
 
 /* Run until a stop signal or a fatal error; returns a DAEMON_EXIT_* code. */

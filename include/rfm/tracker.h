@@ -43,7 +43,7 @@ typedef struct tracker_partition_info {
     const char *topic;
     int32_t partition;
     bool assigned;
-    bool eof;            /* reached the end of the partition since assignment */
+    bool eof;            /* caught up: EOF seen and no message consumed since */
     int64_t applied;     /* TRACKER_OFFSET_NONE until a message was applied/restored */
     int64_t committable; /* TRACKER_OFFSET_NONE when nothing to commit */
     int64_t committed;   /* last offset Kafka acknowledged, or NONE */
@@ -56,10 +56,12 @@ void tracker_free(tracker *t);
 /* Slot of a partition, created on first use; -1 on allocation failure. */
 int tracker_slot(tracker *t, const char *topic, int32_t partition);
 
-/* Assignment bookkeeping (rebalance callback). Assign clears `eof`. */
+/* Assignment bookkeeping (rebalance callback). Assign clears `eof`, and so
+ * does consuming a message (tracker_begin). */
 void tracker_set_assigned(tracker *t, int slot, bool assigned);
 void tracker_set_eof(tracker *t, int slot);
-/* True when at least one partition is assigned and all assigned reached EOF. */
+/* True when at least one partition is assigned and every assigned one is
+ * caught up (at its end as of the last poll). */
 bool tracker_all_eof(const tracker *t);
 
 /* Where consumption should resume for this slot: `applied` when this process

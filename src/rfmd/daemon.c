@@ -11,8 +11,8 @@
  * When are breakpoints first computed? Scoring against breakpoints built
  * from a handful of customers would publish a flood of meaningless changes
  * while a backlog is replayed, so the first recompute waits until every
- * assigned partition has reached its end once (partition EOF) — or until the
- * first rescore.interval, whichever comes first. Then: every interval, and
+ * assigned partition is caught up (partition EOF with nothing consumed since)
+ * — or until the first rescore.interval, whichever comes first. Then: every interval, and
  * once more at shutdown, so the last event of every customer reflects the
  * final breakpoints.
  */
@@ -57,6 +57,8 @@ static void daemon_backpressure(void *ctx, bool on) {
 
 static void daemon_drain(void *ctx) {
     daemon_ctx *d = ctx;
+    if (producer_failed(d->prod))
+        return; /* nothing more will be delivered; commits stay behind it */
     int left = producer_flush(d->prod, DAEMON_DRAIN_MS);
     if (left)
         log_warning("rebalance: %d messages still undelivered; their offsets are not committed",
@@ -209,14 +211,18 @@ static void daemon_loop(daemon_ctx *d) {
             return;
 
         now = log_monotonic_ms();
-        if (!d->backlog_done && tracker_all_eof(d->trk)) {
+        bool caught_up = tracker_all_eof(d->trk);
+        if (caught_up && !d->backlog_done) {
             d->backlog_done = true;
             log_notice("backlog consumed: %llu messages in %.1f s",
                        (unsigned long long)d->pipe.stats.consumed,
                        (double)(now - d->started_ms) / 1000.0);
-            if (d->pipe.bp.version == 0 && pipeline_rescore(&d->pipe, "backlog consumed") < 0)
-                return;
         }
+        /* Topics that were empty at start-up: score as soon as the orders
+         * that arrived since have been consumed. */
+        if (caught_up && d->pipe.bp.version == 0 && store_count(d->store) > 0 &&
+            pipeline_rescore(&d->pipe, "caught up") < 0)
+            return;
         if (now >= next_rescore) {
             if (pipeline_rescore(&d->pipe, "interval") < 0)
                 return;

@@ -47,7 +47,9 @@ embedded *embedded_start(const config *cfg, char *err, size_t errlen) {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char kerr[512];
     rd_kafka_conf_set_log_cb(conf, kconf_log_cb);
+    /* Notices would only say this handle has no bootstrap.servers. */
     if (rd_kafka_conf_set(conf, "client.id", "rfmd-embedded", kerr, sizeof kerr) ||
+        rd_kafka_conf_set(conf, "log_level", "4", kerr, sizeof kerr) ||
         !(e->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof kerr))) {
         snprintf(err, errlen, "embedded Kafka: %s", kerr);
         rd_kafka_conf_destroy(conf);

@@ -162,6 +162,7 @@ static void trk_pop_done(trk_part *p) {
 
 int tracker_begin(tracker *t, int slot, int64_t offset) {
     trk_part *p = &t->parts[slot];
+    p->eof = false; /* librdkafka reports EOF again when it catches up */
     if (p->len == p->cap) {
         if (p->head > p->len / 2) {
             memmove(p->e, p->e + p->head, (p->len - p->head) * sizeof *p->e);

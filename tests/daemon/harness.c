@@ -164,7 +164,7 @@ void harness_write_config(harness *h, const char *rescore, const char *consumer_
     fprintf(f,
             "kafka:\n"
             "  brokers: \"%s\"\n"
-            "  group_id: rfmd-test\n",
+            "  group_id: " HARNESS_GROUP "\n",
             h->bootstraps);
     if (consumer_props)
         fprintf(f, "  consumer:\n%s", consumer_props);
@@ -399,6 +399,26 @@ void hreader_close(hreader *r) {
     free(r->msgs);
     free(r->next);
     free(r);
+}
+
+void harness_offsets(harness *h, const char *topic, int nparts, int64_t *committed, int64_t *high) {
+    rd_kafka_conf_t *c = harness_conf(h->bootstraps);
+    char err[256];
+    assert_int_equal(rd_kafka_conf_set(c, "group.id", HARNESS_GROUP, err, sizeof err), 0);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof err);
+    assert_non_null(rk);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(nparts);
+    for (int p = 0; p < nparts; p++)
+        rd_kafka_topic_partition_list_add(l, topic, p);
+    assert_int_equal(rd_kafka_committed(rk, l, 10000), 0);
+    for (int p = 0; p < nparts; p++) {
+        committed[p] = l->elems[p].err ? RD_KAFKA_OFFSET_INVALID : l->elems[p].offset;
+        int64_t lo;
+        assert_int_equal(rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &high[p], 10000), 0);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
 }
 
 const char *hjson_str(const json_t *o, const char *key) {

@@ -20,6 +20,7 @@
 #define HARNESS_ORDERS   "orders"
 #define HARNESS_SEGMENTS "segments"
 #define HARNESS_DLQ      "dlq"
+#define HARNESS_GROUP    "rfmd-test"
 
 typedef struct harness {
     const char *rfmd; /* path of the binary */
@@ -96,6 +97,10 @@ size_t hreader_poll(hreader *r, int timeout_ms);
 /* Read until every partition is at its current high watermark. */
 void hreader_drain(hreader *r, int timeout_ms);
 void hreader_close(hreader *r);
+
+/* The rfmd group's committed offset (RD_KAFKA_OFFSET_INVALID when none)
+ * and the high watermark of each partition of topic. */
+void harness_offsets(harness *h, const char *topic, int nparts, int64_t *committed, int64_t *high);
 
 /* JSON field helpers (abort the test on a missing field). */
 const char *hjson_str(const json_t *o, const char *key); /* NULL when JSON null */

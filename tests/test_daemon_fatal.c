@@ -1,0 +1,88 @@
+/*
+ * An event that cannot be delivered is fatal, never silently lost: the
+ * brokers refuse every Produce request with a permanent error, so the first
+ * segment events fail; rfmd must log the failed delivery, exit with status 2
+ * (not 0), and not commit any input offset past what it failed to publish.
+ *
+ * usage: test_daemon_fatal RFMD
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "daemon/harness.h"
+
+#define PRODUCE_API_KEY 0 /* Kafka protocol ApiKey of Produce */
+
+static const char *rfmd_path;
+
+static void test_failed_delivery_is_fatal(void **state) {
+    harness *h = *state;
+    harness_init(h, rfmd_path, 2, 2, 1);
+    for (int i = 0; i < 5; i++) {
+        char cid[16], json[256];
+        snprintf(cid, sizeof cid, "f-%d", i);
+        int n = snprintf(json, sizeof json,
+                         "{\"order_id\":\"fo-%d\",\"customer_id\":\"%s\","
+                         "\"ts\":\"2021-02-0%dT10:00:00Z\",\"amount\":12.5}",
+                         i, cid, i + 1);
+        harness_produce(h, HARNESS_ORDERS, cid, strlen(cid), json, (size_t)n);
+    }
+    harness_flush(h);
+
+    /* From now on every Produce request fails for good. */
+    rd_kafka_resp_err_t errs[64];
+    for (int i = 0; i < 64; i++)
+        errs[i] = RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
+    rd_kafka_mock_push_request_errors_array(h->mc, PRODUCE_API_KEY, 64, errs);
+
+    harness_write_config(h, "60s", NULL, "    message.timeout.ms: \"5000\"\n", NULL);
+    harness_spawn(h);
+
+    /* rfmd exits by itself; SIGTERM only if it hangs. */
+    int64_t t0 = harness_now_ms();
+    while (!harness_log_contains(h, "fatal:") && harness_now_ms() - t0 < 30000)
+        harness_sleep_ms(100);
+    harness_sleep_ms(500);
+    int64_t took = 0;
+    int status = harness_stop(h, 10000, &took);
+    harness_dump_log(h);
+    assert_int_equal(status, 2);
+    assert_true(harness_log_contains(h, "delivery to segments"));
+
+    int64_t committed[2], high[2];
+    harness_offsets(h, HARNESS_ORDERS, h->orders_parts, committed, high);
+    for (int p = 0; p < h->orders_parts; p++) {
+        assert_true(high[p] > 0 || committed[p] == RD_KAFKA_OFFSET_INVALID);
+        assert_int_equal(committed[p], RD_KAFKA_OFFSET_INVALID);
+    }
+}
+
+static int setup(void **state) {
+    *state = calloc(1, sizeof(harness));
+    return *state ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    harness_cleanup(*state);
+    free(*state);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s RFMD\n", argv[0]);
+        return 2;
+    }
+    rfmd_path = argv[1];
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_failed_delivery_is_fatal, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
