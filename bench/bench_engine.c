@@ -15,11 +15,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "rfm/order.h"
 #include "rfm/score.h"
 #include "rfm/segment.h"
+#include "rfm/snapshot.h"
 #include "rfm/store.h"
 
 static double now_s(void) {
@@ -75,11 +78,12 @@ static double median(double *v, int n) {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s CUSTOMERS ORDERS [REPEATS]\n", argv[0]);
+        fprintf(stderr, "usage: %s CUSTOMERS ORDERS [REPEATS [SNAPSHOT_DIR]]\n", argv[0]);
         return 64;
     }
     size_t ncust = strtoull(argv[1], NULL, 10), norders = strtoull(argv[2], NULL, 10);
     int repeats = argc > 3 ? atoi(argv[3]) : 3;
+    const char *snapdir = argc > 4 ? argv[4] : NULL;
     if (!ncust || !norders || repeats < 1 || repeats > 15)
         return 64;
 
@@ -164,6 +168,62 @@ int main(int argc, char **argv) {
     }
     printf("recompute_rescore_s_median %.3f\n", median(rescore, repeats));
     printf("rss_total_bytes %ld\n", rss_bytes());
+
+    /* Snapshots (issue 4): the pause a BGSAVE-style fork costs the loop, the
+     * write of the file (what rfmd's child does), and a restore. The input
+     * arrays go first: fork copies page tables, and rfmd holds no such
+     * arrays beside its store. */
+    free(ids);
+    free(orders);
+    free(oids);
+    ids = NULL;
+    orders = NULL;
+    oids = NULL;
+    if (snapdir) {
+        double fork_ms[15], write_s[15], load_s[15];
+        snapshot_offset off = {.topic = "orders", .partition = 0, .next = 12345};
+        snapshot_source src = {.store = st,
+                               .settings = &ss,
+                               .bp = &bp,
+                               .segments = &map,
+                               .offsets = &off,
+                               .noffsets = 1,
+                               .created_ms = 1};
+        for (int r = 0; r < repeats; r++) {
+            t = now_s();
+            pid_t pid = fork();
+            if (pid == 0)
+                _exit(0);
+            fork_ms[r] = (now_s() - t) * 1000;
+            waitpid(pid, NULL, 0);
+            char path[4096], err[512];
+            t = now_s();
+            if (snapshot_save(snapdir, &src, path, sizeof path, err, sizeof err)) {
+                fprintf(stderr, "snapshot: %s\n", err);
+                return 1;
+            }
+            write_s[r] = now_s() - t;
+            store *back = NULL;
+            snapshot_info info;
+            t = now_s();
+            if (snapshot_load(path, snapshot_fingerprint(&ss), &map, &back, &info, err,
+                              sizeof err)) {
+                fprintf(stderr, "restore: %s\n", err);
+                return 1;
+            }
+            load_s[r] = now_s() - t;
+            printf("snapshot_pass %d fork_ms %.2f write_s %.3f restore_s %.3f bytes %llu\n", r,
+                   fork_ms[r], write_s[r], load_s[r], (unsigned long long)info.file_bytes);
+            snapshot_info_free(&info);
+            store_free(back);
+            unlink(path);
+        }
+        printf("snapshot_fork_ms_median %.2f\n", median(fork_ms, repeats));
+        printf("snapshot_write_s_median %.3f\n", median(write_s, repeats));
+        double lm = median(load_s, repeats);
+        printf("snapshot_restore_s_median %.3f\n", lm);
+        printf("snapshot_restore_customers_per_s %.0f\n", (double)ncust / lm);
+    }
 
     store_free(st);
     free(ids);

@@ -25,7 +25,7 @@ sizes="1000000 10000000"
 for n in $sizes; do
     echo
     echo "## engine, $n customers, $((n * 2)) orders per pass"
-    "$build/rfm-bench-engine" "$n" $((n * 2)) 3
+    "$build/rfm-bench-engine" "$n" $((n * 2)) 3 "$build"
 done
 
 runs=7

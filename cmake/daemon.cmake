@@ -10,6 +10,7 @@ add_library(rfmd_core STATIC
   src/rfmd/consumer.c
   src/rfmd/embedded.c
   src/rfmd/pipeline.c
+  src/rfmd/saver.c
   src/rfmd/daemon.c)
 target_link_libraries(rfmd_core PUBLIC rfm_engine rfm_log PkgConfig::RDKAFKA Threads::Threads)
 
@@ -31,7 +32,7 @@ add_test(NAME daemon_log COMMAND test_daemon_log)
 add_library(rfm_daemon_harness STATIC tests/daemon/harness.c)
 target_link_libraries(rfm_daemon_harness PUBLIC rfm_codec PkgConfig::RDKAFKA PkgConfig::JANSSON
                                                 PkgConfig::CMOCKA Threads::Threads)
-foreach(t flo rescore dlq cli fatal)
+foreach(t flo rescore dlq cli fatal crash snapshot)
   add_executable(test_daemon_${t} tests/test_daemon_${t}.c)
   target_link_libraries(test_daemon_${t} PRIVATE rfm_daemon_harness)
   add_test(NAME daemon_${t} COMMAND test_daemon_${t} $<TARGET_FILE:rfmd>)
@@ -41,6 +42,7 @@ foreach(t flo rescore dlq cli fatal)
     ENVIRONMENT "RFM_SHARED=${CMAKE_SOURCE_DIR}/../shared;RFM_SOURCE=${CMAKE_SOURCE_DIR};RFM_BIN=${CMAKE_BINARY_DIR}")
 endforeach()
 set_tests_properties(daemon_tracker daemon_log PROPERTIES LABELS daemon)
+set_tests_properties(daemon_crash PROPERTIES TIMEOUT 420)
 
 # The same FLO flow on a real Apache Kafka broker (tests/kafka/broker.sh).
 add_test(NAME daemon_kafka_real

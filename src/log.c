@@ -146,6 +146,12 @@ int64_t log_monotonic_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t log_monotonic_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 void log_ratelimit_init(log_ratelimit *rl, int64_t interval_ms, unsigned burst) {
     memset(rl, 0, sizeof *rl);
     rl->interval_ms = interval_ms;

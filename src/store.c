@@ -363,6 +363,24 @@ static int maybe_grow(store *s) {
     return 0;
 }
 
+int store_reserve(store *s, size_t n) {
+    if (s->count || s->migrating)
+        return 0;
+    uint64_t size = s->t[0].mask + 1;
+    while (size * 3 < (uint64_t)n * 4)
+        size *= 2;
+    if (size == s->t[0].mask + 1)
+        return 0;
+    table nt;
+    if (size > STORE_MAX_SLOTS || table_init(&nt, size)) {
+        errno = ENOMEM;
+        return -1;
+    }
+    table_free(&s->t[0]);
+    s->t[0] = nt;
+    return 0;
+}
+
 store_customer *store_upsert(store *s, const char *id, size_t len, bool *created) {
     return store_upsert_hashed(s, id, len, XXH3_64bits(id, len), created);
 }

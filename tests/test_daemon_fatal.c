@@ -2,7 +2,8 @@
  * An event that cannot be delivered is fatal, never silently lost: the
  * brokers refuse every Produce request with a permanent error, so the first
  * segment events fail; rfmd must log the failed delivery, exit with status 2
- * (not 0), and not commit any input offset past what it failed to publish.
+ * (not 0), and write no snapshot of a state whose effects were not all
+ * delivered.
  *
  * usage: test_daemon_fatal RFMD
  */
@@ -15,6 +16,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include <dirent.h>
 
 #include "daemon/harness.h"
 
@@ -56,12 +59,17 @@ static void test_failed_delivery_is_fatal(void **state) {
     assert_int_equal(status, 2);
     assert_true(harness_log_contains(h, "delivery to segments"));
 
-    int64_t committed[2], high[2];
-    harness_offsets(h, HARNESS_ORDERS, h->orders_parts, committed, high);
-    for (int p = 0; p < h->orders_parts; p++) {
-        assert_true(high[p] > 0 || committed[p] == RD_KAFKA_OFFSET_INVALID);
-        assert_int_equal(committed[p], RD_KAFKA_OFFSET_INVALID);
-    }
+    /* No snapshot holds a state whose events were not delivered: a restart
+     * re-reads the input instead (committed offsets do not decide where it
+     * resumes, and may legitimately cover orders applied before the failed
+     * rescore). */
+    DIR *dir = opendir(h->dir);
+    assert_non_null(dir);
+    struct dirent *e;
+    while ((e = readdir(dir)))
+        if (strstr(e->d_name, ".snap"))
+            fail_msg("a snapshot was written after a failed delivery: %s", e->d_name);
+    closedir(dir);
 }
 
 static int setup(void **state) {

@@ -18,6 +18,7 @@ static const struct {
 } commands[] = {
     {"score", rfmctl_score_main, "score order files and print the segment table (SPEC 6)"},
     {"summary", rfmctl_summary_main, "per segment: customers and mean recency/frequency/monetary"},
+    {"snapshot", rfmctl_snapshot_main, "verify, describe or dump rfmd snapshot files"},
 };
 
 static void usage(FILE *out) {

@@ -206,35 +206,15 @@ int rfmctl_score_main(int argc, char **argv) {
         batch_free(&b);
         return rc < 0 ? RFMCTL_OK : rc;
     }
-    size_t n;
-    size_t *order_idx = score_tie_order(&b.cfg.scoring, b.st, &n);
-    if (!order_idx && n) {
-        fprintf(stderr, "rfmctl score: out of memory\n");
-        batch_free(&b);
-        return RFMCTL_FAIL;
-    }
     /* A large stdio buffer: the table is the whole output. */
     static char obuf[1 << 16];
     setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
-    printf("customer_id,recency,frequency,monetary,r,f,m,segment\n");
-    for (size_t i = 0; i < n; i++) {
-        const store_customer *c = store_at_const(b.st, order_idx[i]);
-        size_t klen;
-        const char *key = store_key(b.st, c, &klen);
-        char money[32];
-        money_format(c->monetary_cents, money, sizeof money);
-        printf("%.*s,%lld,%u,%s,%d,%d,%d,%s\n", (int)klen, key,
-               (long long)score_recency_days(b.bp.as_of, c->last_ts), c->frequency, money, c->r,
-               c->f, c->m, segment_name(&b.cfg.segments, c->segment));
-    }
-    free(order_idx);
-    int werr = fflush(stdout) != 0;
+    const char *names[SEGMENT_MAX + 1];
+    for (int i = 0; i <= SEGMENT_MAX; i++)
+        names[i] = segment_name(&b.cfg.segments, (uint8_t)i);
+    rc = rfmctl_print_table(stdout, &b.cfg.scoring, b.bp.as_of, b.st, names);
     batch_free(&b);
-    if (werr) {
-        fprintf(stderr, "rfmctl score: writing output: %s\n", strerror(errno));
-        return RFMCTL_FAIL;
-    }
-    return RFMCTL_OK;
+    return rc ? RFMCTL_FAIL : RFMCTL_OK;
 }
 
 /* Integer sums, so the means do not depend on the order customers are met. */

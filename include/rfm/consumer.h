@@ -36,6 +36,11 @@ void consumer_free(consumer *c);
 
 void consumer_set_drain(consumer *c, consumer_drain_fn fn, void *ctx);
 
+/* Where partitions without a tracker position start (an RD_KAFKA_OFFSET_*
+ * constant); by default the group's committed offset decides. Call before
+ * consumer_subscribe. */
+void consumer_set_start_unknown(consumer *c, int64_t offset);
+
 /* Subscribe to cfg->topics.orders. Returns 0 or -1 with err. */
 int consumer_subscribe(consumer *c, char *err, size_t errlen);
 

@@ -18,6 +18,7 @@
 #include "rfm/embedded.h"
 #include "rfm/pipeline.h"
 #include "rfm/producer.h"
+#include "rfm/saver.h"
 #include "rfm/store.h"
 #include "rfm/tracker.h"
 
@@ -26,6 +27,7 @@
 #define DAEMON_EXIT_CONFIG   1 /* usage, configuration, refused Kafka property */
 #define DAEMON_EXIT_FATAL    2 /* fatal Kafka error, failed delivery, undelivered at exit */
 #define DAEMON_EXIT_INTERNAL 3 /* out of memory, embedded cluster failed to start */
+#define DAEMON_EXIT_STATE    4 /* snapshots exist and none is usable (see --start-empty) */
 
 #define DAEMON_BATCH             500   /* messages per loop turn */
 #define DAEMON_POLL_MS           100   /* longest wait for input */
@@ -33,23 +35,36 @@
 #define DAEMON_PROGRESS_MS       10000 /* progress line period */
 #define DAEMON_DRAIN_MS          5000  /* producer drain on revoke */
 #define DAEMON_SHUTDOWN_FLUSH_MS 7000  /* the rest of the 10 s stop budget is close */
+#define DAEMON_STOP_BUDGET_MS    9500  /* signal to exit, shutdown snapshot included */
+#define DAEMON_SNAPSHOT_FLUSH_MS 1000  /* longest wait for deliveries before a snapshot */
+#define DAEMON_SNAPSHOT_RETRY_MS 1000  /* next try after a postponed or failed one */
+
+typedef struct daemon_options {
+    bool start_empty; /* snapshots exist but none is usable: start empty anyway */
+} daemon_options;
 
 typedef struct daemon_ctx {
     const config *cfg;
+    daemon_options opt;
     embedded *emb; /* NULL unless kafka.brokers is "embedded" */
     const char *brokers;
     store *store;
     tracker *trk;
     producer *prod;
     consumer *cons;
+    saver *saver;
     pipeline pipe;
+    score_breakpoints restored_bp; /* version 0 unless a snapshot was restored */
     int64_t started_ms;
     bool paused;
     bool backlog_done; /* every assigned partition was caught up once */
 } daemon_ctx;
 
 /* Run until a stop signal or a fatal error; returns a DAEMON_EXIT_* code. */
-int daemon_run(const config *cfg);
+int daemon_run(const config *cfg, const daemon_options *opt);
+
+/* Ask for a snapshot now (SIGUSR1). Async-signal-safe. */
+void daemon_request_snapshot(int sig);
 
 /* Ask the loop to stop (what the signal handler does). Async-signal-safe. */
 void daemon_request_stop(int sig);

@@ -70,5 +70,6 @@ bool log_rl(log_ratelimit *rl, int level, const char *fmt, ...)
 
 /* Monotonic milliseconds (CLOCK_MONOTONIC); shared by the daemon's timers. */
 int64_t log_monotonic_ms(void);
+int64_t log_monotonic_us(void);
 
 #endif

@@ -58,6 +58,11 @@ store_customer *store_get(store *s, const char *id, size_t len);
  * id is empty or longer than STORE_KEY_MAX, or on allocation failure. */
 store_customer *store_upsert(store *s, const char *id, size_t len, bool *created);
 
+/* Size an empty store's index for n customers, so loading n ids (a snapshot
+ * restore) never grows or migrates it. No-op on a non-empty store. 0, or -1
+ * with errno ENOMEM. */
+int store_reserve(store *s, size_t n);
+
 /* The hash lookups use; with the _hashed variants and the prefetches it lets a
  * batch of lookups overlap their cache misses (see order_apply_batch). */
 uint64_t store_hash(const char *id, size_t len);

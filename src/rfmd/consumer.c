@@ -31,6 +31,7 @@ struct consumer {
     bool failed;
     bool subscribed;
     int assigned;
+    int64_t start_unknown; /* RD_KAFKA_OFFSET_INVALID: committed offset decides */
     char error[1024];
     log_ratelimit err_rl;
 };
@@ -106,6 +107,8 @@ static void consumer_assign(consumer *c, rd_kafka_t *rk, rd_kafka_topic_partitio
         int64_t resume = tracker_resume_offset(c->trk, slot);
         if (resume != TRACKER_OFFSET_NONE)
             p->offset = resume;
+        else if (c->start_unknown != RD_KAFKA_OFFSET_INVALID)
+            p->offset = c->start_unknown;
         tracker_set_assigned(c->trk, slot, true);
     }
     char desc[1024];
@@ -215,6 +218,7 @@ consumer *consumer_new(const config *cfg, const char *brokers, tracker *trk, cha
     }
     c->cfg = cfg;
     c->trk = trk;
+    c->start_unknown = RD_KAFKA_OFFSET_INVALID;
     log_ratelimit_init(&c->err_rl, 10000, 5);
     rd_kafka_conf_t *conf = kconf_build(cfg, KCONF_CONSUMER, brokers, err, errlen);
     if (!conf) {
@@ -337,6 +341,10 @@ bool consumer_failed(const consumer *c) {
 
 const char *consumer_error(const consumer *c) {
     return c->error;
+}
+
+void consumer_set_start_unknown(consumer *c, int64_t offset) {
+    c->start_unknown = offset;
 }
 
 int consumer_assigned(const consumer *c) {

@@ -15,6 +15,11 @@
  * — or until the first rescore.interval, whichever comes first. Then: every interval, and
  * once more at shutdown, so the last event of every customer reflects the
  * final breakpoints.
+ *
+ * Snapshots (saver.h) are taken every snapshot.interval, on SIGUSR1 and at
+ * a clean shutdown, each after every produced event has been delivered, so
+ * a restored state never lacks an event it caused. With the embedded
+ * cluster nothing is restored: its topics die with the process.
  */
 #include "rfm/daemon.h"
 
@@ -26,9 +31,15 @@
 #include "rfm/log.h"
 
 static volatile sig_atomic_t daemon_stop_sig;
+static volatile sig_atomic_t daemon_snapshot_sig;
 
 void daemon_request_stop(int sig) {
     daemon_stop_sig = sig ? sig : SIGTERM;
+}
+
+void daemon_request_snapshot(int sig) {
+    (void)sig;
+    daemon_snapshot_sig = 1;
 }
 
 static void daemon_install_signals(void) {
@@ -39,7 +50,11 @@ static void daemon_install_signals(void) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = daemon_request_snapshot;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN); /* a file size limit fails the write; it must not kill rfmd */
 }
 
 static void daemon_backpressure(void *ctx, bool on) {
@@ -148,9 +163,25 @@ static int daemon_start(daemon_ctx *d, char *err, size_t errlen) {
     }
     d->store = store_new();
     d->trk = tracker_new();
-    if (!d->store || !d->trk) {
+    d->saver = saver_new(d->cfg);
+    if (!d->store || !d->trk || !d->saver) {
         snprintf(err, errlen, "out of memory");
         return DAEMON_EXIT_INTERNAL;
+    }
+    if (d->emb) {
+        log_notice("embedded Kafka: its topics do not outlive rfmd, so no snapshot is restored "
+                   "(snapshots are still written to %s)",
+                   d->cfg->snapshot.dir);
+    } else {
+        store *restored = NULL;
+        int r = saver_restore(d->saver, d->opt.start_empty, &restored, &d->restored_bp, d->trk, err,
+                              errlen);
+        if (r < 0)
+            return DAEMON_EXIT_STATE;
+        if (r == 1) {
+            store_free(d->store);
+            d->store = restored;
+        }
     }
     d->prod = producer_new(d->cfg, d->brokers, d->trk, err, errlen);
     if (!d->prod)
@@ -160,7 +191,12 @@ static int daemon_start(daemon_ctx *d, char *err, size_t errlen) {
         return DAEMON_EXIT_CONFIG;
     producer_set_backpressure(d->prod, daemon_backpressure, d);
     consumer_set_drain(d->cons, daemon_drain, d);
+    /* Partitions the state has not seen are read from their beginning: the
+     * group's committed offset may be past orders no snapshot holds. */
+    if (!d->emb)
+        consumer_set_start_unknown(d->cons, RD_KAFKA_OFFSET_BEGINNING);
     pipeline_init(&d->pipe, d->cfg, d->store, d->prod, d->trk);
+    d->pipe.bp = d->restored_bp;
     if (consumer_subscribe(d->cons, err, errlen) < 0)
         return DAEMON_EXIT_FATAL;
     return DAEMON_EXIT_OK;
@@ -173,9 +209,27 @@ static void daemon_stop_all(daemon_ctx *d) {
         pipeline_free(&d->pipe);
         producer_free(d->prod);
     }
+    saver_free(d->saver);
     tracker_free(d->trk);
     store_free(d->store);
     embedded_stop(d->emb);
+}
+
+/* Deliver everything produced so far, then fork the snapshot writer.
+ * Returns 0 started, -1 postponed or failed (try again soon). */
+static int daemon_snapshot(daemon_ctx *d, const char *why) {
+    if (saver_busy(d->saver)) {
+        log_info("snapshot (%s) skipped: the previous one is still being written", why);
+        return 0;
+    }
+    int64_t t0 = log_monotonic_us();
+    int left = producer_flush(d->prod, DAEMON_SNAPSHOT_FLUSH_MS);
+    if (left > 0 || tracker_pending(d->trk) > 0) {
+        log_warning("snapshot (%s) postponed: %zu events not delivered within %d ms", why,
+                    tracker_pending(d->trk), DAEMON_SNAPSHOT_FLUSH_MS);
+        return -1;
+    }
+    return saver_start(d->saver, d->store, &d->pipe.bp, d->trk, why, log_monotonic_us() - t0);
 }
 
 /* The loop proper; returns when asked to stop or on a fatal error. */
@@ -184,6 +238,7 @@ static void daemon_loop(daemon_ctx *d) {
     int64_t next_rescore = now + d->cfg->rescore.interval_ms;
     int64_t next_commit = now + DAEMON_COMMIT_MS;
     int64_t next_progress = now + DAEMON_PROGRESS_MS;
+    int64_t next_snapshot = now + d->cfg->snapshot.interval_ms;
     uint64_t last_consumed = 0;
     int64_t last_progress = now;
 
@@ -229,6 +284,17 @@ static void daemon_loop(daemon_ctx *d) {
             now = log_monotonic_ms();
             next_rescore = now + d->cfg->rescore.interval_ms;
         }
+        saver_poll(d->saver);
+        if (daemon_snapshot_sig || now >= next_snapshot) {
+            bool asked = daemon_snapshot_sig;
+            daemon_snapshot_sig = 0;
+            int rc = daemon_snapshot(d, asked ? "SIGUSR1" : "interval");
+            if (daemon_fatal(d))
+                return;
+            now = log_monotonic_ms();
+            next_snapshot =
+                now + (rc < 0 ? DAEMON_SNAPSHOT_RETRY_MS : d->cfg->snapshot.interval_ms);
+        }
         if (now >= next_commit) {
             consumer_commit(d->cons, false);
             next_commit = now + DAEMON_COMMIT_MS;
@@ -240,10 +306,27 @@ static void daemon_loop(daemon_ctx *d) {
     }
 }
 
-int daemon_run(const config *cfg) {
+/* The shutdown snapshot, within what is left of the stop budget. */
+static void daemon_final_snapshot(daemon_ctx *d, int64_t stop_ms) {
+    int64_t left = stop_ms + DAEMON_STOP_BUDGET_MS - log_monotonic_ms();
+    if (saver_busy(d->saver))
+        saver_wait(d->saver, (int)(left > 0 ? left : 0));
+    left = stop_ms + DAEMON_STOP_BUDGET_MS - log_monotonic_ms();
+    if (saver_busy(d->saver) || left <= 0) {
+        log_warning("no time left for a shutdown snapshot; the previous one stays");
+        return;
+    }
+    if (daemon_snapshot(d, "shutdown") == 0 && saver_wait(d->saver, (int)left) == 0)
+        log_warning("shutdown snapshot not finished within the stop budget; the previous one "
+                    "stays");
+}
+
+int daemon_run(const config *cfg, const daemon_options *opt) {
     daemon_ctx d;
     memset(&d, 0, sizeof d);
     d.cfg = cfg;
+    if (opt)
+        d.opt = *opt;
     d.started_ms = log_monotonic_ms();
     daemon_install_signals();
 
@@ -258,6 +341,7 @@ int daemon_run(const config *cfg) {
     daemon_log_start(&d);
 
     daemon_loop(&d);
+    int64_t stop_ms = log_monotonic_ms();
 
     if (!daemon_fatal(&d)) {
         log_notice("stopping (signal %d): final rescore, flush, commit", (int)daemon_stop_sig);
@@ -268,6 +352,8 @@ int daemon_run(const config *cfg) {
         consumer_commit(d.cons, true);
         consumer_close(d.cons);
     }
+    if (!daemon_fatal(&d) && left == 0)
+        daemon_final_snapshot(&d, stop_ms);
     uint64_t consumed = 0;
     int64_t since = d.started_ms;
     daemon_log_progress(&d, &consumed, &since, "final");

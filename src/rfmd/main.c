@@ -22,7 +22,8 @@
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: rfmd [-c FILE] [--check-config] [-l LEVEL] [--version] [--help]\n"
+            "usage: rfmd [-c FILE] [--check-config] [--start-empty] [-l LEVEL] [--version] "
+            "[--help]\n"
             "\n"
             "Streaming RFM segmentation: consumes order events from Kafka, keeps per-customer\n"
             "recency/frequency/monetary state, rescores on a schedule and publishes\n"
@@ -30,6 +31,8 @@ static void usage(FILE *out) {
             "\n"
             "  -c, --config FILE   configuration (default " RFMD_DEFAULT_CONFIG ")\n"
             "      --check-config  load the configuration, print OK or the error, exit\n"
+            "      --start-empty   when snapshots exist but none is usable, start with an\n"
+            "                      empty state instead of refusing to start\n"
             "  -l, --log-level L   override log.level (debug|info|notice|warning|error)\n"
             "  -V, --version       print the version\n"
             "  -h, --help          this text\n"
@@ -37,9 +40,13 @@ static void usage(FILE *out) {
             "kafka.brokers: embedded starts an in-process Kafka (librdkafka mock cluster) and\n"
             "prints its bootstrap servers on stdout.\n"
             "\n"
+            "Signals: SIGTERM/SIGINT stop cleanly (final rescore, flush, commit, snapshot);\n"
+            "SIGUSR1 writes a snapshot now.\n"
+            "\n"
             "Exit status: 0 ok (also after SIGTERM/SIGINT); 1 usage or configuration error;\n"
             "2 fatal Kafka error or an event that could not be delivered; 3 internal error\n"
-            "(out of memory, embedded Kafka failed to start).\n");
+            "(out of memory, embedded Kafka failed to start); 4 snapshots exist in\n"
+            "snapshot.dir and none is usable (see --start-empty).\n");
 }
 
 /* Build (and drop) both librdkafka configurations to surface refused
@@ -62,11 +69,13 @@ int main(int argc, char **argv) {
         {"log-level", required_argument, NULL, 'l'},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
+        {"start-empty", no_argument, NULL, 'E'},
         {NULL, 0, NULL, 0},
     };
     const char *path = RFMD_DEFAULT_CONFIG;
     const char *level_arg = NULL;
     int check_only = 0;
+    daemon_options dopt = {0};
     int ch;
     while ((ch = getopt_long(argc, argv, "c:l:Vh", opts, NULL)) != -1) {
         switch (ch) {
@@ -75,6 +84,9 @@ int main(int argc, char **argv) {
             break;
         case 'C':
             check_only = 1;
+            break;
+        case 'E':
+            dopt.start_empty = true;
             break;
         case 'l':
             level_arg = optarg;
@@ -125,7 +137,7 @@ int main(int argc, char **argv) {
     if (level >= 0)
         log_set_level(level);
 
-    int rc = daemon_run(&cfg);
+    int rc = daemon_run(&cfg, &dopt);
     config_free(&cfg);
     return rc;
 }

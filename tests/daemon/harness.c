@@ -179,9 +179,10 @@ void harness_write_config(harness *h, const char *rescore, const char *consumer_
             "  interval: %s\n"
             "snapshot:\n"
             "  dir: \"%s\"\n"
+            "%s"
             "http:\n"
             "  listen: \"\"\n",
-            rescore, h->dir);
+            rescore, h->dir, h->snapshot_props ? h->snapshot_props : "");
     if (extra)
         fputs(extra, f);
     assert_int_equal(fclose(f), 0);

@@ -30,6 +30,8 @@ typedef struct harness {
     rd_kafka_t *prod;
     int orders_parts, segments_parts, dlq_parts;
     char dir[256];
+    /* Extra lines of the snapshot: section, e.g. "  interval: 200ms\n". */
+    const char *snapshot_props;
     char conf_path[320];
     char log_path[320];
     pid_t pid;

@@ -1,0 +1,318 @@
+/*
+ * Durable state under crashes (issue: snapshots).
+ *
+ * crash_replay: the FLO orders are produced in chunks; after each chunk rfmd
+ * is started and interrupted at a random moment — SIGKILL, and every fifth
+ * time SIGTERM, which must exit 0 within 10 s — then restarted for the next
+ * chunk, with a snapshot every 200 ms. At the end rfmd runs to the end of
+ * the input and stops; the dump of its final snapshot must be byte for byte
+ * the dump of an uninterrupted run over the same topic, and the seed's
+ * table (tests/data/flo_golden.csv): nothing lost, nothing counted twice.
+ *
+ * resend_after_restart: orders already applied, sent again after a restart
+ * (same order_id), change nothing.
+ *
+ * usage: test_daemon_crash RFMD   (RFM_SHARED, RFM_SOURCE, RFM_BIN from
+ * ctest; RFM_CRASH_KILLS and RFM_CRASH_SEED override 20 kills / the seed)
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/harness.h"
+#include "rfm/event.h"
+#include "rfm/reader.h"
+
+static const char *rfmd_path;
+
+typedef struct msg {
+    char key[160];
+    char *json;
+} msg;
+
+typedef struct orders {
+    event_fields fields;
+    msg *m;
+    size_t n, cap;
+} orders;
+
+static int keep_order(void *ctx, const order *o) {
+    orders *os = ctx;
+    if (os->n == os->cap) {
+        os->cap = os->cap ? os->cap * 2 : 4096;
+        os->m = realloc(os->m, os->cap * sizeof *os->m);
+        assert_non_null(os->m);
+    }
+    msg *m = &os->m[os->n++];
+    snprintf(m->key, sizeof m->key, "%.*s", (int)o->customer_id.len, o->customer_id.p);
+    m->json = event_encode_order(&os->fields, o);
+    assert_non_null(m->json);
+    return 0;
+}
+
+static void produce_range(harness *h, const orders *os, size_t from, size_t to) {
+    for (size_t i = from; i < to; i++)
+        harness_produce(h, HARNESS_ORDERS, os->m[i].key, strlen(os->m[i].key), os->m[i].json,
+                        strlen(os->m[i].json));
+    harness_flush(h);
+}
+
+static size_t count_in_log(const harness *h, const char *what) {
+    char *log = harness_log(h);
+    size_t n = 0;
+    if (!log)
+        return 0; /* no log yet */
+    for (const char *p = log; (p = strstr(p, what)); p += strlen(what))
+        n++;
+    free(log);
+    return n;
+}
+
+/* Run rfmd until it has consumed everything there is, then SIGTERM it. */
+static void run_to_end(harness *h) {
+    size_t before = count_in_log(h, "backlog consumed");
+    harness_spawn(h);
+    int64_t t0 = harness_now_ms();
+    while (count_in_log(h, "backlog consumed") == before && harness_now_ms() - t0 < 120000)
+        harness_sleep_ms(100);
+    if (count_in_log(h, "backlog consumed") == before) {
+        harness_dump_log(h);
+        fail_msg("rfmd did not catch up within 120 s");
+    }
+    int64_t took;
+    int status = harness_stop(h, 15000, &took);
+    if (status != 0 || took > 10000) {
+        harness_dump_log(h);
+        fail_msg("SIGTERM: status %d after %lld ms", status, (long long)took);
+    }
+}
+
+static char *dump(const harness *h, const char *out) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s/rfmctl' snapshot dump '%s' > '%s/%s'", getenv("RFM_BIN"), h->dir,
+             h->dir, out);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s/%s", h->dir, out);
+    FILE *f = fopen(cmd, "r");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    rewind(f);
+    char *p = calloc(1, (size_t)len + 1);
+    assert_int_equal(fread(p, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    return p;
+}
+
+static void remove_snapshots(const harness *h) {
+    DIR *d = opendir(h->dir);
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strstr(e->d_name, ".snap")) {
+            char p[600];
+            snprintf(p, sizeof p, "%s/%s", h->dir, e->d_name);
+            assert_int_equal(unlink(p), 0);
+        }
+    closedir(d);
+}
+
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    rewind(f);
+    char *p = calloc(1, (size_t)len + 1);
+    assert_int_equal(fread(p, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    return p;
+}
+
+static void first_difference(const char *a, const char *b, const char *what) {
+    size_t line = 1;
+    const char *la = a, *lb = b;
+    for (; *a && *a == *b; a++, b++)
+        if (*a == '\n') {
+            line++;
+            la = a + 1;
+            lb = b + 1;
+        }
+    if (*a || *b)
+        fail_msg("%s differs at line %zu:\n  %.100s\n  %.100s", what, line, la, lb);
+}
+
+static void test_crash_replay(void **state) {
+    harness *h = *state;
+    const char *shared = getenv("RFM_SHARED"), *source = getenv("RFM_SOURCE");
+    assert_non_null(shared);
+    assert_non_null(source);
+    int kills = getenv("RFM_CRASH_KILLS") ? atoi(getenv("RFM_CRASH_KILLS")) : 20;
+    unsigned seed =
+        getenv("RFM_CRASH_SEED") ? (unsigned)atoi(getenv("RFM_CRASH_SEED")) : (unsigned)time(NULL);
+    fprintf(stderr, "crash test: %d interruptions, seed %u (RFM_CRASH_SEED repeats a run)\n", kills,
+            seed);
+    srand(seed);
+
+    orders os = {0};
+    event_fields_default(&os.fields);
+    char flo[1024], err[512];
+    snprintf(flo, sizeof flo, "%s/data/flo_data_20k.csv", shared);
+    reader_options ro = {.format = READER_FLO};
+    reader_stats rs;
+    assert_int_equal(reader_read_file(flo, &ro, keep_order, &os, &rs, err, sizeof err), 0);
+
+    harness_init(h, rfmd_path, 8, 8, 1);
+    h->snapshot_props = "  interval: 200ms\n";
+    /* A killed member must leave the group quickly for the next to join. */
+    harness_write_config(h, "60s",
+                         "    session.timeout.ms: \"2000\"\n"
+                         "    heartbeat.interval.ms: \"300\"\n",
+                         NULL, NULL);
+
+    int sigterms = 0;
+    for (int i = 0; i < kills; i++) {
+        produce_range(h, &os, os.n * (size_t)i / (size_t)(kills + 1),
+                      os.n * (size_t)(i + 1) / (size_t)(kills + 1));
+        harness_spawn(h);
+        harness_sleep_ms(300 + rand() % 2700);
+        if (i % 5 == 4) {
+            int64_t took;
+            int status = harness_stop(h, 15000, &took);
+            if (status != 0 || took > 10000) {
+                harness_dump_log(h);
+                fail_msg("SIGTERM mid-replay: status %d after %lld ms", status, (long long)took);
+            }
+            sigterms++;
+        } else {
+            kill(h->pid, SIGKILL);
+            int status;
+            assert_int_equal(waitpid(h->pid, &status, 0), h->pid);
+            assert_true(WIFSIGNALED(status));
+            h->pid = 0;
+        }
+    }
+    size_t restored = count_in_log(h, "restored ");
+    fprintf(stderr, "crash test: %d SIGKILL, %d SIGTERM, %zu restores from a snapshot\n",
+            kills - sigterms, sigterms, restored);
+    assert_true(restored >= (size_t)kills / 2); /* the kills did hit restored states */
+
+    produce_range(h, &os, os.n * (size_t)kills / (size_t)(kills + 1), os.n);
+    run_to_end(h);
+    assert_true(count_in_log(h, "snapshot (shutdown) written") >= 1);
+    char *interrupted = dump(h, "interrupted.csv");
+
+    /* The same topic, read once from the beginning without interruption. */
+    remove_snapshots(h);
+    run_to_end(h);
+    char *whole = dump(h, "uninterrupted.csv");
+    first_difference(interrupted, whole, "interrupted vs uninterrupted dump");
+
+    char golden[1024];
+    snprintf(golden, sizeof golden, "%s/tests/data/flo_golden.csv", source);
+    char *seed_table = slurp(golden);
+    first_difference(interrupted, seed_table, "dump vs the seed's table");
+
+    free(seed_table);
+    free(whole);
+    free(interrupted);
+    for (size_t i = 0; i < os.n; i++)
+        free(os.m[i].json);
+    free(os.m);
+}
+
+static void send_order(harness *h, const char *cid, const char *oid, const char *ts,
+                       const char *amount) {
+    char json[256];
+    int n = snprintf(json, sizeof json,
+                     "{\"order_id\":\"%s\",\"customer_id\":\"%s\",\"ts\":\"%s\",\"amount\":%s}",
+                     oid, cid, ts, amount);
+    harness_produce(h, HARNESS_ORDERS, cid, strlen(cid), json, (size_t)n);
+}
+
+/* The state columns of cid's row. */
+static const char *row_of(const char *table, const char *cid, char *out, size_t len) {
+    char needle[64];
+    snprintf(needle, sizeof needle, "\n%s,", cid);
+    const char *p = strstr(table, needle);
+    if (!p)
+        fail_msg("no row for %s", cid);
+    p++;
+    /* customer_id,recency,frequency,monetary: the state itself (the scores
+     * may move, since the new customer changes the quantiles). */
+    size_t k = 0;
+    for (int commas = 0; p[k] && p[k] != '\n' && commas < 4; k++)
+        commas += p[k] == ',';
+    snprintf(out, len, "%.*s", (int)k, p);
+    return out;
+}
+
+static void test_resend_after_restart(void **state) {
+    harness *h = *state;
+    harness_init(h, rfmd_path, 2, 2, 1);
+    harness_write_config(h, "60s", NULL, NULL, NULL);
+    send_order(h, "dup-a", "a-1", "2021-05-01T10:00:00Z", "10.50");
+    send_order(h, "dup-a", "a-2", "2021-05-20T10:00:00Z", "20.25");
+    send_order(h, "dup-b", "b-1", "2021-05-28T10:00:00Z", "7.00");
+    harness_flush(h);
+    run_to_end(h);
+    char *before = dump(h, "before.csv");
+
+    /* The same orders again, plus one new order of another customer that
+     * does not move as_of (older than the newest). */
+    send_order(h, "dup-a", "a-1", "2021-05-01T10:00:00Z", "10.50");
+    send_order(h, "dup-a", "a-2", "2021-05-20T10:00:00Z", "20.25");
+    send_order(h, "dup-b", "b-1", "2021-05-28T10:00:00Z", "7.00");
+    send_order(h, "new-c", "c-1", "2021-05-02T10:00:00Z", "1.00");
+    harness_flush(h);
+    run_to_end(h);
+    char *after = dump(h, "after.csv");
+    assert_true(harness_log_contains(h, "restored "));
+
+    char r1[256], r2[256];
+    assert_string_equal(row_of(before, "dup-a", r1, sizeof r1),
+                        row_of(after, "dup-a", r2, sizeof r2));
+    assert_string_equal(row_of(before, "dup-b", r1, sizeof r1),
+                        row_of(after, "dup-b", r2, sizeof r2));
+    row_of(after, "new-c", r1, sizeof r1); /* the new order was applied */
+    assert_non_null(strstr(before, "dup-a,9,2,30.75,"));
+    free(before);
+    free(after);
+}
+
+static int setup(void **state) {
+    *state = calloc(1, sizeof(harness));
+    return *state ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    harness_cleanup(*state);
+    free(*state);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s RFMD\n", argv[0]);
+        return 2;
+    }
+    rfmd_path = argv[1];
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_resend_after_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_replay, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
