@@ -56,6 +56,7 @@ typedef struct daemon_ctx {
     pipeline pipe;
     score_breakpoints restored_bp; /* version 0 unless a snapshot was restored */
     int64_t started_ms;
+    int64_t first_msg_ms; /* when the first input message arrived, 0 = none yet */
     bool paused;
     bool backlog_done; /* every assigned partition was caught up once */
 } daemon_ctx;

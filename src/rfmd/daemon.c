@@ -247,6 +247,8 @@ static void daemon_loop(daemon_ctx *d) {
             rd_kafka_message_t *m = consumer_poll(d->cons, i == 0 ? DAEMON_POLL_MS : 0);
             if (!m)
                 break;
+            if (!d->first_msg_ms)
+                d->first_msg_ms = log_monotonic_ms();
             pipeline_input in = {
                 .topic = rd_kafka_topic_name(m->rkt),
                 .partition = m->partition,
@@ -269,9 +271,14 @@ static void daemon_loop(daemon_ctx *d) {
         bool caught_up = tracker_all_eof(d->trk);
         if (caught_up && !d->backlog_done) {
             d->backlog_done = true;
-            log_notice("backlog consumed: %llu messages in %.1f s",
+            double since_first = (double)(now - d->first_msg_ms) / 1000.0;
+            log_notice("backlog consumed: %llu messages in %.1f s (%.3f s and %.0f/s from the "
+                       "first message)",
                        (unsigned long long)d->pipe.stats.consumed,
-                       (double)(now - d->started_ms) / 1000.0);
+                       (double)(now - d->started_ms) / 1000.0, d->first_msg_ms ? since_first : 0,
+                       d->first_msg_ms && since_first > 0
+                           ? (double)d->pipe.stats.consumed / since_first
+                           : 0);
         }
         /* Topics that were empty at start-up: score as soon as the orders
          * that arrived since have been consumed. */

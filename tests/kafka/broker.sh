@@ -107,8 +107,16 @@ for x in s: x.bind(("127.0.0.1", 0))
 print(*[x.getsockname()[1] for x in s])'
 }
 
+# A random KRaft cluster id. Like Kafka's own Uuid.randomUuid, never one that
+# starts with '-': kafka-storage's argument parser would take it for an option.
 cluster_id() {
-    python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))'
+    python3 -c '
+import base64, uuid
+while True:
+    s = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    if not s.startswith("-"):
+        print(s)
+        break'
 }
 
 check_java() {
@@ -197,7 +205,7 @@ start_broker() { # detach partitions props...
         read -r port cport < <(free_ports)
         rm -rf "$dir/data" "$dir/server.log"
         write_config "$dir" "$port" "$cport" "$parts" "$@"
-        if ! (jvm "$dir" kafka.tools.StorageTool format -t "$(cluster_id)" \
+        if ! (jvm "$dir" kafka.tools.StorageTool format --cluster-id="$(cluster_id)" \
             -c "$dir/server.properties") >"$dir/format.log" 2>&1; then
             cat "$dir/format.log" >&2
             die "formatting the broker's storage failed"
