@@ -69,36 +69,6 @@ static void produce_range(harness *h, const orders *os, size_t from, size_t to) 
     harness_flush(h);
 }
 
-static size_t count_in_log(const harness *h, const char *what) {
-    char *log = harness_log(h);
-    size_t n = 0;
-    if (!log)
-        return 0; /* no log yet */
-    for (const char *p = log; (p = strstr(p, what)); p += strlen(what))
-        n++;
-    free(log);
-    return n;
-}
-
-/* Run rfmd until it has consumed everything there is, then SIGTERM it. */
-static void run_to_end(harness *h) {
-    size_t before = count_in_log(h, "backlog consumed");
-    harness_spawn(h);
-    int64_t t0 = harness_now_ms();
-    while (count_in_log(h, "backlog consumed") == before && harness_now_ms() - t0 < 120000)
-        harness_sleep_ms(100);
-    if (count_in_log(h, "backlog consumed") == before) {
-        harness_dump_log(h);
-        fail_msg("rfmd did not catch up within 120 s");
-    }
-    int64_t took;
-    int status = harness_stop(h, 15000, &took);
-    if (status != 0 || took > 10000) {
-        harness_dump_log(h);
-        fail_msg("SIGTERM: status %d after %lld ms", status, (long long)took);
-    }
-}
-
 static char *dump(const harness *h, const char *out) {
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "'%s/rfmctl' snapshot dump '%s' > '%s/%s'", getenv("RFM_BIN"), h->dir,
@@ -205,19 +175,19 @@ static void test_crash_replay(void **state) {
             h->pid = 0;
         }
     }
-    size_t restored = count_in_log(h, "restored ");
+    size_t restored = harness_log_count(h, "restored ");
     fprintf(stderr, "crash test: %d SIGKILL, %d SIGTERM, %zu restores from a snapshot\n",
             kills - sigterms, sigterms, restored);
     assert_true(restored >= (size_t)kills / 2); /* the kills did hit restored states */
 
     produce_range(h, &os, os.n * (size_t)kills / (size_t)(kills + 1), os.n);
-    run_to_end(h);
-    assert_true(count_in_log(h, "snapshot (shutdown) written") >= 1);
+    harness_run_to_end(h, 120000);
+    assert_true(harness_log_count(h, "snapshot (shutdown) written") >= 1);
     char *interrupted = dump(h, "interrupted.csv");
 
     /* The same topic, read once from the beginning without interruption. */
     remove_snapshots(h);
-    run_to_end(h);
+    harness_run_to_end(h, 120000);
     char *whole = dump(h, "uninterrupted.csv");
     first_difference(interrupted, whole, "interrupted vs uninterrupted dump");
 
@@ -268,7 +238,7 @@ static void test_resend_after_restart(void **state) {
     send_order(h, "dup-a", "a-2", "2021-05-20T10:00:00Z", "20.25");
     send_order(h, "dup-b", "b-1", "2021-05-28T10:00:00Z", "7.00");
     harness_flush(h);
-    run_to_end(h);
+    harness_run_to_end(h, 120000);
     char *before = dump(h, "before.csv");
 
     /* The same orders again, plus one new order of another customer that
@@ -278,7 +248,7 @@ static void test_resend_after_restart(void **state) {
     send_order(h, "dup-b", "b-1", "2021-05-28T10:00:00Z", "7.00");
     send_order(h, "new-c", "c-1", "2021-05-02T10:00:00Z", "1.00");
     harness_flush(h);
-    run_to_end(h);
+    harness_run_to_end(h, 120000);
     char *after = dump(h, "after.csv");
     assert_true(harness_log_contains(h, "restored "));
 
@@ -293,26 +263,11 @@ static void test_resend_after_restart(void **state) {
     free(after);
 }
 
-static int setup(void **state) {
-    *state = calloc(1, sizeof(harness));
-    return *state ? 0 : -1;
-}
-
-static int teardown(void **state) {
-    harness_cleanup(*state);
-    free(*state);
-    return 0;
-}
-
 int main(int argc, char **argv) {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s RFMD\n", argv[0]);
-        return 2;
-    }
-    rfmd_path = argv[1];
+    rfmd_path = harness_rfmd_arg(argc, argv);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_resend_after_restart, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_crash_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resend_after_restart, harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_crash_replay, harness_setup, harness_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -223,14 +223,8 @@ static void test_dead_letters(void **state) {
     hreader_close(segs);
 }
 
-static int setup(void **state) {
-    *state = calloc(1, sizeof(harness));
-    return *state ? 0 : -1;
-}
-
 static int teardown(void **state) {
-    harness_cleanup(*state);
-    free(*state);
+    harness_teardown(state);
     for (int j = 0; j < nbad; j++)
         free(bad[j].value);
     nbad = 0;
@@ -238,13 +232,9 @@ static int teardown(void **state) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s RFMD\n", argv[0]);
-        return 2;
-    }
-    rfmd_path = argv[1];
+    rfmd_path = harness_rfmd_arg(argc, argv);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_dead_letters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dead_letters, harness_setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -213,26 +213,10 @@ static void test_flo_through_kafka(void **state) {
     hreader_close(r);
 }
 
-static int setup(void **state) {
-    *state = calloc(1, sizeof(harness));
-    return *state ? 0 : -1;
-}
-
-/* Also after a failed assertion: no rfmd child or cluster outlives the test. */
-static int teardown(void **state) {
-    harness_cleanup(*state);
-    free(*state);
-    return 0;
-}
-
 int main(int argc, char **argv) {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s RFMD\n", argv[0]);
-        return 2;
-    }
-    rfmd_path = argv[1];
+    rfmd_path = harness_rfmd_arg(argc, argv);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_flo_through_kafka, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flo_through_kafka, harness_setup, harness_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -130,30 +130,6 @@ static int wait_exit(pid_t pid, int ms) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-static size_t count_in_log(const harness *h, const char *what) {
-    char *log = harness_log(h);
-    size_t n = 0;
-    for (const char *p = log; p && (p = strstr(p, what)); p += strlen(what))
-        n++;
-    free(log);
-    return n;
-}
-
-/* Start rfmd, let it consume everything there is, stop it (exit 0). */
-static void run_to_end(harness *h) {
-    size_t before = count_in_log(h, "backlog consumed");
-    harness_spawn(h);
-    int64_t t0 = harness_now_ms();
-    while (count_in_log(h, "backlog consumed") == before && harness_now_ms() - t0 < 60000)
-        harness_sleep_ms(50);
-    if (count_in_log(h, "backlog consumed") == before) {
-        harness_dump_log(h);
-        fail_msg("rfmd did not catch up within 60 s");
-    }
-    int64_t took;
-    assert_int_equal(harness_stop(h, 15000, &took), 0);
-}
-
 #define GROUP_PROPS                                                                                \
     "    session.timeout.ms: \"6000\"\n"                                                           \
     "    heartbeat.interval.ms: \"500\"\n"
@@ -163,9 +139,9 @@ static void test_bad_snapshots(void **state) {
     harness_init(h, rfmd_path, 2, 2, 1);
     harness_write_config(h, "60s", GROUP_PROPS, NULL, NULL);
     send_orders(h, "a", 50);
-    run_to_end(h);
+    harness_run_to_end(h, 120000);
     send_orders(h, "b", 30);
-    run_to_end(h);
+    harness_run_to_end(h, 120000);
     assert_true(harness_log_contains(h, "restored "));
     int64_t took;
     char names[8][64];
@@ -212,7 +188,7 @@ static void test_failing_write(void **state) {
     h->snapshot_props = "  interval: 500ms\n";
     harness_write_config(h, "60s", GROUP_PROPS, NULL, NULL);
     send_orders(h, "a", 2000);
-    run_to_end(h);
+    harness_run_to_end(h, 120000);
     int64_t took;
     char before[8][64];
     int n0 = list(h, before, 8);
@@ -242,30 +218,15 @@ static void test_failing_write(void **state) {
     assert_true(list(h, now, 8) >= 1);
     assert_true(strcmp(now[0], before[0]) > 0);
     /* Nothing was lost on the way: every order is in the state. */
-    run_to_end(h);
+    harness_run_to_end(h, 120000);
     assert_true(harness_log_contains(h, "customers 2040"));
 }
 
-static int setup(void **state) {
-    *state = calloc(1, sizeof(harness));
-    return *state ? 0 : -1;
-}
-
-static int teardown(void **state) {
-    harness_cleanup(*state);
-    free(*state);
-    return 0;
-}
-
 int main(int argc, char **argv) {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s RFMD\n", argv[0]);
-        return 2;
-    }
-    rfmd_path = argv[1];
+    rfmd_path = harness_rfmd_arg(argc, argv);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_bad_snapshots, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_failing_write, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_snapshots, harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_failing_write, harness_setup, harness_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

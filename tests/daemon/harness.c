@@ -439,3 +439,49 @@ long long hjson_int(const json_t *o, const char *key) {
         fail_msg("event field '%s' missing or not an integer", key);
     return (long long)json_integer_value(v);
 }
+
+int harness_setup(void **state) {
+    *state = calloc(1, sizeof(harness));
+    return *state ? 0 : -1;
+}
+
+int harness_teardown(void **state) {
+    harness_cleanup(*state);
+    free(*state);
+    return 0;
+}
+
+const char *harness_rfmd_arg(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s RFMD\n", argv[0]);
+        exit(2);
+    }
+    return argv[1];
+}
+
+size_t harness_log_count(const harness *h, const char *s) {
+    char *log = harness_log(h);
+    size_t n = 0;
+    for (const char *p = log; p && (p = strstr(p, s)); p += strlen(s))
+        n++;
+    free(log);
+    return n;
+}
+
+void harness_run_to_end(harness *h, int timeout_ms) {
+    size_t before = harness_log_count(h, "backlog consumed");
+    harness_spawn(h);
+    int64_t t0 = harness_now_ms();
+    while (harness_log_count(h, "backlog consumed") == before && harness_now_ms() - t0 < timeout_ms)
+        harness_sleep_ms(50);
+    if (harness_log_count(h, "backlog consumed") == before) {
+        harness_dump_log(h);
+        fail_msg("rfmd did not catch up within %d ms", timeout_ms);
+    }
+    int64_t took;
+    int status = harness_stop(h, 15000, &took);
+    if (status != 0 || took > 10000) {
+        harness_dump_log(h);
+        fail_msg("SIGTERM: status %d after %lld ms", status, (long long)took);
+    }
+}

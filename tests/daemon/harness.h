@@ -104,6 +104,22 @@ void hreader_close(hreader *r);
  * and the high watermark of each partition of topic. */
 void harness_offsets(harness *h, const char *topic, int nparts, int64_t *committed, int64_t *high);
 
+/* cmocka fixtures: a zeroed harness in *state; cleaned up (no rfmd child or
+ * cluster outlives a test, also after a failed assertion) and freed. */
+int harness_setup(void **state);
+int harness_teardown(void **state);
+
+/* The rfmd binary from the test's command line (usage: TEST RFMD); exits 2
+ * with a usage line when it is missing. */
+const char *harness_rfmd_arg(int argc, char **argv);
+
+/* How often s occurs in rfmd's log so far (0 without a log). */
+size_t harness_log_count(const harness *h, const char *s);
+
+/* Start rfmd, wait (up to timeout_ms) until it has consumed everything there
+ * is ("backlog consumed"), then SIGTERM it; it must exit 0 within 10 s. */
+void harness_run_to_end(harness *h, int timeout_ms);
+
 /* JSON field helpers (abort the test on a missing field). */
 const char *hjson_str(const json_t *o, const char *key); /* NULL when JSON null */
 long long hjson_int(const json_t *o, const char *key);
