@@ -40,9 +40,9 @@ static rd_kafka_t *client(rd_kafka_type_t type, const char *brokers, const char 
     rd_kafka_conf_t *c = rd_kafka_conf_new();
     if (rd_kafka_conf_set(c, "bootstrap.servers", brokers, err, sizeof err) ||
         (group && rd_kafka_conf_set(c, "group.id", group, err, sizeof err)) ||
-        (type == RD_KAFKA_PRODUCER && rd_kafka_conf_set(c, "linger.ms", "1", err, sizeof err)) ||
+        (type == RD_KAFKA_PRODUCER && rd_kafka_conf_set(c, "linger.ms", "5", err, sizeof err)) ||
         (type == RD_KAFKA_CONSUMER &&
-         rd_kafka_conf_set(c, "fetch.wait.max.ms", "5", err, sizeof err))) {
+         rd_kafka_conf_set(c, "fetch.wait.max.ms", "100", err, sizeof err))) {
         fprintf(stderr, "rfm-bench-latency: %s\n", err);
         exit(1);
     }

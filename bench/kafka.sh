@@ -113,7 +113,13 @@ awk -v r="$rm" -v k="$km" 'BEGIN { printf "ingest_ratio_rfmd_to_kcat %.2f\n", r 
 echo
 echo "## latency: new customers' orders at $rate/s for $secs s into the running rfmd"
 wait_log "$tmp/rfmd$runs.log" "rescore (caught up)" 300
-sleep 5 # the first rescore's events drain
+# The first rescore publishes an event per customer: measure after they are
+# delivered (a progress line after the rescore with nothing pending).
+end=$((SECONDS + 300))
+until sed -n '/rescore (caught up)/,$p' "$tmp/rfmd$runs.log" | grep -q 'pending 0;'; do
+    [ $SECONDS -lt $end ] || { echo "rfmd's events did not drain" >&2; exit 1; }
+    sleep 0.5
+done
 "$build/rfm-bench-latency" "$boot" orders rfm.segments "$rate" "$secs"
 kill -TERM "$rfmd_pid"
 wait "$rfmd_pid" || true

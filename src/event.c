@@ -42,6 +42,7 @@
 #include "rfm/event.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -353,6 +354,20 @@ static void shortest_repr(double d, char *buf, size_t len) {
             *c = '.';
 }
 
+/* The common case without any printf: a double that is exactly the nearest
+ * double of a decimal with at most two places. Below 2^45 doubles are less
+ * than 0.01 apart, so no other such decimal maps to the same double and the
+ * result is what shortest_repr + money_parse would give. */
+static bool cents_of_double(double d, int64_t *cents) {
+    if (!(d > -35184372088832.0 && d < 35184372088832.0)) /* 2^45; NaN fails too */
+        return false;
+    double c = nearbyint(d * 100.0);
+    if (c / 100.0 != d || c > (double)MONEY_MAX_CENTS || c < -(double)MONEY_MAX_CENTS)
+        return false;
+    *cents = (int64_t)c;
+    return true;
+}
+
 static event_reject decode_amount(dctx *x, json_t *root, const char *name, int64_t *cents) {
     json_t *v = field(root, name);
     char q[SNIP_MAX * 4 + 16];
@@ -373,6 +388,8 @@ static event_reject decode_amount(dctx *x, json_t *root, const char *name, int64
     const char *s;
     size_t len;
     char num[40];
+    if (json_is_real(v) && cents_of_double(json_real_value(v), cents))
+        return EVENT_OK;
     if (json_is_real(v)) {
         shortest_repr(json_real_value(v), num, sizeof num);
         s = num;
