@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Soak: rfmd on a real Kafka broker for a long steady run, with snapshots and
+# rescores going on, recording its RSS over time; RSS must be flat once the
+# customer count stops growing.
+#
+# A generator (awk) streams orders with unique order ids for CUSTOMERS
+# customers (customer = n mod CUSTOMERS) into rfm-replay --rate RATE; rfmd
+# consumes them with rescore every 60 s and a snapshot every 120 s. Every 10 s
+# the script records elapsed seconds, rfmd's RSS and its customer count (from
+# its progress line). At the end rfmd gets SIGTERM and must exit 0, and the RSS
+# growth between "customers stopped growing + 2 minutes" and the end must stay
+# under 2 %.
+#
+# usage: scripts/soak.sh [MINUTES [CUSTOMERS [RATE]]]   (default 35, 2000000, 20000)
+# output: soak-rss.csv in the current directory, and a summary on stdout.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+if [ -z "${KAFKA_BOOTSTRAP:-}" ]; then
+    exec "$here/tests/kafka/broker.sh" run --partitions 8 -- "$0" "$@"
+fi
+minutes=${1:-35}
+customers=${2:-2000000}
+rate=${3:-20000}
+out=$PWD/soak-rss.csv
+build=${RFM_BENCH_BUILD:-$here/build-bench}
+cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" --target rfmd rfm-replay >"$build.log" || { cat "$build.log" >&2; exit 1; }
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+cat >"$tmp/rfmd.yaml" <<YAML
+kafka:
+  brokers: "$KAFKA_BOOTSTRAP"
+  group_id: rfmd-soak
+rescore:
+  interval: 60s
+snapshot:
+  dir: "$tmp/state"
+  interval: 120s
+  keep: 2
+http:
+  listen: ""
+YAML
+"$build/rfmd" -c "$tmp/rfmd.yaml" >"$tmp/rfmd.log" 2>&1 &
+rfmd=$!
+pids+=("$rfmd")
+
+# Every customer appears within the first CUSTOMERS orders (7919 is prime to
+# any CUSTOMERS of the form 2^a 5^b); days advance every 500k orders.
+awk -v c="$customers" 'BEGIN {
+    for (n = 0; ; n++) {
+        d = int(n / 500000) % 336
+        printf "{\"order_id\":\"s%d\",\"customer_id\":\"cust-%010d\",\"ts\":\"2021-%02d-%02dT%02d:00:00Z\",\"amount\":%d.%02d}\n",
+            n, (n * 7919) % c, 1 + int(d / 28), 1 + d % 28, n % 24, 1 + n % 400, n % 100
+    }
+}' | "$build/rfm-replay" --format jsonl --brokers "$KAFKA_BOOTSTRAP" --topic orders \
+    --rate "$rate" - >"$tmp/replay.log" 2>&1 &
+pids+=($!)
+
+echo "seconds,rss_kb,customers" >"$out"
+t0=$SECONDS
+end=$((t0 + minutes * 60))
+while [ $SECONDS -lt $end ]; do
+    sleep 10
+    kill -0 "$rfmd" 2>/dev/null || { echo "rfmd died" >&2; tail -20 "$tmp/rfmd.log" >&2; exit 1; }
+    rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$rfmd/status")
+    cust=$(grep -o 'customers [0-9]*' "$tmp/rfmd.log" | tail -1 | awk '{ print $2 }' || true)
+    echo "$((SECONDS - t0)),$rss,${cust:-0}" >>"$out"
+done
+kill -TERM "$rfmd"
+status=0
+wait "$rfmd" || status=$?
+grep -E 'snapshot \((interval|shutdown)\) written|rescore \(interval\)' "$tmp/rfmd.log" |
+    awk '/snapshot/ { s++ } /rescore/ { r++ } END { printf "snapshots written %d, interval rescores %d\n", s, r }' || true
+grep -q "snapshot (interval) failed" "$tmp/rfmd.log" && echo "snapshot failures: $(grep -c 'snapshot (interval) failed' "$tmp/rfmd.log")"
+sed -n 's/.*snapshot (interval) written: .* in \([0-9]*\) ms; ingestion paused \([0-9.]*\) ms.*/\1 \2/p' "$tmp/rfmd.log" |
+    awk '{ if ($1 > w) w = $1; if ($2 > p) p = $2; n++ }
+         END { if (n) printf "snapshots: longest write %d ms, longest ingestion pause %.1f ms (delivery wait + fork)\n", w, p }' || true
+echo "rfmd exit status after SIGTERM: $status"
+verdict=0
+awk -F, -v c="$customers" 'NR > 1 {
+        t[NR] = $1; r[NR] = $2; k[NR] = $3; n = NR
+        if (!full && $3 >= c) full = $1
+    }
+    END {
+        for (i = 2; i <= n; i++) if (full && t[i] >= full + 120 && !base) { base = r[i]; bt = t[i] }
+        printf "samples %d, peak customers %d, full at %d s\n", n - 1, k[n], full
+        if (!base) { print "RSS: customers never stopped growing; no flatness verdict"; exit 2 }
+        printf "RSS at %d s: %d kB; at the end (%d s): %d kB; growth %.2f %%\n",
+            bt, base, t[n], r[n], (r[n] - base) * 100.0 / base
+        exit (r[n] - base) * 100.0 / base < 2.0 ? 0 : 1
+    }' "$out" || verdict=$?
+[ "$status" = 0 ] || exit 1
+exit $verdict
