@@ -161,12 +161,33 @@ static void test_bad_snapshots(void **state) {
      * all of them, one truncated, the others bit-flipped). */
     int n = list(h, names, 8);
     assert_true(n >= 2);
-    for (int i = 0; i < n; i++)
+    {
+        /* Before breaking them: verify says OK but for the one flipped
+         * above, info describes the newest (the shutdown's, 80 customers). */
+        char cmd[1200];
+        snprintf(cmd, sizeof cmd,
+                 "'%s/rfmctl' snapshot verify '%s' | grep -c ': OK (' | grep -qx %d && "
+                 "'%s/rfmctl' snapshot info '%s' | grep -q '^customers: *80$'",
+                 getenv("RFM_BIN"), h->dir, n - 1, getenv("RFM_BIN"), h->dir);
+        assert_int_equal(system(cmd), 0);
+    }
+    for (int i = 0; i < n - 1; i++)
         flip_byte(h, names[i], 100 + i);
     char p[600];
     snprintf(p, sizeof p, "%s/%s", h->dir, names[n - 1]);
     assert_int_equal(truncate(p, 1000), 0);
     assert_int_equal(truncate(h->log_path, 0), 0);
+    /* rfmctl sees the same: every file bad, with its reason. */
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "'%s/rfmctl' snapshot verify '%s' > '%s/verify.out'",
+             getenv("RFM_BIN"), h->dir, h->dir);
+    int rc = system(cmd);
+    assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 1);
+    snprintf(cmd, sizeof cmd, "grep -c ': BAD: ' '%s/verify.out' | grep -qx %d", h->dir, n);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "grep -q 'BAD: truncated' '%s/verify.out'", h->dir);
+    assert_int_equal(system(cmd), 0);
+
     pid_t pid = spawn(h, NULL, 0);
     assert_int_equal(wait_exit(pid, 30000), 4);
     assert_true(harness_log_contains(h, "refusing to start"));
