@@ -29,10 +29,10 @@ add_test(NAME daemon_log COMMAND test_daemon_log)
 # End-to-end tests: each creates a librdkafka mock cluster in the test
 # process, runs the real rfmd binary against it over TCP, and reads the
 # topics back.
-add_library(rfm_daemon_harness STATIC tests/daemon/harness.c)
+add_library(rfm_daemon_harness STATIC tests/daemon/harness.c tests/daemon/flo.c)
 target_link_libraries(rfm_daemon_harness PUBLIC rfm_codec PkgConfig::RDKAFKA PkgConfig::JANSSON
                                                 PkgConfig::CMOCKA Threads::Threads)
-foreach(t flo rescore dlq cli fatal crash snapshot)
+foreach(t flo rescore dlq cli fatal crash snapshot faults)
   add_executable(test_daemon_${t} tests/test_daemon_${t}.c)
   target_link_libraries(test_daemon_${t} PRIVATE rfm_daemon_harness)
   add_test(NAME daemon_${t} COMMAND test_daemon_${t} $<TARGET_FILE:rfmd>)
@@ -42,7 +42,7 @@ foreach(t flo rescore dlq cli fatal crash snapshot)
     ENVIRONMENT "RFM_SHARED=${CMAKE_SOURCE_DIR}/../shared;RFM_SOURCE=${CMAKE_SOURCE_DIR};RFM_BIN=${CMAKE_BINARY_DIR}")
 endforeach()
 set_tests_properties(daemon_tracker daemon_log PROPERTIES LABELS daemon)
-set_tests_properties(daemon_crash PROPERTIES TIMEOUT 420)
+set_tests_properties(daemon_crash daemon_faults PROPERTIES TIMEOUT 420)
 
 # The same FLO flow on a real Apache Kafka broker (tests/kafka/broker.sh).
 add_test(NAME daemon_kafka_real

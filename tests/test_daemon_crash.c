@@ -33,60 +33,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/flo.h"
 #include "daemon/harness.h"
-#include "rfm/event.h"
-#include "rfm/reader.h"
 
 static const char *rfmd_path;
-
-typedef struct msg {
-    char key[160];
-    char *json;
-} msg;
-
-typedef struct orders {
-    event_fields fields;
-    msg *m;
-    size_t n, cap;
-} orders;
-
-static int keep_order(void *ctx, const order *o) {
-    orders *os = ctx;
-    if (os->n == os->cap) {
-        os->cap = os->cap ? os->cap * 2 : 4096;
-        os->m = realloc(os->m, os->cap * sizeof *os->m);
-        assert_non_null(os->m);
-    }
-    msg *m = &os->m[os->n++];
-    snprintf(m->key, sizeof m->key, "%.*s", (int)o->customer_id.len, o->customer_id.p);
-    m->json = event_encode_order(&os->fields, o);
-    assert_non_null(m->json);
-    return 0;
-}
-
-static void produce_range(harness *h, const orders *os, size_t from, size_t to) {
-    for (size_t i = from; i < to; i++)
-        harness_produce(h, HARNESS_ORDERS, os->m[i].key, strlen(os->m[i].key), os->m[i].json,
-                        strlen(os->m[i].json));
-    harness_flush(h);
-}
-
-static char *dump(const harness *h, const char *out) {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "'%s/rfmctl' snapshot dump '%s' > '%s/%s'", getenv("RFM_BIN"), h->dir,
-             h->dir, out);
-    assert_int_equal(system(cmd), 0);
-    snprintf(cmd, sizeof cmd, "%s/%s", h->dir, out);
-    FILE *f = fopen(cmd, "r");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    rewind(f);
-    char *p = calloc(1, (size_t)len + 1);
-    assert_int_equal(fread(p, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    return p;
-}
 
 static void remove_snapshots(const harness *h) {
     DIR *d = opendir(h->dir);
@@ -101,37 +51,8 @@ static void remove_snapshots(const harness *h) {
     closedir(d);
 }
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "r");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    rewind(f);
-    char *p = calloc(1, (size_t)len + 1);
-    assert_int_equal(fread(p, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    return p;
-}
-
-static void first_difference(const char *a, const char *b, const char *what) {
-    size_t line = 1;
-    const char *la = a, *lb = b;
-    for (; *a && *a == *b; a++, b++)
-        if (*a == '\n') {
-            line++;
-            la = a + 1;
-            lb = b + 1;
-        }
-    if (*a || *b)
-        fail_msg("%s differs at line %zu:\n  %.100s\n  %.100s", what, line, la, lb);
-}
-
 static void test_crash_replay(void **state) {
     harness *h = *state;
-    const char *shared = getenv("RFM_SHARED"), *source = getenv("RFM_SOURCE");
-    assert_non_null(shared);
-    assert_non_null(source);
     int kills = getenv("RFM_CRASH_KILLS") ? atoi(getenv("RFM_CRASH_KILLS")) : 25;
     unsigned seed =
         getenv("RFM_CRASH_SEED") ? (unsigned)atoi(getenv("RFM_CRASH_SEED")) : (unsigned)time(NULL);
@@ -139,13 +60,8 @@ static void test_crash_replay(void **state) {
             seed);
     srand(seed);
 
-    orders os = {0};
-    event_fields_default(&os.fields);
-    char flo[1024], err[512];
-    snprintf(flo, sizeof flo, "%s/data/flo_data_20k.csv", shared);
-    reader_options ro = {.format = READER_FLO};
-    reader_stats rs;
-    assert_int_equal(reader_read_file(flo, &ro, keep_order, &os, &rs, err, sizeof err), 0);
+    flo_orders os;
+    flo_load(&os);
 
     harness_init(h, rfmd_path, 8, 8, 1);
     h->snapshot_props = "  interval: 200ms\n";
@@ -157,8 +73,8 @@ static void test_crash_replay(void **state) {
 
     int sigterms = 0;
     for (int i = 0; i < kills; i++) {
-        produce_range(h, &os, os.n * (size_t)i / (size_t)(kills + 1),
-                      os.n * (size_t)(i + 1) / (size_t)(kills + 1));
+        flo_produce(h, &os, os.n * (size_t)i / (size_t)(kills + 1),
+                    os.n * (size_t)(i + 1) / (size_t)(kills + 1));
         harness_spawn(h);
         harness_sleep_ms(300 + rand() % 2700);
         if (i % 5 == 4) {
@@ -184,28 +100,25 @@ static void test_crash_replay(void **state) {
     if (!getenv("RFM_CRASH_KILLS"))
         assert_true(kills - sigterms >= 20);
 
-    produce_range(h, &os, os.n * (size_t)kills / (size_t)(kills + 1), os.n);
+    flo_produce(h, &os, os.n * (size_t)kills / (size_t)(kills + 1), os.n);
     harness_run_to_end(h, 120000);
     assert_true(harness_log_count(h, "snapshot (shutdown) written") >= 1);
-    char *interrupted = dump(h, "interrupted.csv");
+    char *interrupted = flo_dump(h, "interrupted.csv");
 
     /* The same topic, read once from the beginning without interruption. */
     remove_snapshots(h);
     harness_run_to_end(h, 120000);
-    char *whole = dump(h, "uninterrupted.csv");
-    first_difference(interrupted, whole, "interrupted vs uninterrupted dump");
+    char *whole = flo_dump(h, "uninterrupted.csv");
+    flo_first_difference(interrupted, whole, "interrupted vs uninterrupted dump");
 
     char golden[1024];
-    snprintf(golden, sizeof golden, "%s/tests/data/flo_golden.csv", source);
-    char *seed_table = slurp(golden);
-    first_difference(interrupted, seed_table, "dump vs the seed's table");
+    char *seed_table = flo_slurp(flo_golden_path(golden, sizeof golden));
+    flo_first_difference(interrupted, seed_table, "dump vs the seed's table");
 
     free(seed_table);
     free(whole);
     free(interrupted);
-    for (size_t i = 0; i < os.n; i++)
-        free(os.m[i].json);
-    free(os.m);
+    flo_free(&os);
 }
 
 static void send_order(harness *h, const char *cid, const char *oid, const char *ts,
@@ -243,7 +156,7 @@ static void test_resend_after_restart(void **state) {
     send_order(h, "dup-b", "b-1", "2021-05-28T10:00:00Z", "7.00");
     harness_flush(h);
     harness_run_to_end(h, 120000);
-    char *before = dump(h, "before.csv");
+    char *before = flo_dump(h, "before.csv");
 
     /* The same orders again, plus one new order of another customer that
      * does not move as_of (older than the newest). */
@@ -253,7 +166,7 @@ static void test_resend_after_restart(void **state) {
     send_order(h, "new-c", "c-1", "2021-05-02T10:00:00Z", "1.00");
     harness_flush(h);
     harness_run_to_end(h, 120000);
-    char *after = dump(h, "after.csv");
+    char *after = flo_dump(h, "after.csv");
     assert_true(harness_log_contains(h, "restored "));
 
     char r1[256], r2[256];
