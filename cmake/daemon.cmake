@@ -32,7 +32,7 @@ add_test(NAME daemon_log COMMAND test_daemon_log)
 add_library(rfm_daemon_harness STATIC tests/daemon/harness.c tests/daemon/flo.c)
 target_link_libraries(rfm_daemon_harness PUBLIC rfm_codec PkgConfig::RDKAFKA PkgConfig::JANSSON
                                                 PkgConfig::CMOCKA Threads::Threads)
-foreach(t flo rescore dlq cli fatal crash snapshot faults)
+foreach(t flo rescore dlq cli fatal crash snapshot faults rebalance)
   add_executable(test_daemon_${t} tests/test_daemon_${t}.c)
   target_link_libraries(test_daemon_${t} PRIVATE rfm_daemon_harness)
   add_test(NAME daemon_${t} COMMAND test_daemon_${t} $<TARGET_FILE:rfmd>)

@@ -63,6 +63,11 @@ void consumer_close(consumer *c);
 bool consumer_failed(const consumer *c);
 const char *consumer_error(const consumer *c);
 
+/* True (once) when a rebalance gave back a partition that another member
+ * held in between: events that member published came from its partial
+ * state, so the daemon re-publishes every customer's segment. */
+bool consumer_take_regained(consumer *c);
+
 /* Partitions currently assigned. */
 int consumer_assigned(const consumer *c);
 

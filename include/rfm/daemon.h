@@ -58,7 +58,8 @@ typedef struct daemon_ctx {
     int64_t started_ms;
     int64_t first_msg_ms; /* when the first input message arrived, 0 = none yet */
     bool paused;
-    bool backlog_done; /* every assigned partition was caught up once */
+    bool backlog_done;  /* every assigned partition was caught up once */
+    bool republish_due; /* partitions regained: republish everyone once caught up */
 } daemon_ctx;
 
 /* Run until a stop signal or a fatal error; returns a DAEMON_EXIT_* code. */

@@ -16,6 +16,7 @@
 #ifndef RFM_PIPELINE_H
 #define RFM_PIPELINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,7 +59,9 @@ typedef struct pipeline {
     pipeline_stats stats;
     event_decoded dec;
     log_ratelimit reject_rl;
-    int failed; /* producer or memory failure: the daemon must stop */
+    int failed;           /* producer or memory failure: the daemon must stop */
+    bool republish;       /* next rescore publishes every customer, changed or not */
+    const uint8_t *saved; /* during such a rescore: segments before it, by index */
 } pipeline;
 
 /* One input message (payload may be NULL: a Kafka null value). */
@@ -79,7 +82,8 @@ void pipeline_free(pipeline *p);
 int pipeline_process(pipeline *p, const pipeline_input *in);
 
 /* Recompute breakpoints over all customers, rescore everyone, publish the
- * changes. `why` is for the log line. No-op without customers. 0 or -1. */
+ * changes (every customer when p->republish is set; it is cleared). `why`
+ * is for the log line. No-op without customers. 0 or -1. */
 int pipeline_rescore(pipeline *p, const char *why);
 
 #endif

@@ -32,6 +32,12 @@ struct consumer {
     bool subscribed;
     int assigned;
     int64_t start_unknown; /* RD_KAFKA_OFFSET_INVALID: committed offset decides */
+    /* Rebalance generations, to tell a partition that comes back after
+     * another member had it from one we keep across an eager rebalance. */
+    uint32_t gen;
+    uint32_t *slot_gen; /* [slot]: generation it was last assigned in, 0 = never */
+    size_t nslot_gen;
+    bool regained;
     char error[1024];
     log_ratelimit err_rl;
 };
@@ -95,8 +101,30 @@ int consumer_commit(consumer *c, bool sync) {
     return ret;
 }
 
+/* A partition this process had earlier, that another member held since:
+ * cooperative rebalances only hand over partitions that move, so any
+ * re-assignment of a revoked one counts; an eager one revokes everything
+ * each time, so only a partition missing from the previous assignment does. */
+static bool consumer_note_assigned(consumer *c, int slot, bool cooperative) {
+    if ((size_t)slot >= c->nslot_gen) {
+        size_t n = (size_t)slot + 16;
+        uint32_t *g = realloc(c->slot_gen, n * sizeof *g);
+        if (!g)
+            return false;
+        memset(g + c->nslot_gen, 0, (n - c->nslot_gen) * sizeof *g);
+        c->slot_gen = g;
+        c->nslot_gen = n;
+    }
+    uint32_t prev = c->slot_gen[slot];
+    tracker_partition_info pi;
+    tracker_info(c->trk, (size_t)slot, &pi);
+    c->slot_gen[slot] = c->gen;
+    return prev && (cooperative ? !pi.assigned : prev != c->gen - 1);
+}
+
 static void consumer_assign(consumer *c, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
                             bool cooperative) {
+    c->gen++;
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *p = &parts->elems[i];
         int slot = tracker_slot(c->trk, p->topic, p->partition);
@@ -104,6 +132,8 @@ static void consumer_assign(consumer *c, rd_kafka_t *rk, rd_kafka_topic_partitio
             consumer_fail(c, "assign", "out of memory");
             continue;
         }
+        if (consumer_note_assigned(c, slot, cooperative))
+            c->regained = true;
         int64_t resume = tracker_resume_offset(c->trk, slot);
         if (resume != TRACKER_OFFSET_NONE)
             p->offset = resume;
@@ -245,6 +275,7 @@ void consumer_free(consumer *c) {
     if (!c)
         return;
     rd_kafka_destroy(c->rk);
+    free(c->slot_gen);
     free(c);
 }
 
@@ -341,6 +372,12 @@ bool consumer_failed(const consumer *c) {
 
 const char *consumer_error(const consumer *c) {
     return c->error;
+}
+
+bool consumer_take_regained(consumer *c) {
+    bool r = c->regained;
+    c->regained = false;
+    return r;
 }
 
 void consumer_set_start_unknown(consumer *c, int64_t offset) {

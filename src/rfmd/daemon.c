@@ -285,6 +285,16 @@ static void daemon_loop(daemon_ctx *d) {
         if (caught_up && d->pipe.bp.version == 0 && store_count(d->store) > 0 &&
             pipeline_rescore(&d->pipe, "caught up") < 0)
             return;
+        /* Partitions came back from another member: once caught up on them,
+         * publish every customer again over that member's events. */
+        if (consumer_take_regained(d->cons))
+            d->republish_due = true;
+        if (d->republish_due && caught_up && store_count(d->store) > 0) {
+            d->republish_due = false;
+            d->pipe.republish = true;
+            if (pipeline_rescore(&d->pipe, "partitions regained") < 0)
+                return;
+        }
         if (now >= next_rescore) {
             if (pipeline_rescore(&d->pipe, "interval") < 0)
                 return;

@@ -202,8 +202,9 @@ int pipeline_process(pipeline *p, const pipeline_input *in) {
 }
 
 static void pipeline_on_change(void *ctx, size_t idx, store_customer *c, uint8_t old) {
-    (void)idx;
     pipeline *p = ctx;
+    if (p->saved)
+        old = p->saved[idx];
     if (p->failed)
         return;
     tracker_ref *ref = tracker_ref_global(p->trk);
@@ -231,8 +232,28 @@ int pipeline_rescore(pipeline *p, const char *why) {
         return -1;
     }
     p->bp = bp;
+    /* Re-publishing everyone: forget every segment, so each customer
+     * "changes"; the events still carry the segment it had before. */
+    uint8_t *saved = NULL;
+    if (p->republish) {
+        saved = malloc(n);
+        if (!saved) {
+            log_error("rescore: out of memory");
+            p->failed = 1;
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++) {
+            store_customer *c = store_at(p->store, i);
+            saved[i] = c->segment;
+            c->segment = 0;
+        }
+        p->saved = saved;
+        p->republish = false;
+    }
     size_t changed = score_rescore_all(&p->cfg->scoring, &p->bp, &p->cfg->segments, p->store,
                                        pipeline_on_change, p);
+    p->saved = NULL;
+    free(saved);
     double ms = (double)(log_monotonic_ms() - t0);
     p->stats.rescores++;
     p->stats.last_rescore_customers = n;
@@ -240,8 +261,7 @@ int pipeline_rescore(pipeline *p, const char *why) {
     p->stats.last_rescore_ms = ms;
     char as_of[16];
     timefmt_date(p->bp.as_of, as_of, sizeof as_of);
-    log_info("rescore (%s): %zu customers, %zu changed segment, breakpoints v%" PRIu64
-             " as_of %s, %.0f ms",
-             why, n, changed, p->bp.version, as_of, ms);
+    log_info("rescore (%s): %zu customers, %zu %s, breakpoints v%" PRIu64 " as_of %s, %.0f ms", why,
+             n, changed, saved ? "published again" : "changed segment", p->bp.version, as_of, ms);
     return p->failed ? -1 : 0;
 }
