@@ -38,6 +38,7 @@
 #define DAEMON_STOP_BUDGET_MS    9500  /* signal to exit, shutdown snapshot included */
 #define DAEMON_SNAPSHOT_FLUSH_MS 1000  /* longest wait for deliveries before a snapshot */
 #define DAEMON_SNAPSHOT_RETRY_MS 1000  /* next try after a postponed or failed one */
+#define DAEMON_TRIM_EVENTS       50000 /* events delivered between malloc_trim calls */
 
 typedef struct daemon_options {
     bool start_empty; /* snapshots exist but none is usable: start empty anyway */
