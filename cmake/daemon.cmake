@@ -2,6 +2,8 @@
 
 add_library(rfm_log STATIC src/log.c)
 
+pkg_check_modules(MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
+
 # Everything but main(), so tests could drive the daemon's modules directly.
 add_library(rfmd_core STATIC
   src/rfmd/kconf.c
@@ -10,8 +12,13 @@ add_library(rfmd_core STATIC
   src/rfmd/consumer.c
   src/rfmd/embedded.c
   src/rfmd/pipeline.c
+  src/rfmd/http.c
+  src/rfmd/http_api.c
+  src/rfmd/http_metrics.c
+  src/rfmd/reload.c
   src/rfmd/daemon.c)
-target_link_libraries(rfmd_core PUBLIC rfm_engine rfm_log PkgConfig::RDKAFKA Threads::Threads)
+target_link_libraries(rfmd_core PUBLIC rfm_engine rfm_log PkgConfig::RDKAFKA PkgConfig::MHD
+                                       Threads::Threads)
 
 add_executable(rfmd src/rfmd/main.c)
 target_link_libraries(rfmd PRIVATE rfmd_core)
