@@ -38,9 +38,14 @@ add_test(NAME daemon_log COMMAND test_daemon_log)
 add_library(rfm_daemon_harness STATIC tests/daemon/harness.c)
 target_link_libraries(rfm_daemon_harness PUBLIC rfm_codec PkgConfig::RDKAFKA PkgConfig::JANSSON
                                                 PkgConfig::CMOCKA Threads::Threads)
-foreach(t flo rescore dlq cli fatal)
+# A real HTTP client for the tests of rfmd's HTTP interface.
+pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
+add_library(rfm_daemon_http_client STATIC tests/daemon/http_client.c)
+target_link_libraries(rfm_daemon_http_client PUBLIC PkgConfig::CURL PkgConfig::JANSSON
+                                                    PkgConfig::CMOCKA)
+foreach(t flo rescore dlq cli fatal http reload)
   add_executable(test_daemon_${t} tests/test_daemon_${t}.c)
-  target_link_libraries(test_daemon_${t} PRIVATE rfm_daemon_harness)
+  target_link_libraries(test_daemon_${t} PRIVATE rfm_daemon_harness rfm_daemon_http_client)
   add_test(NAME daemon_${t} COMMAND test_daemon_${t} $<TARGET_FILE:rfmd>)
   set_tests_properties(daemon_${t} PROPERTIES
     TIMEOUT 120
