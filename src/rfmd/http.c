@@ -23,6 +23,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,8 +213,10 @@ http *http_start(const char *listen, daemon_ctx *d, char *err, size_t errlen) {
     unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    /* The port argument only names the port in MHD's messages: the address
+     * to bind is MHD_OPTION_SOCK_ADDR. */
     h->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, http_handler, h, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+        flags, (uint16_t)atoi(port), NULL, NULL, http_handler, h, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h, MHD_OPTION_UNESCAPE_CALLBACK,
         http_unescape_none, NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONN_TIMEOUT_S, MHD_OPTION_END);
