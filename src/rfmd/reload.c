@@ -136,10 +136,9 @@ static void swap_str(char **to, char **from) {
     *from = t;
 }
 
-static void reload_http(daemon_ctx *d, config *fresh) {
+/* True when the new address is in force. */
+static bool reload_http(daemon_ctx *d, config *fresh) {
     config *cfg = d->cfg;
-    if (str_eq(cfg->http.listen, fresh->http.listen))
-        return;
     char err[512];
     /* The old server goes first: the new address may be the same port on
      * another interface, which the old socket would block. */
@@ -158,29 +157,29 @@ static void reload_http(daemon_ctx *d, config *fresh) {
                 else
                     log_notice("http: listening on %s", http_address(d->http));
             }
-            return;
+            return false;
         }
         log_notice("reload: http.listen applied: listening on %s", http_address(d->http));
     } else {
         log_notice("reload: http.listen applied: HTTP server off");
     }
     swap_str(&cfg->http.listen, &fresh->http.listen);
+    return true;
 }
 
-static void reload_segments(daemon_ctx *d, config *fresh) {
+/* True when the new rules are in force. */
+static bool reload_segments(daemon_ctx *d, config *fresh) {
     config *cfg = d->cfg;
-    if (segments_eq(&cfg->segments, &fresh->segments))
-        return;
     if (cfg->scoring.bins != fresh->scoring.bins) {
         log_warning("reload: segments changed but not applied: the new rules are for "
                     "scoring.bins %d, rfmd runs with %d bins (needs a restart)",
                     fresh->scoring.bins, cfg->scoring.bins);
-        return;
+        return false;
     }
     segment_map *old = malloc(sizeof *old);
     if (!old) {
         log_error("reload: segments: out of memory; old rules kept");
-        return;
+        return false;
     }
     *old = cfg->segments;
     cfg->segments = fresh->segments;
@@ -192,6 +191,7 @@ static void reload_segments(daemon_ctx *d, config *fresh) {
         log_notice("reload: segments applied: %d rules, %d segments; %ld customers changed "
                    "segment (events with cause \"rescore\")",
                    cfg->segments.nrules, cfg->segments.nsegments, changed);
+    return true;
 }
 
 int reload_run(daemon_ctx *d) {
@@ -240,14 +240,10 @@ int reload_run(daemon_ctx *d) {
         rearm |= RELOAD_SNAPSHOT_TIMER;
         changed++;
     }
-    if (!str_eq(cfg->http.listen, fresh.http.listen)) {
-        reload_http(d, &fresh);
+    if (!str_eq(cfg->http.listen, fresh.http.listen) && reload_http(d, &fresh))
         changed++;
-    }
-    if (!segments_eq(&cfg->segments, &fresh.segments)) {
-        reload_segments(d, &fresh);
+    if (!segments_eq(&cfg->segments, &fresh.segments) && reload_segments(d, &fresh))
         changed++;
-    }
     config_free(&fresh);
 
     struct timespec ts;
