@@ -2,6 +2,8 @@
 
 add_library(rfm_log STATIC src/log.c)
 
+pkg_check_modules(MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
+
 # Everything but main(), so tests could drive the daemon's modules directly.
 add_library(rfmd_core STATIC
   src/rfmd/kconf.c
@@ -11,8 +13,13 @@ add_library(rfmd_core STATIC
   src/rfmd/embedded.c
   src/rfmd/pipeline.c
   src/rfmd/saver.c
+  src/rfmd/http.c
+  src/rfmd/http_api.c
+  src/rfmd/http_metrics.c
+  src/rfmd/reload.c
   src/rfmd/daemon.c)
-target_link_libraries(rfmd_core PUBLIC rfm_engine rfm_log PkgConfig::RDKAFKA Threads::Threads)
+target_link_libraries(rfmd_core PUBLIC rfm_engine rfm_log PkgConfig::RDKAFKA PkgConfig::MHD
+                                       Threads::Threads)
 
 add_executable(rfmd src/rfmd/main.c)
 target_link_libraries(rfmd PRIVATE rfmd_core)
@@ -32,9 +39,14 @@ add_test(NAME daemon_log COMMAND test_daemon_log)
 add_library(rfm_daemon_harness STATIC tests/daemon/harness.c tests/daemon/flo.c)
 target_link_libraries(rfm_daemon_harness PUBLIC rfm_codec PkgConfig::RDKAFKA PkgConfig::JANSSON
                                                 PkgConfig::CMOCKA Threads::Threads)
-foreach(t flo rescore dlq cli fatal crash snapshot faults rebalance)
+# A real HTTP client for the tests of rfmd's HTTP interface.
+pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
+add_library(rfm_daemon_http_client STATIC tests/daemon/http_client.c)
+target_link_libraries(rfm_daemon_http_client PUBLIC PkgConfig::CURL PkgConfig::JANSSON
+                                                    PkgConfig::CMOCKA)
+foreach(t flo rescore dlq cli fatal crash snapshot faults rebalance http reload)
   add_executable(test_daemon_${t} tests/test_daemon_${t}.c)
-  target_link_libraries(test_daemon_${t} PRIVATE rfm_daemon_harness)
+  target_link_libraries(test_daemon_${t} PRIVATE rfm_daemon_harness rfm_daemon_http_client)
   add_test(NAME daemon_${t} COMMAND test_daemon_${t} $<TARGET_FILE:rfmd>)
   set_tests_properties(daemon_${t} PROPERTIES
     TIMEOUT 120

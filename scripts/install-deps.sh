@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 
 pkgs=(build-essential cmake ninja-build pkg-config git
       librdkafka-dev libyaml-dev libjansson-dev libcmocka-dev libxxhash-dev
-      libmicrohttpd-dev libsystemd-dev zlib1g-dev
+      libmicrohttpd-dev libcurl4-openssl-dev libsystemd-dev zlib1g-dev
       kcat clang-format python3 python3-venv maven openjdk-17-jre-headless)
 missing=()
 for p in "${pkgs[@]}"; do
@@ -30,9 +30,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# pandas for the reference scripts: the interpreter's own if it has the pinned
-# versions, else a private venv under the cache directory.
-"$here/scripts/python.sh" -c 'import pandas' >/dev/null
+# pandas for the reference scripts and prometheus_client for the /metrics test:
+# the interpreter's own if it has the pinned versions, else a private venv under
+# the cache directory.
+"$here/scripts/python.sh" -c 'import pandas, prometheus_client' >/dev/null
 
 # Apache Kafka for the end-to-end tests and benchmarks.
 if [ -x "$here/tests/kafka/broker.sh" ]; then

@@ -417,16 +417,25 @@ static int k_listen(ctx *x, const yaml_node_t *n, const char *k) {
     const char *v;
     if (want_scalar(x, n, k, &v))
         return -1;
+    if (!strcmp(v, "off"))
+        v = ""; /* the same as "" */
     if (*v) {
         const char *colon = strrchr(v, ':');
         long long port;
-        if (!colon || colon == v || parse_int(colon + 1, 1, 65535, &port))
+        if (!colon || colon == v || parse_int(colon + 1, 0, 65535, &port))
             return fail(x, n, k,
-                        "must be \"host:port\" (port 1-65535) or \"\" to disable, got "
-                        "\"%s\"",
+                        "must be \"host:port\" (port 0-65535, 0: any free port) or \"\" / "
+                        "off to disable, got \"%s\"",
                         v);
     }
-    return set_str(x, n, k, &x->c->http.listen, false);
+    if (*v)
+        return set_str(x, n, k, &x->c->http.listen, false);
+    char *empty = strdup("");
+    if (!empty)
+        return fail(x, n, k, "out of memory");
+    free(x->c->http.listen);
+    x->c->http.listen = empty;
+    return 0;
 }
 static const keydef http_keys[] = {{"listen", k_listen}};
 

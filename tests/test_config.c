@@ -334,6 +334,16 @@ static void test_values(void **state) {
     assert_int_equal(c.segments.nrules, 10); /* bins 5 given: the default map */
     config_free(&c);
 
+    /* http.listen: "off" is "" (disabled); port 0 asks for any free port. */
+    if (load(&c, "http: {listen: off}\n", err, sizeof err))
+        fail_msg("%s", err);
+    assert_string_equal(c.http.listen, "");
+    config_free(&c);
+    if (load(&c, "http: {listen: \"127.0.0.1:0\"}\n", err, sizeof err))
+        fail_msg("%s", err);
+    assert_string_equal(c.http.listen, "127.0.0.1:0");
+    config_free(&c);
+
     /* Rules for 5 bins replace the default map entirely. */
     if (load(&c, "segments:\n  - {pattern: \"5[1-5]\", name: recent}\n", err, sizeof err))
         fail_msg("%s", err);
@@ -387,10 +397,12 @@ static const bad_case bad_cases[] = {
      "t.yaml:1:30: scoring.as_of_offset_days: must be an integer from 0 to 3650, got \"-1\""},
     {"snapshot: {keep: 0}\n",
      "t.yaml:1:18: snapshot.keep: must be an integer from 1 to 100, got \"0\""},
-    {"http: {listen: nowhere}\n", "t.yaml:1:16: http.listen: must be \"host:port\" (port 1-65535) "
-                                  "or \"\" to disable, got \"nowhere\""},
-    {"http: {listen: \"h:65536\"}\n", "t.yaml:1:16: http.listen: must be \"host:port\" (port "
-                                      "1-65535) or \"\" to disable, got \"h:65536\""},
+    {"http: {listen: nowhere}\n",
+     "t.yaml:1:16: http.listen: must be \"host:port\" (port 0-65535, 0: any free port) or \"\" / "
+     "off to disable, got \"nowhere\""},
+    {"http: {listen: \"h:65536\"}\n",
+     "t.yaml:1:16: http.listen: must be \"host:port\" (port 0-65535, 0: any free port) or \"\" / "
+     "off to disable, got \"h:65536\""},
     {"log: {level: loud}\n",
      "t.yaml:1:14: log.level: must be debug, info, notice, warning or error, got \"loud\""},
     {"limits: {max_message_bytes: 12}\n",

@@ -6,6 +6,10 @@
  *
  * The daemon struct is public so later subsystems (snapshots, HTTP metrics)
  * can reach the store, the tracker's per-partition offsets and the counters.
+ *
+ * SIGHUP re-reads the configuration file (reload.h); the HTTP server
+ * (http.h) is served from this same loop, so its handlers read the store
+ * without locks.
  */
 #ifndef RFM_DAEMON_H
 #define RFM_DAEMON_H
@@ -16,6 +20,7 @@
 #include "rfm/config.h"
 #include "rfm/consumer.h"
 #include "rfm/embedded.h"
+#include "rfm/http.h"
 #include "rfm/pipeline.h"
 #include "rfm/producer.h"
 #include "rfm/saver.h"
@@ -44,8 +49,17 @@ typedef struct daemon_options {
     bool start_empty; /* snapshots exist but none is usable: start empty anyway */
 } daemon_options;
 
+/* SIGHUP reloads (src/rfmd/reload.c), for logs and metrics. */
+typedef struct daemon_reload_stats {
+    uint64_t ok, failed;
+    int64_t last_ok_ms; /* wall clock, epoch ms; 0 = never reloaded */
+} daemon_reload_stats;
+
 typedef struct daemon_ctx {
-    const config *cfg;
+    /* Owned by daemon_run's caller. Its address never changes, so every
+     * `const config *` held by the modules stays valid; a SIGHUP reload
+     * rewrites only the live keys in place (see reload.h). */
+    config *cfg;
     daemon_options opt;
     embedded *emb; /* NULL unless kafka.brokers is "embedded" */
     const char *brokers;
@@ -56,15 +70,20 @@ typedef struct daemon_ctx {
     saver *saver;
     pipeline pipe;
     score_breakpoints restored_bp; /* version 0 unless a snapshot was restored */
-    int64_t started_ms;
-    int64_t first_msg_ms; /* when the first input message arrived, 0 = none yet */
+    http *http;                    /* NULL when http.listen is "" */
+    int64_t started_ms;            /* monotonic */
+    int64_t started_wall_ms;       /* epoch ms, for the start-time metric */
+    int64_t first_msg_ms;          /* when the first input message arrived, 0 = none yet */
     bool paused;
     bool backlog_done;  /* every assigned partition was caught up once */
     bool republish_due; /* partitions regained: republish everyone once caught up */
+    bool ready;         /* start-up done and partitions assigned once (GET /readyz) */
+    daemon_reload_stats reload_stats;
 } daemon_ctx;
 
-/* Run until a stop signal or a fatal error; returns a DAEMON_EXIT_* code. */
-int daemon_run(const config *cfg, const daemon_options *opt);
+/* Run until a stop signal or a fatal error; returns a DAEMON_EXIT_* code.
+ * cfg stays the caller's; SIGHUP updates its live keys in place. */
+int daemon_run(config *cfg, const daemon_options *opt);
 
 /* Ask for a snapshot now (SIGUSR1). Async-signal-safe. */
 void daemon_request_snapshot(int sig);

@@ -48,6 +48,8 @@ typedef struct pipeline_stats {
     size_t last_rescore_customers;
     size_t last_rescore_changed;
     double last_rescore_ms;
+    double rescore_ms_total; /* all rescores, for the duration summary metric */
+    uint64_t resegments;     /* segment rules replaced (SIGHUP reload) */
 } pipeline_stats;
 
 typedef struct pipeline {
@@ -85,5 +87,13 @@ int pipeline_process(pipeline *p, const pipeline_input *in);
  * changes (every customer when p->republish is set; it is cleared). `why`
  * is for the log line. No-op without customers. 0 or -1. */
 int pipeline_rescore(pipeline *p, const char *why);
+
+/* The segment rules were replaced in place (SIGHUP reload): p->cfg->segments
+ * is the new map, `old` the one the customers' segment indices refer to.
+ * Every scored customer gets the new rules' segment for its current r and f
+ * (breakpoints unchanged); each one whose segment *name* changed gets an
+ * event with cause "rescore". Returns how many changed, or -1 on a fatal
+ * failure. */
+long pipeline_resegment(pipeline *p, const segment_map *old);
 
 #endif

@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "rfm/kconf.h"
 #include "rfm/log.h"
@@ -40,6 +42,7 @@ struct consumer {
     bool regained;
     char error[1024];
     log_ratelimit err_rl;
+    int wake[2]; /* consumer_wake_fd: read end, librdkafka's write end */
 };
 
 static void consumer_fail(consumer *c, const char *what, const char *detail) {
@@ -249,6 +252,7 @@ consumer *consumer_new(const config *cfg, const char *brokers, tracker *trk, cha
     c->cfg = cfg;
     c->trk = trk;
     c->start_unknown = RD_KAFKA_OFFSET_INVALID;
+    c->wake[0] = c->wake[1] = -1;
     log_ratelimit_init(&c->err_rl, 10000, 5);
     rd_kafka_conf_t *conf = kconf_build(cfg, KCONF_CONSUMER, brokers, err, errlen);
     if (!conf) {
@@ -276,7 +280,32 @@ void consumer_free(consumer *c) {
         return;
     rd_kafka_destroy(c->rk);
     free(c->slot_gen);
+    for (int i = 0; i < 2; i++)
+        if (c->wake[i] >= 0)
+            close(c->wake[i]);
     free(c);
+}
+
+/* librdkafka writes one byte to the socket when an op lands in the empty
+ * consumer queue (and not again until the queue was served), so a reader
+ * that empties the socket *before* serving the queue never misses one. */
+int consumer_wake_fd(consumer *c) {
+    if (c->wake[0] >= 0)
+        return c->wake[0];
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
+        return -1;
+    rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(c->rk);
+    if (!q) {
+        close(sv[0]);
+        close(sv[1]);
+        return -1;
+    }
+    rd_kafka_queue_io_event_enable(q, sv[1], "w", 1);
+    rd_kafka_queue_destroy(q);
+    c->wake[0] = sv[0];
+    c->wake[1] = sv[1];
+    return sv[0];
 }
 
 void consumer_set_drain(consumer *c, consumer_drain_fn fn, void *ctx) {

@@ -20,6 +20,11 @@
  * a clean shutdown, each after every produced event has been delivered, so
  * a restored state never lacks an event it caused. With the embedded
  * cluster nothing is restored: its topics die with the process.
+ *
+ * With the HTTP server on, the turn's wait happens in http_serve, on the
+ * server's descriptor and the consumer's wake-up descriptor together, so
+ * neither Kafka input nor a request waits for the other's timeout. SIGHUP
+ * sets a flag the loop turns into reload_run between two messages.
  */
 #include "rfm/daemon.h"
 
@@ -28,11 +33,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "rfm/log.h"
+#include "rfm/reload.h"
 
 static volatile sig_atomic_t daemon_stop_sig;
 static volatile sig_atomic_t daemon_snapshot_sig;
+static volatile sig_atomic_t daemon_reload_sig;
+
+static void daemon_request_reload(int sig) {
+    (void)sig;
+    daemon_reload_sig = 1;
+}
 
 void daemon_request_stop(int sig) {
     daemon_stop_sig = sig ? sig : SIGTERM;
@@ -54,6 +67,9 @@ static void daemon_install_signals(void) {
     sa.sa_handler = daemon_request_snapshot;
     sa.sa_flags = SA_RESTART;
     sigaction(SIGUSR1, &sa, NULL);
+    sa.sa_handler = daemon_request_reload;
+    sa.sa_flags = 0; /* every SIGHUP reloads */
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGXFSZ, SIG_IGN); /* a file size limit fails the write; it must not kill rfmd */
 }
@@ -200,10 +216,18 @@ static int daemon_start(daemon_ctx *d, char *err, size_t errlen) {
     d->pipe.bp = d->restored_bp;
     if (consumer_subscribe(d->cons, err, errlen) < 0)
         return DAEMON_EXIT_FATAL;
+    if (!http_disabled(d->cfg->http.listen)) {
+        d->http = http_start(d->cfg->http.listen, d, err, errlen);
+        if (!d->http)
+            return DAEMON_EXIT_CONFIG;
+        log_notice("http: listening on %s", http_address(d->http));
+    }
     return DAEMON_EXIT_OK;
 }
 
 static void daemon_stop_all(daemon_ctx *d) {
+    http_stop(d->http);
+    d->http = NULL;
     if (d->cons)
         consumer_free(d->cons);
     if (d->prod) {
@@ -259,9 +283,16 @@ static void daemon_loop(daemon_ctx *d) {
     uint64_t last_consumed = 0;
     int64_t last_progress = now;
 
+    bool full = false; /* the last turn took a whole batch: more is waiting */
     while (!daemon_stop_sig && !daemon_fatal(d)) {
-        for (int i = 0; i < DAEMON_BATCH && !daemon_stop_sig; i++) {
-            rd_kafka_message_t *m = consumer_poll(d->cons, i == 0 ? DAEMON_POLL_MS : 0);
+        int wait = full ? 0 : DAEMON_POLL_MS;
+        if (d->http) {
+            http_serve(d->http, consumer_wake_fd(d->cons), wait);
+            wait = 0;
+        }
+        int i;
+        for (i = 0; i < DAEMON_BATCH && !daemon_stop_sig; i++) {
+            rd_kafka_message_t *m = consumer_poll(d->cons, i == 0 ? wait : 0);
             if (!m)
                 break;
             if (!d->first_msg_ms)
@@ -280,11 +311,24 @@ static void daemon_loop(daemon_ctx *d) {
             if (rc < 0)
                 return;
         }
+        full = i == DAEMON_BATCH;
         producer_poll(d->prod, 0);
         if (daemon_fatal(d))
             return;
 
         now = log_monotonic_ms();
+        if (daemon_reload_sig) {
+            daemon_reload_sig = 0;
+            int rearm = reload_run(d);
+            if (daemon_fatal(d))
+                return;
+            if (rearm > 0 && (rearm & RELOAD_RESCORE_TIMER))
+                next_rescore = now + d->cfg->rescore.interval_ms;
+            if (rearm > 0 && (rearm & RELOAD_SNAPSHOT_TIMER))
+                next_snapshot = now + d->cfg->snapshot.interval_ms;
+        }
+        if (!d->ready && consumer_assigned(d->cons) > 0)
+            d->ready = true;
         bool caught_up = tracker_all_eof(d->trk);
         if (caught_up && !d->backlog_done) {
             d->backlog_done = true;
@@ -356,13 +400,16 @@ static void daemon_final_snapshot(daemon_ctx *d, int64_t stop_ms) {
                     "stays");
 }
 
-int daemon_run(const config *cfg, const daemon_options *opt) {
+int daemon_run(config *cfg, const daemon_options *opt) {
     daemon_ctx d;
     memset(&d, 0, sizeof d);
     d.cfg = cfg;
     if (opt)
         d.opt = *opt;
     d.started_ms = log_monotonic_ms();
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    d.started_wall_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     daemon_install_signals();
 
     char err[1024] = "";
@@ -377,6 +424,10 @@ int daemon_run(const config *cfg, const daemon_options *opt) {
 
     daemon_loop(&d);
     int64_t stop_ms = log_monotonic_ms();
+    /* Refuse requests from here on rather than leave them hanging through
+     * the final rescore and flush. */
+    http_stop(d.http);
+    d.http = NULL;
 
     if (!daemon_fatal(&d)) {
         log_notice("stopping (signal %d): final rescore, flush, commit", (int)daemon_stop_sig);

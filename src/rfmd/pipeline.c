@@ -44,15 +44,16 @@ void pipeline_free(pipeline *p) {
     event_decoded_free(&p->dec);
 }
 
-/* Publish one segment change. ref is taken over (settled in every case). */
-static int pipeline_emit(pipeline *p, store_customer *c, uint8_t old, const char *cause,
-                         const order_str *order_id, tracker_ref *ref) {
+/* Publish one segment change; `previous` is the old segment's name (NULL:
+ * none). ref is taken over (settled in every case). */
+static int pipeline_emit_named(pipeline *p, store_customer *c, const char *previous,
+                               const char *cause, const order_str *order_id, tracker_ref *ref) {
     const segment_map *map = &p->cfg->segments;
     event_change ev;
     memset(&ev, 0, sizeof ev);
     ev.customer_id = store_key(p->store, c, &ev.customer_len);
     ev.segment = segment_name(map, c->segment);
-    ev.previous_segment = old ? segment_name(map, old) : NULL;
+    ev.previous_segment = previous;
     ev.r = c->r;
     ev.f = c->f;
     ev.m = c->m;
@@ -88,6 +89,13 @@ static int pipeline_emit(pipeline *p, store_customer *c, uint8_t old, const char
         return -1;
     }
     return 0;
+}
+
+/* Same, the old segment given as an index into the current map. */
+static int pipeline_emit(pipeline *p, store_customer *c, uint8_t old, const char *cause,
+                         const order_str *order_id, tracker_ref *ref) {
+    const char *previous = old ? segment_name(&p->cfg->segments, old) : NULL;
+    return pipeline_emit_named(p, c, previous, cause, order_id, ref);
 }
 
 static int pipeline_dead_letter(pipeline *p, const pipeline_input *in, int slot, const char *reason,
@@ -259,9 +267,41 @@ int pipeline_rescore(pipeline *p, const char *why) {
     p->stats.last_rescore_customers = n;
     p->stats.last_rescore_changed = changed;
     p->stats.last_rescore_ms = ms;
+    p->stats.rescore_ms_total += ms;
     char as_of[16];
     timefmt_date(p->bp.as_of, as_of, sizeof as_of);
     log_info("rescore (%s): %zu customers, %zu %s, breakpoints v%" PRIu64 " as_of %s, %.0f ms", why,
              n, changed, saved ? "published again" : "changed segment", p->bp.version, as_of, ms);
     return p->failed ? -1 : 0;
+}
+
+long pipeline_resegment(pipeline *p, const segment_map *old) {
+    if (p->failed)
+        return -1;
+    const segment_map *map = &p->cfg->segments;
+    long changed = 0;
+    for (size_t i = 0, n = store_count(p->store); i < n && !p->failed; i++) {
+        store_customer *c = store_at(p->store, i);
+        if (!c->r)
+            continue; /* not scored yet: the first rescore will */
+        uint8_t prev = c->segment;
+        c->segment = segment_of(map, c->r, c->f);
+        /* Indices differ between maps; names are what events carry. */
+        const char *was = prev ? segment_name(old, prev) : NULL;
+        const char *now = c->segment ? segment_name(map, c->segment) : NULL;
+        if (was == now || (was && now && !strcmp(was, now)))
+            continue;
+        tracker_ref *ref = tracker_ref_global(p->trk);
+        if (!ref) {
+            log_error("pipeline: out of memory");
+            p->failed = 1;
+            return -1;
+        }
+        p->stats.events_rescore++;
+        changed++;
+        if (pipeline_emit_named(p, c, was, "rescore", NULL, ref) < 0)
+            return -1;
+    }
+    p->stats.resegments++;
+    return p->failed ? -1 : changed;
 }

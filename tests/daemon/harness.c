@@ -181,8 +181,9 @@ void harness_write_config(harness *h, const char *rescore, const char *consumer_
             "  dir: \"%s\"\n"
             "%s"
             "http:\n"
-            "  listen: \"\"\n",
-            rescore, h->dir, h->snapshot_props ? h->snapshot_props : "");
+            "  listen: \"%s\"\n",
+            rescore, h->dir, h->snapshot_props ? h->snapshot_props : "",
+            h->http_listen ? h->http_listen : "");
     if (extra)
         fputs(extra, f);
     assert_int_equal(fclose(f), 0);
@@ -277,6 +278,31 @@ bool harness_log_contains(const harness *h, const char *s) {
     bool found = log && strstr(log, s);
     free(log);
     return found;
+}
+
+void harness_wait_log(const harness *h, const char *prefix, int nth, char *out, size_t outlen,
+                      int timeout_ms) {
+    int64_t t0 = harness_now_ms();
+    for (;;) {
+        char *log = harness_slurp(h->log_path, NULL);
+        const char *at = log;
+        int seen = 0;
+        while (at && (at = strstr(at, prefix)) && ++seen < nth)
+            at += strlen(prefix);
+        if (at && seen == nth) {
+            at += strlen(prefix);
+            size_t n = strcspn(at, "\n");
+            snprintf(out, outlen, "%.*s", (int)n, at);
+            free(log);
+            return;
+        }
+        free(log);
+        if (harness_now_ms() - t0 > timeout_ms) {
+            harness_dump_log(h);
+            fail_msg("rfmd did not log \"%s\" (%d times) within %d ms", prefix, nth, timeout_ms);
+        }
+        harness_sleep_ms(50);
+    }
 }
 
 hreader *hreader_open(harness *h, const char *topic, int nparts) {

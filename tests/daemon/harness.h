@@ -34,6 +34,7 @@ typedef struct harness {
     const char *snapshot_props;
     char conf_path[320];
     char log_path[320];
+    const char *http_listen; /* http.listen written by harness_write_config; NULL: "" (off) */
     pid_t pid;
 } harness;
 
@@ -70,6 +71,11 @@ void harness_dump_log(const harness *h);
 char *harness_log(const harness *h);
 /* True when rfmd's log contains s. */
 bool harness_log_contains(const harness *h, const char *s);
+/* Wait until rfmd's log has a line containing `prefix`, at least `nth`
+ * times (1 = first); copy the rest of the nth such line into out. Fails
+ * the test after timeout_ms. */
+void harness_wait_log(const harness *h, const char *prefix, int nth, char *out, size_t outlen,
+                      int timeout_ms);
 
 /* One message read back. */
 typedef struct hmsg {

@@ -1,0 +1,256 @@
+/*
+ * reload — see include/rfm/reload.h.
+ *
+ * Which keys are live is a table: a key missing from it would silently be
+ * "neither applied nor reported", so every config field appears once, either
+ * in restart_keys (compared, reported) or in reload_run's live part.
+ */
+#include "rfm/reload.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rfm/kconf.h"
+#include "rfm/log.h"
+
+static bool str_eq(const char *a, const char *b) {
+    return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static bool props_eq(const config_prop *a, size_t na, const config_prop *b, size_t nb) {
+    if (na != nb)
+        return false;
+    for (size_t i = 0; i < na; i++) {
+        bool found = false;
+        for (size_t j = 0; j < nb && !found; j++)
+            found = !strcmp(a[i].key, b[j].key) && !strcmp(a[i].value, b[j].value);
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+static bool orders_eq(const config *a, const config *b) {
+    if (a->topics.norders != b->topics.norders)
+        return false;
+    for (size_t i = 0; i < a->topics.norders; i++)
+        if (strcmp(a->topics.orders[i], b->topics.orders[i]))
+            return false;
+    return true;
+}
+
+/* Keys that only take effect at start-up, and whether they differ. */
+typedef struct restart_key {
+    const char *name;
+    bool (*same)(const config *a, const config *b);
+} restart_key;
+
+#define SAME_STR(fn, field)                                                                        \
+    static bool fn(const config *a, const config *b) {                                             \
+        return str_eq(a->field, b->field);                                                         \
+    }
+#define SAME_VAL(fn, field)                                                                        \
+    static bool fn(const config *a, const config *b) {                                             \
+        return a->field == b->field;                                                               \
+    }
+SAME_STR(same_brokers, kafka.brokers)
+SAME_STR(same_group, kafka.group_id)
+SAME_STR(same_segtopic, topics.segments)
+SAME_STR(same_dlq, topics.dead_letter)
+SAME_STR(same_f_order_id, fields.order_id)
+SAME_STR(same_f_customer_id, fields.customer_id)
+SAME_STR(same_f_ts, fields.ts)
+SAME_STR(same_f_amount, fields.amount)
+SAME_STR(same_f_currency, fields.currency)
+SAME_STR(same_f_channel, fields.channel)
+SAME_STR(same_f_categories, fields.categories)
+SAME_STR(same_snapdir, snapshot.dir)
+SAME_VAL(same_maxmsg, max_message_bytes)
+SAME_VAL(same_bins, scoring.bins)
+SAME_VAL(same_tie, scoring.tie_break)
+SAME_VAL(same_clock, scoring.clock)
+SAME_VAL(same_offset, scoring.as_of_offset_days)
+SAME_VAL(same_keep, snapshot.keep)
+
+static bool same_consumer(const config *a, const config *b) {
+    return props_eq(a->kafka.consumer, a->kafka.nconsumer, b->kafka.consumer, b->kafka.nconsumer);
+}
+static bool same_producer(const config *a, const config *b) {
+    return props_eq(a->kafka.producer, a->kafka.nproducer, b->kafka.producer, b->kafka.nproducer);
+}
+
+static const restart_key restart_keys[] = {
+    {"kafka.brokers", same_brokers},
+    {"kafka.group_id", same_group},
+    {"kafka.consumer", same_consumer},
+    {"kafka.producer", same_producer},
+    {"topics.orders", orders_eq},
+    {"topics.segments", same_segtopic},
+    {"topics.dead_letter", same_dlq},
+    {"fields.order_id", same_f_order_id},
+    {"fields.customer_id", same_f_customer_id},
+    {"fields.ts", same_f_ts},
+    {"fields.amount", same_f_amount},
+    {"fields.currency", same_f_currency},
+    {"fields.channel", same_f_channel},
+    {"fields.categories", same_f_categories},
+    {"limits.max_message_bytes", same_maxmsg},
+    {"scoring.bins", same_bins},
+    {"scoring.tie_break", same_tie},
+    {"scoring.clock", same_clock},
+    {"scoring.as_of_offset_days", same_offset},
+    {"snapshot.dir", same_snapdir},
+    {"snapshot.keep", same_keep},
+};
+
+/* Same rules in the same order (names compared, not indices). */
+static bool segments_eq(const segment_map *a, const segment_map *b) {
+    if (a->bins != b->bins || a->nrules != b->nrules)
+        return false;
+    for (int i = 0; i < a->nrules; i++)
+        if (strcmp(a->rules[i].pattern, b->rules[i].pattern) ||
+            strcmp(segment_name(a, a->rules[i].segment), segment_name(b, b->rules[i].segment)))
+            return false;
+    return true;
+}
+
+/* The same check rfmd --check-config does: would librdkafka take it? */
+static int reload_check_kafka(const config *c, char *err, size_t errlen) {
+    const kconf_role roles[] = {KCONF_CONSUMER, KCONF_PRODUCER};
+    for (size_t i = 0; i < 2; i++) {
+        rd_kafka_conf_t *k = kconf_build(c, roles[i], "localhost:9092", err, errlen);
+        if (!k)
+            return -1;
+        rd_kafka_conf_destroy(k);
+    }
+    return 0;
+}
+
+/* Move the string *from into *to; the old one ends up in *from (freed with
+ * the fresh config). */
+static void swap_str(char **to, char **from) {
+    char *t = *to;
+    *to = *from;
+    *from = t;
+}
+
+/* True when the new address is in force. */
+static bool reload_http(daemon_ctx *d, config *fresh) {
+    config *cfg = d->cfg;
+    char err[512];
+    /* The old server goes first: the new address may be the same port on
+     * another interface, which the old socket would block. */
+    http_stop(d->http);
+    d->http = NULL;
+    if (!http_disabled(fresh->http.listen)) {
+        d->http = http_start(fresh->http.listen, d, err, sizeof err);
+        if (!d->http) {
+            log_error("reload: http.listen: %s; staying on \"%s\"", err, cfg->http.listen);
+            if (!http_disabled(cfg->http.listen)) {
+                d->http = http_start(cfg->http.listen, d, err, sizeof err);
+                if (!d->http)
+                    log_error("reload: http: cannot return to the old address either: %s; "
+                              "HTTP is off until the next reload",
+                              err);
+                else
+                    log_notice("http: listening on %s", http_address(d->http));
+            }
+            return false;
+        }
+        log_notice("reload: http.listen applied: listening on %s", http_address(d->http));
+    } else {
+        log_notice("reload: http.listen applied: HTTP server off");
+    }
+    swap_str(&cfg->http.listen, &fresh->http.listen);
+    return true;
+}
+
+/* True when the new rules are in force. */
+static bool reload_segments(daemon_ctx *d, config *fresh) {
+    config *cfg = d->cfg;
+    if (cfg->scoring.bins != fresh->scoring.bins) {
+        log_warning("reload: segments changed but not applied: the new rules are for "
+                    "scoring.bins %d, rfmd runs with %d bins (needs a restart)",
+                    fresh->scoring.bins, cfg->scoring.bins);
+        return false;
+    }
+    segment_map *old = malloc(sizeof *old);
+    if (!old) {
+        log_error("reload: segments: out of memory; old rules kept");
+        return false;
+    }
+    *old = cfg->segments;
+    cfg->segments = fresh->segments;
+    long changed = pipeline_resegment(&d->pipe, old);
+    free(old);
+    if (changed < 0)
+        log_error("reload: segments: publishing the re-mapped segments failed");
+    else
+        log_notice("reload: segments applied: %d rules, %d segments; %ld customers changed "
+                   "segment (events with cause \"rescore\")",
+                   cfg->segments.nrules, cfg->segments.nsegments, changed);
+    return true;
+}
+
+int reload_run(daemon_ctx *d) {
+    config *cfg = d->cfg;
+    if (!cfg->path) {
+        log_error("reload: rfmd runs on built-in defaults, there is no file to re-read");
+        d->reload_stats.failed++;
+        return -1;
+    }
+    log_notice("reload: re-reading %s (SIGHUP)", cfg->path);
+    config fresh;
+    char err[1024];
+    if (config_load(&fresh, cfg->path, err, sizeof err) < 0 ||
+        reload_check_kafka(&fresh, err, sizeof err) < 0) {
+        log_error("reload: %s; keeping the running configuration", err);
+        config_free(&fresh);
+        d->reload_stats.failed++;
+        return -1;
+    }
+
+    int changed = 0, restart = 0, rearm = 0;
+    for (size_t i = 0; i < sizeof restart_keys / sizeof restart_keys[0]; i++)
+        if (!restart_keys[i].same(cfg, &fresh)) {
+            log_warning("reload: %s changed: needs a restart (running with the old value)",
+                        restart_keys[i].name);
+            restart++;
+        }
+
+    if (!str_eq(cfg->log.level, fresh.log.level)) {
+        log_set_level(log_level_parse(fresh.log.level));
+        log_notice("reload: log.level applied: %s", fresh.log.level);
+        swap_str(&cfg->log.level, &fresh.log.level);
+        changed++;
+    }
+    if (cfg->rescore.interval_ms != fresh.rescore.interval_ms) {
+        cfg->rescore.interval_ms = fresh.rescore.interval_ms;
+        log_notice("reload: rescore.interval applied: %lld ms, next rescore one interval from now",
+                   (long long)cfg->rescore.interval_ms);
+        rearm |= RELOAD_RESCORE_TIMER;
+        changed++;
+    }
+    if (cfg->snapshot.interval_ms != fresh.snapshot.interval_ms) {
+        cfg->snapshot.interval_ms = fresh.snapshot.interval_ms;
+        log_notice("reload: snapshot.interval applied: %lld ms",
+                   (long long)cfg->snapshot.interval_ms);
+        rearm |= RELOAD_SNAPSHOT_TIMER;
+        changed++;
+    }
+    if (!str_eq(cfg->http.listen, fresh.http.listen) && reload_http(d, &fresh))
+        changed++;
+    if (!segments_eq(&cfg->segments, &fresh.segments) && reload_segments(d, &fresh))
+        changed++;
+    config_free(&fresh);
+
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    d->reload_stats.ok++;
+    d->reload_stats.last_ok_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    log_notice("reload: done: %d live change%s applied, %d key%s waiting for a restart", changed,
+               changed == 1 ? "" : "s", restart, restart == 1 ? "" : "s");
+    return rearm;
+}
