@@ -66,7 +66,11 @@ int saver_wait(saver *s, int timeout_ms);
 
 const saver_stats *saver_get_stats(const saver *s);
 
-/* Load the newest valid snapshot of cfg->snapshot.dir into a new store.
+/* Make sure snapshot.dir exists (one level is created) and drop the
+ * temporary files a killed writer left. 0, or -1 with err. */
+int saver_prepare(saver *s, char *err, size_t errlen);
+
+/* saver_prepare, then load the newest valid snapshot of cfg->snapshot.dir into a new store.
  * Returns 1 restored (*out, *bp and the tracker filled), 0 nothing to restore
  * (no snapshot, or every one invalid and allow_invalid set), -1 refused
  * (directory unusable, or snapshots exist and none is valid), err says why. */

@@ -186,6 +186,8 @@ static int daemon_start(daemon_ctx *d, char *err, size_t errlen) {
         return DAEMON_EXIT_INTERNAL;
     }
     if (d->emb) {
+        if (saver_prepare(d->saver, err, errlen))
+            return DAEMON_EXIT_CONFIG;
         log_notice("embedded Kafka: its topics do not outlive rfmd, so no snapshot is restored "
                    "(snapshots are still written to %s)",
                    d->cfg->snapshot.dir);

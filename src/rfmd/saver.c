@@ -250,14 +250,21 @@ static int ensure_dir(const char *dir, char *err, size_t errlen) {
     return -1;
 }
 
-int saver_restore(saver *s, bool allow_invalid, store **out, score_breakpoints *bp, tracker *trk,
-                  char *err, size_t errlen) {
+int saver_prepare(saver *s, char *err, size_t errlen) {
     const char *dir = s->cfg->snapshot.dir;
     if (ensure_dir(dir, err, errlen))
         return -1;
     int temps = snapshot_clean_temps(dir);
     if (temps)
         log_notice("removed %d unfinished snapshot file(s) from %s", temps, dir);
+    return 0;
+}
+
+int saver_restore(saver *s, bool allow_invalid, store **out, score_breakpoints *bp, tracker *trk,
+                  char *err, size_t errlen) {
+    const char *dir = s->cfg->snapshot.dir;
+    if (saver_prepare(s, err, errlen))
+        return -1;
     char **paths;
     size_t n;
     if (snapshot_list(dir, &paths, &n, err, errlen))
