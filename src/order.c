@@ -44,11 +44,15 @@ static int64_t add_sat(int64_t a, int64_t b) {
     return r;
 }
 
+bool order_valid(const order *o) {
+    return o->customer_id.len > 0 && o->customer_id.len <= STORE_KEY_MAX && o->order_id.len > 0 &&
+           o->order_id.len <= ORDER_ID_MAX && o->ts >= ORDER_TS_MIN && o->ts <= ORDER_TS_MAX;
+}
+
 static order_result apply_hashed(store *s, const order *o, uint64_t hash, store_customer **out) {
     if (out)
         *out = NULL;
-    if (o->customer_id.len == 0 || o->customer_id.len > STORE_KEY_MAX || o->order_id.len == 0 ||
-        o->order_id.len > ORDER_ID_MAX || o->ts < ORDER_TS_MIN || o->ts > ORDER_TS_MAX) {
+    if (!order_valid(o)) {
         errno = EINVAL;
         return ORDER_INVALID;
     }

@@ -267,6 +267,7 @@ int snapshot_write(const char *path, const snapshot_source *src, char *err, size
         put_str8(&b, o->topic, strnlen(o->topic, SNAPSHOT_TOPIC_MAX));
         put_u32(&b, (uint32_t)o->partition);
         put_u64(&b, (uint64_t)o->next);
+        put_u64(&b, (uint64_t)o->redo_from);
     }
     w_block(&w, BLK_OFFSETS, (uint32_t)src->noffsets, &b);
 
@@ -426,7 +427,8 @@ static int dec_offsets(rd *r, uint32_t count, snapshot_info *in) {
             memcpy(o->topic, t, len);
         o->partition = (int32_t)get_uint32_t(r);
         o->next = (int64_t)get_uint64_t(r);
-        if (o->partition < 0 || o->next < 0)
+        o->redo_from = (int64_t)get_uint64_t(r);
+        if (o->partition < 0 || o->next < 0 || o->redo_from < 0 || o->redo_from > o->next)
             r->bad = true;
         in->noffsets = i + 1;
     }

@@ -129,7 +129,7 @@ static void test_eof_restore_and_resume(void **state) {
     (void)state;
     tracker *t = tracker_new();
     assert_false(tracker_all_eof(t)); /* nothing assigned is not "done" */
-    assert_int_equal(tracker_restore(t, "orders", 1, 500), 0);
+    assert_int_equal(tracker_restore(t, "orders", 1, 500, 500), 0);
     int s0 = tracker_slot(t, "orders", 0), s1 = tracker_slot(t, "orders", 1);
     assert_int_equal(tracker_resume_offset(t, s0), TRACKER_OFFSET_NONE);
     assert_int_equal(tracker_resume_offset(t, s1), 500);
@@ -146,6 +146,49 @@ static void test_eof_restore_and_resume(void **state) {
     assert_true(tracker_all_eof(t));
     tracker_set_assigned(t, s1, true); /* re-assignment clears EOF */
     assert_false(tracker_all_eof(t));
+    tracker_free(t);
+}
+
+static int64_t unsettled(tracker *t, int slot) {
+    tracker_partition_info pi;
+    tracker_info(t, (size_t)slot, &pi);
+    return pi.unsettled;
+}
+
+/* A snapshot taken with effects in flight records where they start; restored,
+ * consumption resumes there, those messages count as already in the state
+ * until `applied`, and the range is carried by any snapshot taken before it
+ * is re-read. */
+static void test_redo_range(void **state) {
+    (void)state;
+    tracker *t = tracker_new();
+    int s = tracker_slot(t, "orders", 0);
+    for (int64_t o = 10; o < 13; o++)
+        tracker_begin(t, s, o);
+    tracker_ref *r10 = tracker_ref_take(t, s, 10), *r12 = tracker_ref_take(t, s, 12);
+    for (int64_t o = 10; o < 13; o++)
+        tracker_end(t, s, o);
+    assert_int_equal(unsettled(t, s), 10);
+    tracker_ref_done(t, r10, true);
+    assert_int_equal(unsettled(t, s), 12);
+    tracker_ref_done(t, r12, true);
+    assert_int_equal(unsettled(t, s), 13); /* all settled: == applied */
+    tracker_free(t);
+
+    t = tracker_new();
+    assert_int_equal(tracker_restore(t, "orders", 0, 13, 10), 0);
+    s = tracker_slot(t, "orders", 0);
+    assert_int_equal(tracker_resume_offset(t, s), 10);
+    assert_int_equal(unsettled(t, s), 10); /* a snapshot now keeps the range */
+    assert_true(tracker_in_state(t, s, 10));
+    assert_true(tracker_in_state(t, s, 12));
+    assert_false(tracker_in_state(t, s, 13));
+    for (int64_t o = 10; o < 13; o++) {
+        tracker_begin(t, s, o);
+        tracker_end(t, s, o);
+    }
+    assert_int_equal(unsettled(t, s), 13);
+    assert_int_equal(tracker_resume_offset(t, s), 13); /* range consumed */
     tracker_free(t);
 }
 
@@ -220,6 +263,7 @@ int main(void) {
         cmocka_unit_test(test_global_refs_hold_all_commits),
         cmocka_unit_test(test_failed_delivery_blocks_partition),
         cmocka_unit_test(test_eof_restore_and_resume),
+        cmocka_unit_test(test_redo_range),
         cmocka_unit_test(test_backward_offsets),
         cmocka_unit_test(test_many_shuffled),
     };

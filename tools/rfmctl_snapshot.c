@@ -132,9 +132,14 @@ static int cmd_info(const char *arg) {
            st->bins, st->tie_break == SCORE_TIE_FIRST_ORDER ? "first_order" : "customer_id",
            st->clock == SCORE_CLOCK_WALL ? "wall" : "event", st->as_of_offset_days, in.fingerprint);
     printf("offsets:      %zu partition(s)\n", in.noffsets);
-    for (size_t i = 0; i < in.noffsets; i++)
-        printf("  %s [%d] next %" PRId64 "\n", in.offsets[i].topic, (int)in.offsets[i].partition,
-               in.offsets[i].next);
+    for (size_t i = 0; i < in.noffsets; i++) {
+        const snapshot_offset *o = &in.offsets[i];
+        printf("  %s [%d] next %" PRId64, o->topic, (int)o->partition, o->next);
+        if (o->redo_from < o->next)
+            printf(" (events of %" PRId64 "..%" PRId64 " are re-published on restore)",
+                   o->redo_from, o->next - 1);
+        printf("\n");
+    }
     if (in.bp.version) {
         char as_of[16];
         timefmt_date(in.bp.as_of, as_of, sizeof as_of);

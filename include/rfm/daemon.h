@@ -41,8 +41,8 @@
 #define DAEMON_DRAIN_MS          5000  /* producer drain on revoke */
 #define DAEMON_SHUTDOWN_FLUSH_MS 7000  /* the rest of the 10 s stop budget is close */
 #define DAEMON_STOP_BUDGET_MS    9500  /* signal to exit, shutdown snapshot included */
-#define DAEMON_SNAPSHOT_FLUSH_MS 1000  /* longest wait for deliveries before a snapshot */
-#define DAEMON_SNAPSHOT_RETRY_MS 1000  /* next try after a postponed or failed one */
+#define DAEMON_SNAPSHOT_RETRY_MS 1000  /* next try after a failed one */
+#define DAEMON_SNAPSHOT_WAIT_MS  50    /* next look when postponed for rescore events */
 #define DAEMON_TRIM_EVENTS       50000 /* events delivered between malloc_trim calls */
 
 typedef struct daemon_options {
@@ -74,6 +74,7 @@ typedef struct daemon_ctx {
     int64_t started_ms;            /* monotonic */
     int64_t started_wall_ms;       /* epoch ms, for the start-time metric */
     int64_t first_msg_ms;          /* when the first input message arrived, 0 = none yet */
+    int64_t last_msg_us;           /* monotonic time of the last input message */
     bool paused;
     bool backlog_done;  /* every assigned partition was caught up once */
     bool republish_due; /* partitions regained: republish everyone once caught up */

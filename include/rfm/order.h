@@ -8,6 +8,7 @@
 #ifndef RFM_ORDER_H
 #define RFM_ORDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +44,10 @@ typedef enum order_result {
     ORDER_REFUND_UNKNOWN, /* refund for a customer with no orders: ignored */
     ORDER_INVALID,        /* fails the engine's own limits (id length, ts range) */
 } order_result;
+
+/* Within the engine's own limits (id lengths, time range); order_apply
+ * answers ORDER_INVALID otherwise. */
+bool order_valid(const order *o);
 
 /* Apply one order. *out (may be NULL) receives the customer touched, or NULL
  * when none was. Never fails on memory silently: ORDER_INVALID with errno=ENOMEM. */

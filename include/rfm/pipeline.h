@@ -34,6 +34,7 @@
 
 typedef struct pipeline_stats {
     uint64_t consumed;       /* input messages handled */
+    uint64_t redone;         /* already in the restored state: effects re-published only */
     uint64_t applied;        /* orders counted */
     uint64_t refunds;        /* refunds applied */
     uint64_t duplicates;     /* same order_id again: ignored */

@@ -20,7 +20,7 @@
  *   blocks  each: type u32, count u32, payload length u64, payload, XXH3-64
  *           of those 16 header bytes and the payload
  *             META      settings, newest order time, names, breakpoints
- *             OFFSETS   count x (topic, partition, next offset)
+ *             OFFSETS   count x (topic, partition, next offset, redo from)
  *             CUSTOMERS up to SNAPSHOT_BLOCK_CUSTOMERS records each
  *             END       customers and blocks written (count check)
  *   trailer XXH3-64 of every byte before it
@@ -39,7 +39,7 @@
 #include "rfm/segment.h"
 #include "rfm/store.h"
 
-#define SNAPSHOT_VERSION         1
+#define SNAPSHOT_VERSION         2
 #define SNAPSHOT_BLOCK_CUSTOMERS 65536
 #define SNAPSHOT_TOPIC_MAX       255 /* Kafka allows 249 */
 
@@ -47,6 +47,11 @@ typedef struct snapshot_offset {
     char topic[SNAPSHOT_TOPIC_MAX + 1];
     int32_t partition;
     int64_t next; /* every message below it is in the state */
+    /* Messages in [redo_from, next) are in the state, but what they caused
+     * (segment events, dead-letter copies) may not have been delivered when
+     * the snapshot was taken: whoever restores it re-reads them to publish
+     * again, without applying them again. redo_from == next: nothing to redo. */
+    int64_t redo_from;
 } snapshot_offset;
 
 /* What a snapshot is written from. */

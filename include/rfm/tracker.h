@@ -12,6 +12,14 @@
  *                 (segment events, dead-letter copies) has been delivered by
  *                 the producer. Only this is ever committed to Kafka.
  *
+ * A snapshot stores both `applied` and the oldest unsettled offset (the
+ * committable position before rescore holds). After a restore, the messages
+ * between the two are already in the state but their effects may have been
+ * lost with the process: consumption resumes at the older one, and such a
+ * message is "redone" — its effects published again from the current state,
+ * never applied twice (tracker_in_state). So a snapshot never has to wait for
+ * deliveries, and ingestion only stops for the fork.
+ *
  * A message in flight is an entry (offset, pending deliveries) in a per
  * partition queue ordered by offset; the committable position is the offset
  * of the oldest entry still pending, or `applied` when none is. Events of a
@@ -47,6 +55,8 @@ typedef struct tracker_partition_info {
     int64_t applied;     /* TRACKER_OFFSET_NONE until a message was applied/restored */
     int64_t committable; /* TRACKER_OFFSET_NONE when nothing to commit */
     int64_t committed;   /* last offset Kafka acknowledged, or NONE */
+    int64_t unsettled;   /* oldest message whose effects are not all delivered
+                            (rescore holds aside), or `applied` when none is */
     size_t in_flight;    /* messages with deliveries pending */
 } tracker_partition_info;
 
@@ -64,13 +74,20 @@ void tracker_set_eof(tracker *t, int slot);
  * caught up (at its end as of the last poll). */
 bool tracker_all_eof(const tracker *t);
 
-/* Where consumption should resume for this slot: `applied` when this process
- * holds state for it (consumed earlier or restored), else TRACKER_OFFSET_NONE
- * (let the group's committed offset decide). */
+/* Where consumption should resume for this slot: `applied` (or the start of
+ * a restored redo range) when this process holds state for it (consumed
+ * earlier or restored), else TRACKER_OFFSET_NONE (let the group's committed
+ * offset decide). */
 int64_t tracker_resume_offset(const tracker *t, int slot);
 
-/* Snapshot restore: the state loaded covers every message below `next`. */
-int tracker_restore(tracker *t, const char *topic, int32_t partition, int64_t next);
+/* Snapshot restore: the state loaded covers every message below `next`; the
+ * effects of those from `redo_from` on are to be published again. */
+int tracker_restore(tracker *t, const char *topic, int32_t partition, int64_t next,
+                    int64_t redo_from);
+
+/* The message is already part of the state (offset below `applied`): it must
+ * not be applied again, only its effects re-published. */
+bool tracker_in_state(const tracker *t, int slot, int64_t offset);
 
 /* Processing one message: begin, take one ref per produced message, end.
  * The entry stays in flight until its refs are all done. Returns 0, -1 on
@@ -86,8 +103,9 @@ tracker_ref *tracker_ref_global(tracker *t);
  * is ever committed); the caller treats that as fatal. Frees ref. */
 void tracker_ref_done(tracker *t, tracker_ref *ref, bool ok);
 
-/* Number of produced messages not yet delivered. */
+/* Number of produced messages not yet delivered; of them, rescore events. */
 size_t tracker_pending(const tracker *t);
+size_t tracker_global_pending(const tracker *t);
 
 /* Commit support: offsets to commit for assigned partitions (only_slots, when
  * not NULL, restricts to those slots) whose committable position moved past

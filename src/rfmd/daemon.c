@@ -257,21 +257,21 @@ static void daemon_maybe_trim(daemon_ctx *d, uint64_t *events_at_trim) {
               (long long)(log_monotonic_us() - t0));
 }
 
-/* Deliver everything produced so far, then fork the snapshot writer.
- * Returns 0 started, -1 postponed or failed (try again soon). */
+/* Fork the snapshot writer. Events in flight need no wait (the snapshot
+ * records where to redo them from); a rescore's do, as no input message can
+ * bring them back: the snapshot then waits for a later turn, without
+ * blocking. Returns 0 started, -2 postponed, -1 failed. */
 static int daemon_snapshot(daemon_ctx *d, const char *why) {
     if (saver_busy(d->saver)) {
         log_info("snapshot (%s) skipped: the previous one is still being written", why);
         return 0;
     }
-    int64_t t0 = log_monotonic_us();
-    int left = producer_flush(d->prod, DAEMON_SNAPSHOT_FLUSH_MS);
-    if (left > 0 || tracker_pending(d->trk) > 0) {
-        log_warning("snapshot (%s) postponed: %zu events not delivered within %d ms", why,
-                    tracker_pending(d->trk), DAEMON_SNAPSHOT_FLUSH_MS);
-        return -1;
+    if (tracker_global_pending(d->trk) > 0) {
+        log_debug("snapshot (%s) postponed: %zu rescore events not delivered yet", why,
+                  tracker_global_pending(d->trk));
+        return -2;
     }
-    return saver_start(d->saver, d->store, &d->pipe.bp, d->trk, why, log_monotonic_us() - t0);
+    return saver_start(d->saver, d->store, &d->pipe.bp, d->trk, why);
 }
 
 /* The loop proper; returns when asked to stop or on a fatal error. */
@@ -282,6 +282,7 @@ static void daemon_loop(daemon_ctx *d) {
     int64_t next_progress = now + DAEMON_PROGRESS_MS;
     int64_t next_snapshot = now + d->cfg->snapshot.interval_ms;
     uint64_t events_at_trim = 0;
+    bool snapshot_asked = false; /* a SIGUSR1 snapshot is postponed */
     uint64_t last_consumed = 0;
     int64_t last_progress = now;
 
@@ -299,6 +300,9 @@ static void daemon_loop(daemon_ctx *d) {
                 break;
             if (!d->first_msg_ms)
                 d->first_msg_ms = log_monotonic_ms();
+            int64_t now_us = log_monotonic_us();
+            saver_note_input(d->saver, d->last_msg_us, now_us);
+            d->last_msg_us = now_us;
             pipeline_input in = {
                 .topic = rd_kafka_topic_name(m->rkt),
                 .partition = m->partition,
@@ -367,14 +371,16 @@ static void daemon_loop(daemon_ctx *d) {
         saver_poll(d->saver);
         daemon_maybe_trim(d, &events_at_trim);
         if (daemon_snapshot_sig || now >= next_snapshot) {
-            bool asked = daemon_snapshot_sig;
+            bool asked = daemon_snapshot_sig || snapshot_asked;
             daemon_snapshot_sig = 0;
             int rc = daemon_snapshot(d, asked ? "SIGUSR1" : "interval");
             if (daemon_fatal(d))
                 return;
+            snapshot_asked = asked && rc == -2;
             now = log_monotonic_ms();
-            next_snapshot =
-                now + (rc < 0 ? DAEMON_SNAPSHOT_RETRY_MS : d->cfg->snapshot.interval_ms);
+            next_snapshot = now + (rc == -2   ? DAEMON_SNAPSHOT_WAIT_MS
+                                   : rc == -1 ? DAEMON_SNAPSHOT_RETRY_MS
+                                              : d->cfg->snapshot.interval_ms);
         }
         if (now >= next_commit) {
             consumer_commit(d->cons, false);
@@ -397,7 +403,11 @@ static void daemon_final_snapshot(daemon_ctx *d, int64_t stop_ms) {
         log_warning("no time left for a shutdown snapshot; the previous one stays");
         return;
     }
-    if (daemon_snapshot(d, "shutdown") == 0 && saver_wait(d->saver, (int)left) == 0)
+    int rc = daemon_snapshot(d, "shutdown");
+    if (rc == -2)
+        log_warning("no shutdown snapshot: rescore events still undelivered; the previous one "
+                    "stays");
+    else if (rc == 0 && saver_wait(d->saver, (int)left) == 0)
         log_warning("shutdown snapshot not finished within the stop budget; the previous one "
                     "stays");
 }

@@ -25,6 +25,8 @@
 #include "rfm/order.h"
 #include "rfm/timefmt.h"
 
+#define PIPELINE_INVALID_DETAIL "outside the engine's limits (id length or time range)"
+
 static int64_t pipeline_wall_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -153,6 +155,35 @@ static int pipeline_score_touched(pipeline *p, store_customer *c, int slot, int6
     return pipeline_emit(p, c, old, "order", &p->dec.o.order_id, ref);
 }
 
+/* A message the restored state already holds (see tracker.h): what it caused
+ * may have died with the previous process, so publish it again from the
+ * state as it is now — a dead-letter copy if it is rejected, else the
+ * customer's current segment (previous_segment is then the same: the one
+ * the lost event led to is not known) — and apply nothing. */
+static int pipeline_redo(pipeline *p, const pipeline_input *in, int slot) {
+    p->stats.redone++;
+    char err[256] = "";
+    const char *buf = in->payload ? in->payload : "";
+    event_reject r = event_decode(&p->cfg->fields, buf, in->payload ? in->len : 0,
+                                  p->cfg->max_message_bytes, &p->dec, err, sizeof err);
+    if (r != EVENT_OK)
+        return pipeline_dead_letter(p, in, slot, event_reject_name(r), err[0] ? err : "rejected");
+    if (!order_valid(&p->dec.o))
+        return pipeline_dead_letter(p, in, slot, PIPELINE_REJECT_INVALID, PIPELINE_INVALID_DETAIL);
+    const order_str *id = &p->dec.o.customer_id;
+    store_customer *c = store_get(p->store, id->p, id->len);
+    if (!c || p->bp.version == 0 || !c->segment)
+        return 0;
+    tracker_ref *ref = tracker_ref_take(p->trk, slot, in->offset);
+    if (!ref) {
+        log_error("pipeline: out of memory");
+        p->failed = 1;
+        return -1;
+    }
+    p->stats.events_order++;
+    return pipeline_emit(p, c, c->segment, "order", &p->dec.o.order_id, ref);
+}
+
 int pipeline_process(pipeline *p, const pipeline_input *in) {
     if (p->failed)
         return -1;
@@ -162,6 +193,17 @@ int pipeline_process(pipeline *p, const pipeline_input *in) {
         log_error("pipeline: out of memory tracking offsets");
         p->failed = 1;
         return -1;
+    }
+    if (tracker_in_state(p->trk, slot, in->offset)) {
+        int rc = pipeline_redo(p, in, slot);
+        tracker_partition_info pi;
+        tracker_info(p->trk, (size_t)slot, &pi);
+        if (in->offset + 1 == pi.applied)
+            log_info("%s [%d]: effects of the messages up to offset %" PRId64
+                     " (already in the restored state) published again",
+                     in->topic, (int)in->partition, in->offset);
+        tracker_end(p->trk, slot, in->offset);
+        return rc;
     }
     char err[256] = "";
     const char *buf = in->payload ? in->payload : "";
@@ -200,8 +242,8 @@ int pipeline_process(pipeline *p, const pipeline_input *in) {
                 break;
             }
             p->stats.invalid++;
-            rc = pipeline_dead_letter(p, in, slot, PIPELINE_REJECT_INVALID,
-                                      "outside the engine's limits (id length or time range)");
+            rc =
+                pipeline_dead_letter(p, in, slot, PIPELINE_REJECT_INVALID, PIPELINE_INVALID_DETAIL);
             break;
         }
     }

@@ -34,6 +34,7 @@ struct saver {
     int64_t started_ms;
     int64_t started_unix_ms;
     int64_t pause_us;
+    int64_t gap_us; /* longest input interval while the current child writes */
     char why[32];
     saver_stats stats;
 };
@@ -95,6 +96,8 @@ static snapshot_offset *collect_offsets(const tracker *trk, size_t *n) {
         snprintf(o[*n].topic, sizeof o[*n].topic, "%s", pi.topic);
         o[*n].partition = pi.partition;
         o[*n].next = pi.applied;
+        o[*n].redo_from =
+            pi.unsettled <= pi.applied && pi.unsettled >= 0 ? pi.unsettled : pi.applied;
         (*n)++;
     }
     return o;
@@ -122,7 +125,7 @@ static void child_main(int fd, pid_t parent, const snapshot_source *src, const c
 }
 
 int saver_start(saver *s, const store *st, const score_breakpoints *bp, const tracker *trk,
-                const char *why, int64_t pause_us) {
+                const char *why) {
     if (s->child > 0)
         return -1;
     size_t n;
@@ -162,11 +165,11 @@ int saver_start(saver *s, const store *st, const score_breakpoints *bp, const tr
     s->errfd = fds[0];
     s->started_ms = log_monotonic_ms();
     s->started_unix_ms = src.created_ms;
-    s->pause_us = pause_us + fork_us;
+    s->pause_us = fork_us;
+    s->gap_us = 0;
     snprintf(s->why, sizeof s->why, "%s", why);
-    log_debug("snapshot (%s): child %d writing %zu customers, %zu partitions (fork %" PRId64
-              " us, delivery wait %" PRId64 " us)",
-              why, (int)pid, store_count(st), n, fork_us, pause_us);
+    log_debug("snapshot (%s): child %d writing %zu customers, %zu partitions (fork %" PRId64 " us)",
+              why, (int)pid, store_count(st), n, fork_us);
     return 0;
 }
 
@@ -194,12 +197,15 @@ static int finish(saver *s, int status) {
         s->stats.last_pause_us = s->pause_us;
         if (s->pause_us > s->stats.max_pause_us)
             s->stats.max_pause_us = s->pause_us;
+        s->stats.last_gap_us = s->gap_us;
+        if (s->gap_us > s->stats.max_gap_us)
+            s->stats.max_gap_us = s->gap_us;
         s->stats.last_bytes = bytes;
         int pruned = snapshot_prune(s->cfg->snapshot.dir, s->cfg->snapshot.keep);
         log_info("snapshot (%s) written: %s, %.1f MB in %" PRId64 " ms; ingestion paused %.1f ms"
-                 "%s",
+                 " (fork), longest gap between input messages %.1f ms%s",
                  s->why, msg, (double)bytes / 1e6, took, (double)s->pause_us / 1000.0,
-                 pruned ? "; older snapshots pruned" : "");
+                 (double)s->gap_us / 1000.0, pruned ? "; older snapshots pruned" : "");
         return 1;
     }
     s->stats.failed++;
@@ -209,6 +215,11 @@ static int finish(saver *s, int status) {
               "(failures so far: %" PRIu64 ")",
               s->why, msg[0] ? msg : "writer failed", s->stats.failed);
     return -1;
+}
+
+void saver_note_input(saver *s, int64_t prev_us, int64_t now_us) {
+    if (s->child > 0 && prev_us && now_us - prev_us > s->gap_us)
+        s->gap_us = now_us - prev_us;
 }
 
 int saver_poll(saver *s) {
@@ -288,7 +299,7 @@ int saver_restore(saver *s, bool allow_invalid, store **out, score_breakpoints *
         }
         for (size_t k = 0; k < info.noffsets; k++) {
             if (tracker_restore(trk, info.offsets[k].topic, info.offsets[k].partition,
-                                info.offsets[k].next)) {
+                                info.offsets[k].next, info.offsets[k].redo_from)) {
                 snprintf(err, errlen, "out of memory restoring offsets");
                 snapshot_info_free(&info);
                 store_free(st);

@@ -30,6 +30,7 @@ typedef struct trk_part {
     int32_t partition;
     bool assigned, eof;
     int64_t applied, committed;
+    int64_t redo_from; /* restored redo range start, NONE once consumed past it */
     trk_entry *e;
     size_t head, len, cap;
 } trk_part;
@@ -91,6 +92,7 @@ int tracker_slot(tracker *t, const char *topic, int32_t partition) {
     p->partition = partition;
     p->applied = TRACKER_OFFSET_NONE;
     p->committed = TRACKER_OFFSET_NONE;
+    p->redo_from = TRACKER_OFFSET_NONE;
     t->last_hit = t->n;
     return (int)t->n++;
 }
@@ -117,15 +119,23 @@ bool tracker_all_eof(const tracker *t) {
 }
 
 int64_t tracker_resume_offset(const tracker *t, int slot) {
-    return t->parts[slot].applied;
+    const trk_part *p = &t->parts[slot];
+    return p->redo_from != TRACKER_OFFSET_NONE ? p->redo_from : p->applied;
 }
 
-int tracker_restore(tracker *t, const char *topic, int32_t partition, int64_t next) {
+int tracker_restore(tracker *t, const char *topic, int32_t partition, int64_t next,
+                    int64_t redo_from) {
     int slot = tracker_slot(t, topic, partition);
     if (slot < 0)
         return -1;
     t->parts[slot].applied = next;
+    t->parts[slot].redo_from = redo_from < next ? redo_from : TRACKER_OFFSET_NONE;
     return 0;
+}
+
+bool tracker_in_state(const tracker *t, int slot, int64_t offset) {
+    const trk_part *p = &t->parts[slot];
+    return p->applied != TRACKER_OFFSET_NONE && offset < p->applied;
 }
 
 /* Index (absolute, in e[]) of the first live entry with offset >= off. */
@@ -209,6 +219,8 @@ void tracker_end(tracker *t, int slot, int64_t offset) {
         e->pending--;
     if (p->applied == TRACKER_OFFSET_NONE || offset + 1 > p->applied)
         p->applied = offset + 1;
+    if (offset + 1 >= p->applied)
+        p->redo_from = TRACKER_OFFSET_NONE; /* redo range consumed */
     trk_pop_done(p);
 }
 
@@ -243,6 +255,10 @@ void tracker_ref_done(tracker *t, tracker_ref *ref, bool ok) {
 
 size_t tracker_pending(const tracker *t) {
     return t->pending;
+}
+
+size_t tracker_global_pending(const tracker *t) {
+    return t->global_pending;
 }
 
 static int64_t trk_committable(const tracker *t, const trk_part *p) {
@@ -291,5 +307,10 @@ void tracker_info(const tracker *t, size_t slot, tracker_partition_info *out) {
     out->applied = p->applied;
     out->committable = trk_committable(t, p);
     out->committed = p->committed;
+    /* A restored redo range not yet re-read stays unsettled too, so a
+     * snapshot taken before it is consumed still carries it. */
+    out->unsettled = p->head < p->len ? p->e[p->head].offset : p->applied;
+    if (p->redo_from != TRACKER_OFFSET_NONE && p->redo_from < out->unsettled)
+        out->unsettled = p->redo_from;
     out->in_flight = p->len - p->head;
 }

@@ -37,6 +37,9 @@ char *flo_golden_path(char *buf, size_t len);
  * r, f, m, recency, frequency, monetary, as_of); prints the first
  * differences. 0 when all 19,945 customers match. */
 size_t flo_event_mismatches(const hreader *r);
+/* The same for the segment alone: what a consumer of the events must end
+ * with when the events came from scoring along the way (restarts). */
+size_t flo_segment_mismatches(const hreader *r);
 
 /* `rfmctl snapshot dump` of h's snapshot directory, saved as h->dir/out
  * and returned (caller frees). Needs RFM_BIN. */
