@@ -3,6 +3,7 @@
 add_library(rfm_log STATIC src/log.c)
 
 pkg_check_modules(MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
+pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 
 # Everything but main(), so tests could drive the daemon's modules directly.
 add_library(rfmd_core STATIC
@@ -17,9 +18,10 @@ add_library(rfmd_core STATIC
   src/rfmd/http_api.c
   src/rfmd/http_metrics.c
   src/rfmd/reload.c
+  src/rfmd/notify.c
   src/rfmd/daemon.c)
 target_link_libraries(rfmd_core PUBLIC rfm_engine rfm_log PkgConfig::RDKAFKA PkgConfig::MHD
-                                       Threads::Threads)
+                                       PkgConfig::SYSTEMD Threads::Threads)
 
 add_executable(rfmd src/rfmd/main.c)
 target_link_libraries(rfmd PRIVATE rfmd_core)
