@@ -469,7 +469,6 @@ int daemon_run(config *cfg, const daemon_options *opt) {
         return rc;
     }
     daemon_log_start(&d);
-    notify_status("waiting for partition assignment");
     notify_watchdog(log_monotonic_ms());
 
     daemon_loop(&d);
