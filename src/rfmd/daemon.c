@@ -457,7 +457,7 @@ int daemon_run(config *cfg, const daemon_options *opt) {
     d.started_wall_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     daemon_install_signals();
     notify_init();
-    notify_status("starting: restoring state");
+    notify_status("starting: restoring state, connecting to Kafka");
 
     char err[1024] = "";
     int rc = daemon_start(&d, err, sizeof err);
