@@ -3,6 +3,7 @@
 add_library(rfm_log STATIC src/log.c)
 
 pkg_check_modules(MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
+pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 
 # Everything but main(), so tests could drive the daemon's modules directly.
 add_library(rfmd_core STATIC
@@ -17,9 +18,10 @@ add_library(rfmd_core STATIC
   src/rfmd/http_api.c
   src/rfmd/http_metrics.c
   src/rfmd/reload.c
+  src/rfmd/notify.c
   src/rfmd/daemon.c)
 target_link_libraries(rfmd_core PUBLIC rfm_engine rfm_log PkgConfig::RDKAFKA PkgConfig::MHD
-                                       Threads::Threads)
+                                       PkgConfig::SYSTEMD Threads::Threads)
 
 add_executable(rfmd src/rfmd/main.c)
 target_link_libraries(rfmd PRIVATE rfmd_core)
@@ -44,7 +46,7 @@ pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 add_library(rfm_daemon_http_client STATIC tests/daemon/http_client.c)
 target_link_libraries(rfm_daemon_http_client PUBLIC PkgConfig::CURL PkgConfig::JANSSON
                                                     PkgConfig::CMOCKA)
-foreach(t flo rescore dlq cli fatal crash snapshot faults rebalance http reload)
+foreach(t flo rescore dlq cli fatal crash snapshot faults rebalance http reload notify)
   add_executable(test_daemon_${t} tests/test_daemon_${t}.c)
   target_link_libraries(test_daemon_${t} PRIVATE rfm_daemon_harness rfm_daemon_http_client)
   add_test(NAME daemon_${t} COMMAND test_daemon_${t} $<TARGET_FILE:rfmd>)

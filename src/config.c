@@ -449,7 +449,17 @@ static int k_level(ctx *x, const yaml_node_t *n, const char *k) {
             return set_str(x, n, k, &x->c->log.level, true);
     return fail(x, n, k, "must be debug, info, notice, warning or error, got \"%s\"", v);
 }
-static const keydef log_keys[] = {{"level", k_level}};
+static int k_format(ctx *x, const yaml_node_t *n, const char *k) {
+    static const char *formats[] = {"auto", "journal", "text"};
+    const char *v;
+    if (want_scalar(x, n, k, &v))
+        return -1;
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
+        if (!strcmp(v, formats[i]))
+            return set_str(x, n, k, &x->c->log.format, true);
+    return fail(x, n, k, "must be auto, journal or text, got \"%s\"", v);
+}
+static const keydef log_keys[] = {{"level", k_level}, {"format", k_format}};
 
 #define SECTION(nm, tbl)                                                                           \
     static int k_##nm(ctx *x, const yaml_node_t *n, const char *k) {                               \
@@ -571,6 +581,7 @@ int config_defaults(config *c) {
     c->snapshot.keep = 3;
     c->http.listen = dup_or_fail("127.0.0.1:9464", &ok);
     c->log.level = dup_or_fail("info", &ok);
+    c->log.format = dup_or_fail("auto", &ok);
     if (!ok) {
         config_free(c);
         return -1;
@@ -604,6 +615,7 @@ void config_free(config *c) {
     free(c->snapshot.dir);
     free(c->http.listen);
     free(c->log.level);
+    free(c->log.format);
     memset(c, 0, sizeof *c);
 }
 

@@ -10,17 +10,20 @@
 #include "rfm/log.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define LOG_LINE_MAX 2048
 
 static atomic_int log_level_current = LOG_LEVEL_INFO;
-/* -1 = not decided yet (decided on first use from isatty). */
+/* 1 = journal prefix, 0 = text; -1 = not decided yet (auto, on first use). */
 static atomic_int log_prefix_mode = -1;
 
 static const struct {
@@ -74,17 +77,48 @@ const char *log_level_name(int level) {
     }
 }
 
-void log_set_prefix(bool on) {
-    atomic_store(&log_prefix_mode, on ? 1 : 0);
+int log_format_parse(const char *name) {
+    if (!name)
+        return -1;
+    if (!strcmp(name, "auto"))
+        return LOG_FORMAT_AUTO;
+    if (!strcmp(name, "journal"))
+        return LOG_FORMAT_JOURNAL;
+    if (!strcmp(name, "text"))
+        return LOG_FORMAT_TEXT;
+    return -1;
 }
 
-static bool log_use_prefix(void) {
-    int mode = atomic_load(&log_prefix_mode);
-    if (mode < 0) {
-        mode = isatty(STDERR_FILENO) ? 0 : 1;
-        atomic_store(&log_prefix_mode, mode);
-    }
-    return mode == 1;
+bool log_stderr_is_journal(void) {
+    const char *js = getenv("JOURNAL_STREAM");
+    if (!js || !*js)
+        return false;
+    uintmax_t dev, ino;
+    char end;
+    if (sscanf(js, "%ju:%ju%c", &dev, &ino, &end) != 2)
+        return false;
+    struct stat st;
+    if (fstat(STDERR_FILENO, &st) < 0)
+        return false;
+    return (uintmax_t)st.st_dev == dev && (uintmax_t)st.st_ino == ino;
+}
+
+void log_set_format(int format) {
+    int mode = format == LOG_FORMAT_JOURNAL ? 1
+               : format == LOG_FORMAT_TEXT  ? 0
+               : log_stderr_is_journal()    ? 1
+                                            : 0;
+    atomic_store(&log_prefix_mode, mode);
+}
+
+void log_set_prefix(bool on) {
+    log_set_format(on ? LOG_FORMAT_JOURNAL : LOG_FORMAT_TEXT);
+}
+
+bool log_journal_prefix(void) {
+    if (atomic_load(&log_prefix_mode) < 0)
+        log_set_format(LOG_FORMAT_AUTO);
+    return atomic_load(&log_prefix_mode) == 1;
 }
 
 void log_vmsg(int level, const char *fmt, va_list ap) {
@@ -93,7 +127,7 @@ void log_vmsg(int level, const char *fmt, va_list ap) {
     int saved_errno = errno;
     char line[LOG_LINE_MAX];
     size_t n;
-    if (log_use_prefix()) {
+    if (log_journal_prefix()) {
         n = (size_t)snprintf(line, sizeof line, "<%d>", level < 0 ? 0 : level > 7 ? 7 : level);
     } else {
         struct timespec ts;

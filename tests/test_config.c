@@ -86,6 +86,7 @@ static void assert_config_equal(const config *a, const config *b) {
     assert_int_equal(a->snapshot.keep, b->snapshot.keep);
     assert_string_equal(a->http.listen, b->http.listen);
     assert_string_equal(a->log.level, b->log.level);
+    assert_string_equal(a->log.format, b->log.format);
 }
 
 /* SPEC §3's default map, cell by cell: [r][f], r and f 1..5. */
@@ -133,6 +134,7 @@ static void test_defaults(void **state) {
     assert_int_equal(c.snapshot.keep, 3);
     assert_string_equal(c.http.listen, "127.0.0.1:9464");
     assert_string_equal(c.log.level, "info");
+    assert_string_equal(c.log.format, "auto");
     /* The segment map of SPEC §3: ten rules in order, and what they mean. */
     static const char *const rules[][2] = {
         {"[1-2][1-2]", "hibernating"},
@@ -320,7 +322,7 @@ static void test_values(void **state) {
              "scoring: {bins: 5, tie_break: customer_id, clock: event, as_of_offset_days: 3650}\n"
              "snapshot: {keep: 100, interval: 1d}\n"
              "rescore: {interval: 1ms}\n"
-             "log: {level: error}\n"
+             "log: {level: error, format: journal}\n"
              "kafka: {brokers: embedded}\n",
              err, sizeof err))
         fail_msg("%s", err);
@@ -330,6 +332,7 @@ static void test_values(void **state) {
     assert_int_equal(c.snapshot.interval_ms, 86400000);
     assert_int_equal(c.rescore.interval_ms, 1);
     assert_string_equal(c.log.level, "error");
+    assert_string_equal(c.log.format, "journal");
     assert_string_equal(c.kafka.brokers, "embedded");
     assert_int_equal(c.segments.nrules, 10); /* bins 5 given: the default map */
     config_free(&c);
@@ -405,6 +408,8 @@ static const bad_case bad_cases[] = {
      "off to disable, got \"h:65536\""},
     {"log: {level: loud}\n",
      "t.yaml:1:14: log.level: must be debug, info, notice, warning or error, got \"loud\""},
+    {"log: {format: syslog}\n",
+     "t.yaml:1:15: log.format: must be auto, journal or text, got \"syslog\""},
     {"limits: {max_message_bytes: 12}\n",
      "t.yaml:1:29: limits.max_message_bytes: must be a size from 64 bytes to 64MiB (e.g. 65536, "
      "64KiB, 1MiB), got \"12\""},

@@ -1,5 +1,6 @@
 /*
- * log: journald priority prefixes, level filtering, rate limiting.
+ * log: journald priority prefixes, the text format, choosing between them
+ * (JOURNAL_STREAM, log_format_parse), level filtering, rate limiting.
  * stderr is redirected to a temporary file and read back.
  */
 #include <setjmp.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -99,12 +101,86 @@ static void test_long_line_truncated(void **state) {
     free(big);
 }
 
+/* "HH:MM:SS.mmm level: message\n" */
+static void assert_text_line(const char *line, const char *level, const char *msg) {
+    char want[256];
+    snprintf(want, sizeof want, " %s: %s\n", level, msg);
+    assert_true(strlen(line) == 12 + strlen(want));
+    for (int i = 0; i < 12; i++)
+        assert_true(i == 2 || i == 5 ? line[i] == ':'
+                    : i == 8         ? line[i] == '.'
+                                     : line[i] >= '0' && line[i] <= '9');
+    assert_string_equal(line + 12, want);
+}
+
+static void test_text_format(void **state) {
+    (void)state;
+    log_set_format(LOG_FORMAT_TEXT);
+    assert_false(log_journal_prefix());
+    capture_start();
+    log_warning("disk %s", "low");
+    char *out = capture_end();
+    assert_text_line(out, "warning", "disk low");
+    free(out);
+}
+
+/* auto: the journal prefix exactly when JOURNAL_STREAM names stderr. */
+static void test_auto_journal_stream(void **state) {
+    (void)state;
+    capture_start();
+    struct stat st;
+    assert_int_equal(fstat(STDERR_FILENO, &st), 0);
+    char js[64];
+
+    snprintf(js, sizeof js, "%ju:%ju", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
+    setenv("JOURNAL_STREAM", js, 1);
+    assert_true(log_stderr_is_journal());
+    log_set_format(LOG_FORMAT_AUTO);
+    assert_true(log_journal_prefix());
+    log_notice("to the journal");
+
+    /* Another file (stderr redirected by the service): text. */
+    snprintf(js, sizeof js, "%ju:%ju", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino + 1);
+    setenv("JOURNAL_STREAM", js, 1);
+    assert_false(log_stderr_is_journal());
+    log_set_format(LOG_FORMAT_AUTO);
+    assert_false(log_journal_prefix());
+    log_notice("to a file");
+
+    /* Garbage and absence: text; forced journal wins over auto. */
+    setenv("JOURNAL_STREAM", "12:x", 1);
+    assert_false(log_stderr_is_journal());
+    unsetenv("JOURNAL_STREAM");
+    assert_false(log_stderr_is_journal());
+    log_set_format(LOG_FORMAT_JOURNAL);
+    log_error("forced");
+    char *out = capture_end();
+    const char *second = strchr(out, '\n');
+    assert_non_null(second);
+    assert_memory_equal(out, "<5>to the journal\n", 18);
+    char *third = strchr(second + 1, '\n');
+    assert_non_null(third);
+    assert_string_equal(third + 1, "<3>forced\n");
+    third[1] = '\0';
+    assert_text_line(second + 1, "notice", "to a file");
+    free(out);
+}
+
+static void test_format_names(void **state) {
+    (void)state;
+    assert_int_equal(log_format_parse("auto"), LOG_FORMAT_AUTO);
+    assert_int_equal(log_format_parse("journal"), LOG_FORMAT_JOURNAL);
+    assert_int_equal(log_format_parse("text"), LOG_FORMAT_TEXT);
+    assert_int_equal(log_format_parse("syslog"), -1);
+    assert_int_equal(log_format_parse(NULL), -1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_prefix_and_level),
-        cmocka_unit_test(test_level_names),
-        cmocka_unit_test(test_ratelimit),
-        cmocka_unit_test(test_long_line_truncated),
+        cmocka_unit_test(test_prefix_and_level), cmocka_unit_test(test_level_names),
+        cmocka_unit_test(test_ratelimit),        cmocka_unit_test(test_long_line_truncated),
+        cmocka_unit_test(test_text_format),      cmocka_unit_test(test_auto_journal_stream),
+        cmocka_unit_test(test_format_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,7 +64,8 @@ typedef struct config {
     } http;
 
     struct {
-        char *level; /* debug|info|notice|warning|error */
+        char *level;  /* debug|info|notice|warning|error */
+        char *format; /* auto|journal|text */
     } log;
 } config;
 

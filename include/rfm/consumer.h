@@ -80,4 +80,12 @@ int consumer_assigned(const consumer *c);
 
 rd_kafka_t *consumer_handle(consumer *c);
 
+/* Consumer lag: for each assigned partition, the messages between this
+ * process's position (or, before it consumed there, the tracker's restored
+ * or committed offset) and librdkafka's cached high watermark. fn (may be
+ * NULL) gets each partition whose lag is known; returns their sum, -1 when
+ * none is known. */
+typedef void (*consumer_lag_fn)(void *ctx, const char *topic, int32_t partition, int64_t lag);
+int64_t consumer_lag(consumer *c, consumer_lag_fn fn, void *ctx);
+
 #endif

@@ -1,10 +1,13 @@
 /*
  * log — the daemon's diagnostics on stderr.
  *
- * Under systemd, stderr goes to journald, which understands the sd-daemon(3)
- * prefixes "<3>".."<7>" and keeps them as the entry's priority, so every line
- * is written as "<N>message". On a terminal the prefix is replaced by a time
- * and a level word for humans. Each line is written with one write(2), so
+ * Two formats. "journal": "<N>message", the sd-daemon(3) priority prefix
+ * that journald keeps as the entry's priority (it adds its own time stamp).
+ * "text": "HH:MM:SS.mmm level: message" (UTC) for humans and plain log
+ * files. The default ("auto") is journal when stderr is journald's stream
+ * (systemd sets JOURNAL_STREAM to its "device:inode"; a stderr redirected
+ * elsewhere by the service does not match), text otherwise; log.format or
+ * RFMD_LOG_FORMAT force one. Each line is written with one write(2), so
  * lines from librdkafka's threads never interleave mid-line.
  *
  * Levels are the syslog numbers (names avoid <syslog.h>'s LOG_* macros).
@@ -33,7 +36,22 @@ bool log_enabled(int level);
 int log_level_parse(const char *name);
 const char *log_level_name(int level);
 
-/* Force the journald prefix on or off (default: on unless stderr is a tty). */
+typedef enum log_format {
+    LOG_FORMAT_AUTO = 0, /* journal when stderr is journald's stream, else text */
+    LOG_FORMAT_JOURNAL,
+    LOG_FORMAT_TEXT,
+} log_format;
+
+/* "auto|journal|text"; -1 when unknown. */
+int log_format_parse(const char *name);
+/* Choose the format; AUTO looks at stderr and JOURNAL_STREAM again now. */
+void log_set_format(int format);
+/* True when the journal prefix is in use. */
+bool log_journal_prefix(void);
+/* True when JOURNAL_STREAM names the file stderr is open on. */
+bool log_stderr_is_journal(void);
+
+/* Force the journal prefix on or off (log_set_format JOURNAL / TEXT). */
 void log_set_prefix(bool on);
 
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

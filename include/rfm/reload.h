@@ -12,6 +12,7 @@
  *                  rescore.interval   next rescore one new interval from now
  *                  snapshot.interval  (the snapshot timer re-arms)
  *                  log.level          (replaces a -l override)
+ *                  log.format         (unless RFMD_LOG_FORMAT is set)
  *                  http.listen        the server restarts on the new address;
  *                                     if that fails it stays on the old one
  *   restart        every other key: logged by name ("kafka.brokers changed:

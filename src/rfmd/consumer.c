@@ -420,3 +420,47 @@ int consumer_assigned(const consumer *c) {
 rd_kafka_t *consumer_handle(consumer *c) {
     return c->rk;
 }
+
+/* Where this process is in a partition: the consumer's position once it has
+ * consumed from it, else what the tracker knows (state restored, or offsets
+ * committed earlier), else "at the end" if it reached EOF; -1 unknown. */
+static int64_t consumer_pos(const consumer *c, const rd_kafka_topic_partition_t *p, int64_t hi) {
+    if (p->offset >= 0)
+        return p->offset;
+    for (size_t i = 0, n = tracker_count(c->trk); i < n; i++) {
+        tracker_partition_info info;
+        tracker_info(c->trk, i, &info);
+        if (info.partition != p->partition || strcmp(info.topic, p->topic))
+            continue;
+        if (info.applied != TRACKER_OFFSET_NONE)
+            return info.applied;
+        if (info.committed != TRACKER_OFFSET_NONE)
+            return info.committed;
+        return info.eof ? hi : -1;
+    }
+    return -1;
+}
+
+int64_t consumer_lag(consumer *c, consumer_lag_fn fn, void *ctx) {
+    rd_kafka_topic_partition_list_t *l = NULL;
+    if (rd_kafka_assignment(c->rk, &l) || !l)
+        return -1;
+    int64_t total = -1;
+    if (l->cnt && rd_kafka_position(c->rk, l) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        for (int i = 0; i < l->cnt; i++) {
+            const rd_kafka_topic_partition_t *p = &l->elems[i];
+            int64_t lo, hi;
+            if (rd_kafka_get_watermark_offsets(c->rk, p->topic, p->partition, &lo, &hi) || hi < 0)
+                continue;
+            int64_t pos = consumer_pos(c, p, hi);
+            if (pos < 0)
+                continue;
+            int64_t lag = hi > pos ? hi - pos : 0;
+            if (fn)
+                fn(ctx, p->topic, p->partition, lag);
+            total = (total < 0 ? 0 : total) + lag;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    return total;
+}

@@ -25,6 +25,11 @@
  * server's descriptor and the consumer's wake-up descriptor together, so
  * neither Kafka input nor a request waits for the other's timeout. SIGHUP
  * sets a flag the loop turns into reload_run between two messages.
+ *
+ * Under systemd (notify.h) the loop also sends READY=1 once the daemon is
+ * ready (state restored, partitions assigned: the /readyz moment), a STATUS=
+ * line every few seconds, WATCHDOG=1 pings, RELOADING=1 / READY=1 around a
+ * reload and STOPPING=1 when shutdown begins.
  */
 #include "rfm/daemon.h"
 
@@ -36,6 +41,7 @@
 #include <time.h>
 
 #include "rfm/log.h"
+#include "rfm/notify.h"
 #include "rfm/reload.h"
 
 static volatile sig_atomic_t daemon_stop_sig;
@@ -274,6 +280,27 @@ static int daemon_snapshot(daemon_ctx *d, const char *why) {
     return saver_start(d->saver, d->store, &d->pipe.bp, d->trk, why);
 }
 
+/* The STATUS= line of `systemctl status`: state size, input rate since the
+ * previous line, total consumer lag. */
+static void daemon_notify_status(daemon_ctx *d, int64_t now, uint64_t *last_consumed,
+                                 int64_t *last_ms) {
+    uint64_t consumed = d->pipe.stats.consumed;
+    double secs = (double)(now - *last_ms) / 1000.0;
+    double rate = secs > 0 && *last_ms ? (double)(consumed - *last_consumed) / secs : 0;
+    *last_consumed = consumed;
+    *last_ms = now;
+    int64_t lag = consumer_lag(d->cons, NULL, NULL);
+    char lagbuf[32] = "unknown";
+    if (lag >= 0)
+        snprintf(lagbuf, sizeof lagbuf, "%lld", (long long)lag);
+    if (!d->ready)
+        notify_status("waiting for partition assignment; customers %zu", store_count(d->store));
+    else
+        notify_status("customers %zu, %.0f orders/s, lag %s%s%s", store_count(d->store), rate,
+                      lagbuf, d->backlog_done ? "" : " (catching up)",
+                      d->paused ? " (paused: producer queue full)" : "");
+}
+
 /* The loop proper; returns when asked to stop or on a fatal error. */
 static void daemon_loop(daemon_ctx *d) {
     int64_t now = log_monotonic_ms();
@@ -285,6 +312,8 @@ static void daemon_loop(daemon_ctx *d) {
     bool snapshot_asked = false; /* a SIGUSR1 snapshot is postponed */
     uint64_t last_consumed = 0;
     int64_t last_progress = now;
+    uint64_t status_consumed = 0;
+    int64_t status_ms = 0;
 
     bool full = false; /* the last turn took a whole batch: more is waiting */
     while (!daemon_stop_sig && !daemon_fatal(d)) {
@@ -325,16 +354,26 @@ static void daemon_loop(daemon_ctx *d) {
         now = log_monotonic_ms();
         if (daemon_reload_sig) {
             daemon_reload_sig = 0;
+            /* Before READY=1 systemd is still starting us: nothing to tell. */
+            if (d->ready)
+                notify_reloading();
             int rearm = reload_run(d);
             if (daemon_fatal(d))
                 return;
+            if (d->ready)
+                notify_ready(rearm < 0 ? "reload refused (see the log); running configuration "
+                                         "kept"
+                                       : NULL);
             if (rearm > 0 && (rearm & RELOAD_RESCORE_TIMER))
                 next_rescore = now + d->cfg->rescore.interval_ms;
             if (rearm > 0 && (rearm & RELOAD_SNAPSHOT_TIMER))
                 next_snapshot = now + d->cfg->snapshot.interval_ms;
         }
-        if (!d->ready && consumer_assigned(d->cons) > 0)
+        if (!d->ready && consumer_assigned(d->cons) > 0) {
             d->ready = true;
+            notify_ready("ready: partitions assigned");
+            status_ms = 0;
+        }
         bool caught_up = tracker_all_eof(d->trk);
         if (caught_up && !d->backlog_done) {
             d->backlog_done = true;
@@ -390,6 +429,10 @@ static void daemon_loop(daemon_ctx *d) {
             daemon_log_progress(d, &last_consumed, &last_progress, "progress");
             next_progress = now + DAEMON_PROGRESS_MS;
         }
+        now = log_monotonic_ms();
+        notify_watchdog(now);
+        if (notify_status_due(now))
+            daemon_notify_status(d, now, &status_consumed, &status_ms);
     }
 }
 
@@ -423,19 +466,25 @@ int daemon_run(config *cfg, const daemon_options *opt) {
     clock_gettime(CLOCK_REALTIME, &ts);
     d.started_wall_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     daemon_install_signals();
+    notify_init();
+    notify_status("starting: restoring state, connecting to Kafka");
 
     char err[1024] = "";
     int rc = daemon_start(&d, err, sizeof err);
     if (rc != DAEMON_EXIT_OK) {
         log_error("cannot start: %s", err);
+        notify_status("cannot start: %s", err);
         fprintf(stderr, "rfmd: %s\n", err);
         daemon_stop_all(&d);
         return rc;
     }
     daemon_log_start(&d);
+    notify_watchdog(log_monotonic_ms());
 
     daemon_loop(&d);
     int64_t stop_ms = log_monotonic_ms();
+    notify_stopping(daemon_fatal(&d) ? "fatal error: stopping (see the log)"
+                                     : "stopping: final rescore, flush, commit, snapshot");
     /* Refuse requests from here on rather than leave them hanging through
      * the final rescore and flush. */
     http_stop(d.http);
@@ -463,6 +512,7 @@ int daemon_run(config *cfg, const daemon_options *opt) {
                           : consumer_failed(d.cons) ? consumer_error(d.cons)
                                                     : "see the errors above";
         log_error("fatal: %s; exiting (offsets committed only up to fully delivered input)", why);
+        notify_status("fatal: %s", why);
         rc = d.pipe.failed && !producer_failed(d.prod) && !consumer_failed(d.cons)
                  ? DAEMON_EXIT_INTERNAL
                  : DAEMON_EXIT_FATAL;

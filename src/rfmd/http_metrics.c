@@ -244,24 +244,11 @@ static void metrics_producer(sbuf *b, daemon_ctx *d) {
              tracker_pending(d->trk));
 }
 
-/* Where this process is in a partition: the consumer's position once it has
- * consumed from it, else what the tracker knows (state restored, or offsets
- * committed earlier), else "at the end" if it reached EOF; -1 unknown. */
-static int64_t consumer_pos(const daemon_ctx *d, const rd_kafka_topic_partition_t *p, int64_t hi) {
-    if (p->offset >= 0)
-        return p->offset;
-    for (size_t i = 0, n = tracker_count(d->trk); i < n; i++) {
-        tracker_partition_info info;
-        tracker_info(d->trk, i, &info);
-        if (info.partition != p->partition || strcmp(info.topic, p->topic))
-            continue;
-        if (info.applied != TRACKER_OFFSET_NONE)
-            return info.applied;
-        if (info.committed != TRACKER_OFFSET_NONE)
-            return info.committed;
-        return info.eof ? hi : -1;
-    }
-    return -1;
+static void metrics_lag_one(void *ctx, const char *topic, int32_t partition, int64_t lag) {
+    sbuf *b = ctx;
+    sb_printf(b, "rfmd_consumer_lag_messages{topic=\"");
+    sb_label(b, topic);
+    sb_printf(b, "\",partition=\"%" PRId32 "\"} %" PRId64 "\n", partition, lag);
 }
 
 static void metrics_consumer(sbuf *b, daemon_ctx *d) {
@@ -272,26 +259,7 @@ static void metrics_consumer(sbuf *b, daemon_ctx *d) {
     family(b, "rfmd_consumer_lag_messages", "gauge",
            "Messages between this process's position and the high watermark, per assigned "
            "partition (librdkafka's cached watermarks; absent while unknown).");
-    rd_kafka_t *rk = consumer_handle(d->cons);
-    rd_kafka_topic_partition_list_t *l = NULL;
-    if (rd_kafka_assignment(rk, &l) || !l)
-        return;
-    if (l->cnt && rd_kafka_position(rk, l) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        for (int i = 0; i < l->cnt; i++) {
-            const rd_kafka_topic_partition_t *p = &l->elems[i];
-            int64_t lo, hi;
-            if (rd_kafka_get_watermark_offsets(rk, p->topic, p->partition, &lo, &hi) || hi < 0)
-                continue;
-            int64_t pos = consumer_pos(d, p, hi);
-            if (pos < 0)
-                continue;
-            sb_printf(b, "rfmd_consumer_lag_messages{topic=\"");
-            sb_label(b, p->topic);
-            sb_printf(b, "\",partition=\"%" PRId32 "\"} %" PRId64 "\n", p->partition,
-                      hi > pos ? hi - pos : 0);
-        }
-    }
-    rd_kafka_topic_partition_list_destroy(l);
+    consumer_lag(d->cons, metrics_lag_one, b);
 }
 
 void http_metrics(daemon_ctx *d, http_reply *r) {

@@ -40,8 +40,12 @@ static void usage(FILE *out) {
             "kafka.brokers: embedded starts an in-process Kafka (librdkafka mock cluster) and\n"
             "prints its bootstrap servers on stdout.\n"
             "\n"
+            "Environment: RFMD_LOG_FORMAT=auto|journal|text overrides log.format; under\n"
+            "systemd, NOTIFY_SOCKET and WATCHDOG_USEC enable sd_notify(3) readiness, status\n"
+            "and watchdog pings; JOURNAL_STREAM selects the journal log format (auto).\n"
+            "\n"
             "Signals: SIGTERM/SIGINT stop cleanly (final rescore, flush, commit, snapshot);\n"
-            "SIGUSR1 writes a snapshot now.\n"
+            "SIGHUP reloads the configuration file; SIGUSR1 writes a snapshot now.\n"
             "\n"
             "Exit status: 0 ok (also after SIGTERM/SIGINT); 1 usage or configuration error;\n"
             "2 fatal Kafka error or an event that could not be delivered; 3 internal error\n"
@@ -124,6 +128,15 @@ int main(int argc, char **argv) {
         config_free(&cfg);
         return DAEMON_EXIT_CONFIG;
     }
+    const char *env_format = getenv("RFMD_LOG_FORMAT");
+    if (env_format && *env_format && log_format_parse(env_format) < 0) {
+        fprintf(stderr, "rfmd: RFMD_LOG_FORMAT: must be auto, journal or text, got '%s'\n",
+                env_format);
+        config_free(&cfg);
+        return DAEMON_EXIT_CONFIG;
+    }
+    if (env_format && !*env_format)
+        env_format = NULL;
     if (check_kafka(&cfg, err, sizeof err) < 0) {
         fprintf(stderr, "rfmd: %s: %s\n", path, err);
         config_free(&cfg);
@@ -136,6 +149,7 @@ int main(int argc, char **argv) {
     }
     if (level >= 0)
         log_set_level(level);
+    log_set_format(log_format_parse(env_format ? env_format : cfg.log.format));
 
     int rc = daemon_run(&cfg, &dopt);
     config_free(&cfg);

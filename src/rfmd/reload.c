@@ -226,6 +226,18 @@ int reload_run(daemon_ctx *d) {
         swap_str(&cfg->log.level, &fresh.log.level);
         changed++;
     }
+    if (!str_eq(cfg->log.format, fresh.log.format)) {
+        const char *env = getenv("RFMD_LOG_FORMAT");
+        if (env && *env) {
+            log_notice("reload: log.format is %s in the file, but RFMD_LOG_FORMAT=%s decides",
+                       fresh.log.format, env);
+        } else {
+            log_set_format(log_format_parse(fresh.log.format));
+            log_notice("reload: log.format applied: %s", fresh.log.format);
+        }
+        swap_str(&cfg->log.format, &fresh.log.format);
+        changed++;
+    }
     if (cfg->rescore.interval_ms != fresh.rescore.interval_ms) {
         cfg->rescore.interval_ms = fresh.rescore.interval_ms;
         log_notice("reload: rescore.interval applied: %lld ms, next rescore one interval from now",

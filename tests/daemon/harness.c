@@ -189,9 +189,37 @@ void harness_write_config(harness *h, const char *rescore, const char *consumer_
     assert_int_equal(fclose(f), 0);
 }
 
+/* The child's environment: ours, with h->env replacing or adding
+ * variables (caller frees the array, not the strings). */
+static char **harness_environ(const harness *h) {
+    extern char **environ;
+    size_t n = 0, extra = 0;
+    while (environ[n])
+        n++;
+    while (extra < HARNESS_MAX_ENV && h->env[extra])
+        extra++;
+    char **envp = calloc(n + extra + 1, sizeof *envp);
+    assert_non_null(envp);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool replaced = false;
+        for (size_t j = 0; j < extra && !replaced; j++) {
+            size_t len = strcspn(h->env[j], "=");
+            replaced = !strncmp(environ[i], h->env[j], len + 1);
+        }
+        if (!replaced)
+            envp[k++] = environ[i];
+    }
+    for (size_t j = 0; j < extra; j++)
+        envp[k++] = (char *)h->env[j];
+    envp[k] = NULL;
+    return envp;
+}
+
 void harness_spawn(harness *h) {
     /* Everything the child needs is prepared before fork. */
     char *const argv[] = {(char *)h->rfmd, "-c", h->conf_path, NULL};
+    char **envp = harness_environ(h);
     int fd = open(h->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
     assert_true(fd >= 0);
     pid_t pid = fork();
@@ -199,10 +227,11 @@ void harness_spawn(harness *h) {
     if (pid == 0) {
         dup2(fd, STDOUT_FILENO);
         dup2(fd, STDERR_FILENO);
-        execv(h->rfmd, argv);
+        execve(h->rfmd, argv, envp);
         _exit(127);
     }
     close(fd);
+    free(envp);
     h->pid = pid;
 }
 

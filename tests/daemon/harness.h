@@ -21,6 +21,7 @@
 #define HARNESS_SEGMENTS "segments"
 #define HARNESS_DLQ      "dlq"
 #define HARNESS_GROUP    "rfmd-test"
+#define HARNESS_MAX_ENV  8
 
 typedef struct harness {
     const char *rfmd; /* path of the binary */
@@ -35,6 +36,9 @@ typedef struct harness {
     char conf_path[320];
     char log_path[320];
     const char *http_listen; /* http.listen written by harness_write_config; NULL: "" (off) */
+    /* Extra environment of the rfmd child, "NAME=value" each (replacing a
+     * variable of that name), NULL-terminated; unused slots NULL. */
+    const char *env[HARNESS_MAX_ENV + 1];
     pid_t pid;
 } harness;
 
