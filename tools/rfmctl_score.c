@@ -35,9 +35,9 @@ static const struct option batch_opts[] = {{"format", required_argument, 0, 'f'}
 #define NBATCH_OPTS (sizeof batch_opts / sizeof batch_opts[0])
 
 void rfmctl_batch_usage(FILE *out, const rfmctl_cmd *cmd) {
-    char fmt_note[64];
-    snprintf(fmt_note, sizeof fmt_note, cmd->format ? "default: %s" : "required%.0s",
-             cmd->format ? cmd->format : "");
+    char fmt_note[64] = "required";
+    if (cmd->format)
+        snprintf(fmt_note, sizeof fmt_note, "default: %s", cmd->format);
     fprintf(out,
             "usage: rfmctl %s %s\n"
             "\n"
@@ -116,6 +116,7 @@ int rfmctl_batch_parse(rfmctl_batch *b, const rfmctl_cmd *cmd, int argc, char **
     }
     b->files = argv + optind;
     b->nfiles = argc - optind;
+    /* No format is only an error once files are to be read (rfmctl_batch_load). */
     int fmt = b->format ? reader_format_parse(b->format) : READER_JSONL;
     if (fmt < 0) {
         fprintf(stderr, "rfmctl %s: unknown format '%s' (use flo, retail or jsonl)\n", name,
