@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything rfmd needs to build, test and benchmark, on Debian 12:
-# Debian packages, the pinned pandas used by the reference scripts, and the
-# Apache Kafka release the end-to-end tests run (from Maven Central).
+# Debian packages (chromium renders the HTML report in its test), the pinned
+# pandas used by the reference scripts, and the Apache Kafka release the
+# end-to-end tests run (from Maven Central).
 # Safe to run any number of times: it only installs what is missing.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -9,7 +10,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 pkgs=(build-essential cmake ninja-build pkg-config git
       librdkafka-dev libyaml-dev libjansson-dev libcmocka-dev libxxhash-dev
       libmicrohttpd-dev libcurl4-openssl-dev libsystemd-dev zlib1g-dev
-      kcat clang-format python3 python3-venv maven openjdk-17-jre-headless)
+      kcat clang-format python3 python3-venv maven openjdk-17-jre-headless
+      chromium)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -19,6 +19,9 @@ static const struct {
     {"score", rfmctl_score_main, "score order files and print the segment table (SPEC 6)"},
     {"summary", rfmctl_summary_main, "per segment: customers and mean recency/frequency/monetary"},
     {"snapshot", rfmctl_snapshot_main, "verify, describe or dump rfmd snapshot files"},
+    {"report", rfmctl_report_main, "segment table and R x F grid, as text and as an HTML page"},
+    {"audience", rfmctl_audience_main,
+     "campaign list: customers by segment, category, order value"},
 };
 
 static void usage(FILE *out) {

@@ -38,8 +38,8 @@ static int is_dir(const char *p) {
     return !stat(p, &st) && S_ISDIR(st.st_mode);
 }
 
-/* Load the file, or the newest valid snapshot of a directory. */
-static int load(const char *arg, store **out, snapshot_info *info, char *path, size_t pathlen) {
+int rfmctl_snapshot_open(const char *arg, store **out, snapshot_info *info, char *path,
+                         size_t pathlen) {
     char err[1024];
     if (!is_dir(arg)) {
         snprintf(path, pathlen, "%s", arg);
@@ -117,7 +117,7 @@ static int cmd_info(const char *arg) {
     store *s = NULL;
     snapshot_info in;
     char path[4096];
-    if (load(arg, &s, &in, path, sizeof path))
+    if (rfmctl_snapshot_open(arg, &s, &in, path, sizeof path))
         return RFMCTL_FAIL;
     char when[40], newest[16];
     timefmt_rfc3339_ms(in.created_ms, when, sizeof when);
@@ -164,7 +164,7 @@ static int cmd_dump(const char *arg) {
     store *s = NULL;
     snapshot_info in;
     char path[4096];
-    if (load(arg, &s, &in, path, sizeof path))
+    if (rfmctl_snapshot_open(arg, &s, &in, path, sizeof path))
         return RFMCTL_FAIL;
     const char *names[SEGMENT_MAX + 1];
     for (int i = 0; i <= SEGMENT_MAX; i++)

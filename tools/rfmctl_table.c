@@ -1,6 +1,7 @@
 /*
  * The SPEC §6 segment table, shared by `rfmctl score` and `rfmctl snapshot
- * dump` so a batch run and a daemon's snapshot print comparable bytes.
+ * dump` so a batch run and a daemon's snapshot print comparable bytes; and
+ * the per-segment sums `summary` and `report` print, for the same reason.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -35,4 +36,36 @@ int rfmctl_print_table(FILE *out, const score_settings *st, int64_t as_of, const
         return -1;
     }
     return 0;
+}
+
+void rfmctl_segment_names(const segment_map *m, const char *names[SEGMENT_MAX + 1]) {
+    for (int i = 0; i <= SEGMENT_MAX; i++)
+        names[i] = segment_name(m, (uint8_t)i);
+}
+
+static int by_name(const void *a, const void *b, void *names) {
+    const char *const *n = names;
+    return strcmp(n[*(const uint8_t *)a], n[*(const uint8_t *)b]);
+}
+
+int rfmctl_segment_stats(const store *s, int64_t as_of, const char *const *names,
+                         rfmctl_seg_stats acc[SEGMENT_MAX + 1], uint8_t segs[SEGMENT_MAX + 1]) {
+    memset(acc, 0, (SEGMENT_MAX + 1) * sizeof *acc);
+    for (size_t i = 0, n = store_count(s); i < n; i++) {
+        const store_customer *c = store_at_const(s, i);
+        /* A snapshot taken before the first rescore holds unscored customers. */
+        if (!c->frequency || !c->r)
+            continue;
+        rfmctl_seg_stats *a = &acc[c->segment];
+        a->count++;
+        a->recency += (uint64_t)score_recency_days(as_of, c->last_ts);
+        a->frequency += c->frequency;
+        a->cents += c->monetary_cents;
+    }
+    int nseg = 0;
+    for (int i = 0; i <= SEGMENT_MAX; i++)
+        if (acc[i].count)
+            segs[nseg++] = (uint8_t)i;
+    qsort_r(segs, (size_t)nseg, 1, by_name, (void *)names);
+    return nseg;
 }

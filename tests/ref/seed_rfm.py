@@ -268,6 +268,23 @@ def score(df, as_of, tie_break, bins):
     return df
 
 
+def scored(fmt, files, as_of=None, tie_break="customer_id", bins=5):
+    """Load files of format fmt ("flo" | "retail") and score them as rfmd does:
+    the frame main() prints, in tie order. as_of is "YYYY-MM-DD" or None for
+    the newest order's day + 2."""
+    df = load_flo(files) if fmt == "flo" else load_retail(files)
+    if df.empty:
+        die("no customers with orders")
+    if as_of:
+        as_of = dt.datetime.strptime(as_of, "%Y-%m-%d")
+    else:
+        newest = pd.Timestamp(df["last"].max()).to_pydatetime()
+        as_of = dt.datetime(newest.year, newest.month, newest.day) + 2 * DAY
+    df["first"] = [pd.Timestamp(t).to_pydatetime() for t in df["first"]]
+    df["last"] = [pd.Timestamp(t).to_pydatetime() for t in df["last"]]
+    return score(df, as_of, tie_break, bins)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--format", required=True, choices=["flo", "retail"])
@@ -278,18 +295,7 @@ def main():
     a = ap.parse_args()
     if not 2 <= a.bins <= 9:
         die("--bins must be 2..9")
-
-    df = load_flo(a.files) if a.format == "flo" else load_retail(a.files)
-    if df.empty:
-        die("no customers with orders")
-    if a.as_of:
-        as_of = dt.datetime.strptime(a.as_of, "%Y-%m-%d")
-    else:
-        newest = pd.Timestamp(df["last"].max()).to_pydatetime()
-        as_of = dt.datetime(newest.year, newest.month, newest.day) + 2 * DAY
-    df["first"] = [pd.Timestamp(t).to_pydatetime() for t in df["first"]]
-    df["last"] = [pd.Timestamp(t).to_pydatetime() for t in df["last"]]
-    df = score(df, as_of, a.tie_break, a.bins)
+    df = scored(a.format, a.files, a.as_of, a.tie_break, a.bins)
 
     # Table order is tie order (SPEC §6).
     out = sys.stdout
