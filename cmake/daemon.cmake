@@ -46,7 +46,7 @@ pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 add_library(rfm_daemon_http_client STATIC tests/daemon/http_client.c)
 target_link_libraries(rfm_daemon_http_client PUBLIC PkgConfig::CURL PkgConfig::JANSSON
                                                     PkgConfig::CMOCKA)
-foreach(t flo rescore dlq cli fatal crash snapshot faults rebalance http reload notify)
+foreach(t flo rescore dlq cli fatal crash snapshot faults rebalance http reload notify hostile)
   add_executable(test_daemon_${t} tests/test_daemon_${t}.c)
   target_link_libraries(test_daemon_${t} PRIVATE rfm_daemon_harness rfm_daemon_http_client)
   add_test(NAME daemon_${t} COMMAND test_daemon_${t} $<TARGET_FILE:rfmd>)

@@ -83,6 +83,8 @@ void harness_attach(harness *h, const char *bootstraps) {
     assert_int_equal(rd_kafka_conf_set(c, "compression.type", "lz4", err, sizeof err), 0);
     assert_int_equal(
         rd_kafka_conf_set(c, "queue.buffering.max.messages", "200000", err, sizeof err), 0);
+    /* Room for the hostile-input test's 1 MiB message. */
+    assert_int_equal(rd_kafka_conf_set(c, "message.max.bytes", "2000000", err, sizeof err), 0);
     rd_kafka_conf_set_dr_msg_cb(c, harness_dr_cb);
     h->prod = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
     assert_non_null(h->prod);
