@@ -81,9 +81,9 @@ wait "$rfmd" || status=$?
 grep -E 'snapshot \((interval|shutdown)\) written|rescore \(interval\)' "$tmp/rfmd.log" |
     awk '/snapshot/ { s++ } /rescore/ { r++ } END { printf "snapshots written %d, interval rescores %d\n", s, r }' || true
 grep -q "snapshot (interval) failed" "$tmp/rfmd.log" && echo "snapshot failures: $(grep -c 'snapshot (interval) failed' "$tmp/rfmd.log")"
-sed -n 's/.*snapshot (interval) written: .* in \([0-9]*\) ms; ingestion paused \([0-9.]*\) ms (fork), longest gap between input messages \([0-9.]*\) ms.*/\1 \2 \3/p' "$tmp/rfmd.log" |
-    awk '{ if ($1 > w) w = $1; if ($2 > p) p = $2; if ($3 > g) g = $3; n++ }
-         END { if (n) printf "snapshots: longest write %d ms, longest fork %.1f ms, longest gap between input messages while one was taken %.1f ms\n", w, p, g }' || true
+sed -n 's/.*snapshot (interval) written: .* in \([0-9]*\) ms; ingestion paused \([0-9.]*\) ms (fork), longest gap between input messages \([0-9.]*\) ms (\([0-9.]*\) ms between.*/\1 \2 \3 \4/p' "$tmp/rfmd.log" |
+    awk '{ if ($1 > w) w = $1; if ($2 > p) p = $2; if ($3 > g) g = $3; if ($4 > o) o = $4; n++ }
+         END { if (n) printf "snapshots: longest write %d ms, longest fork %.1f ms, longest gap between input messages while one was taken %.1f ms (between snapshots %.1f ms)\n", w, p, g, o }' || true
 echo "rfmd exit status after SIGTERM: $status"
 verdict=0
 awk -F, -v c="$customers" 'NR > 1 {

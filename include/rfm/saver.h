@@ -62,7 +62,8 @@ int saver_start(saver *s, const store *st, const score_breakpoints *bp, const tr
 
 /* An input message was handled at now_us, the one before at prev_us (0:
  * none). While a child is writing, the longest such interval — the one
- * spanning the fork included — is the snapshot's ingestion gap. */
+ * spanning the fork included — is the snapshot's ingestion gap; the longest
+ * between snapshots is logged beside it, as what the loop does anyway. */
 void saver_note_input(saver *s, int64_t prev_us, int64_t now_us);
 
 /* Reap a finished child without blocking: log it, count it, prune old
