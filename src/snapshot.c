@@ -542,6 +542,15 @@ static int verify(const unsigned char *p, size_t size, uint64_t want_fp, snapsho
         fail(err, errlen, "whole-file checksum mismatch");
         return -1;
     }
+    /* The count sizes the store before any record is decoded, and checksums
+     * only prove the file was not damaged, not that it was written by us:
+     * never believe more customers than the file has room for (each takes a
+     * length byte, at least one key byte and the record). */
+    if (in->customers > (size - HEADER_SIZE) / (2 + RECORD_BYTES)) {
+        fail(err, errlen, "header claims %llu customers, more than %zu bytes can hold",
+             (unsigned long long)in->customers, size);
+        return -1;
+    }
     return 0;
 }
 
