@@ -415,6 +415,10 @@ static int dec_meta(rd *r, snapshot_info *in, store *s) {
 }
 
 static int dec_offsets(rd *r, uint32_t count, snapshot_info *in) {
+    /* count comes from the block header and sizes the array: at most what
+     * the payload can hold (topic length, a topic byte, partition, offset). */
+    if (count > (size_t)(r->end - r->p) / (1 + 1 + 4 + 8))
+        return -1;
     in->offsets = calloc(count ? count : 1, sizeof *in->offsets);
     if (!in->offsets)
         return -1;
