@@ -383,7 +383,9 @@ static int dec_meta(rd *r, snapshot_info *in, store *s) {
     for (int i = 1; i <= in->nsegments && !r->bad; i++) {
         size_t len;
         const char *name = get_str8(r, SEGMENT_NAME_MAX, false, &len);
-        if (name)
+        if (name && memchr(name, 0, len))
+            r->bad = true; /* names are C strings everywhere else */
+        else if (name)
             snprintf(in->segments[i], sizeof in->segments[i], "%.*s", (int)len, name);
     }
     score_breakpoints *bp = &in->bp;
@@ -426,7 +428,9 @@ static int dec_offsets(rd *r, uint32_t count, snapshot_info *in) {
         snapshot_offset *o = &in->offsets[i];
         size_t len;
         const char *t = get_str8(r, SNAPSHOT_TOPIC_MAX, false, &len);
-        if (t)
+        if (t && memchr(t, 0, len))
+            r->bad = true; /* a C string to Kafka and to the writer */
+        else if (t)
             memcpy(o->topic, t, len);
         o->partition = (int32_t)get_uint32_t(r);
         o->next = (int64_t)get_uint64_t(r);
