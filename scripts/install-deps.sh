@@ -10,8 +10,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 pkgs=(build-essential cmake ninja-build pkg-config git
       librdkafka-dev libyaml-dev libjansson-dev libcmocka-dev libxxhash-dev
       libmicrohttpd-dev libcurl4-openssl-dev libsystemd-dev zlib1g-dev
-      kcat clang-format python3 python3-venv maven openjdk-17-jre-headless
-      chromium)
+      kcat clang-format clang libclang-rt-14-dev
+      python3 python3-venv maven openjdk-17-jre-headless chromium)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

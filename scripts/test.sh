@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: install what is missing, check the
 # formatting, build with -Werror, run every test, then build again with
-# AddressSanitizer + UndefinedBehaviorSanitizer and run every test again.
+# AddressSanitizer + UndefinedBehaviorSanitizer and run every test again, and
+# give each libFuzzer target a short run.
 #
 #   scripts/test.sh            everything
-#   scripts/test.sh --quick    one plain build and its tests, no sanitizers
+#   scripts/test.sh --quick    one plain build and its tests, no sanitizers, no fuzzing
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -36,4 +37,10 @@ if [ $quick -eq 0 ]; then
     step "build and test under AddressSanitizer + UndefinedBehaviorSanitizer"
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         run_suite build-asan -DRFM_SANITIZE=ON
+fi
+if [ $quick -eq 0 ]; then
+    # A brief run catches what a change broke in the parsers; longer runs
+    # (scripts/fuzz.sh 600) are for whoever changes them.
+    step "fuzzing (libFuzzer, 20 s per target)"
+    scripts/fuzz.sh 20
 fi

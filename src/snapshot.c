@@ -384,7 +384,9 @@ static int dec_meta(rd *r, snapshot_info *in, store *s) {
     for (int i = 1; i <= in->nsegments && !r->bad; i++) {
         size_t len;
         const char *name = get_str8(r, SEGMENT_NAME_MAX, false, &len);
-        if (name)
+        if (name && memchr(name, 0, len))
+            r->bad = true; /* names are C strings everywhere else */
+        else if (name)
             snprintf(in->segments[i], sizeof in->segments[i], "%.*s", (int)len, name);
     }
     score_breakpoints *bp = &in->bp;
@@ -416,6 +418,10 @@ static int dec_meta(rd *r, snapshot_info *in, store *s) {
 }
 
 static int dec_offsets(rd *r, uint32_t count, snapshot_info *in) {
+    /* count comes from the block header and sizes the array: at most what
+     * the payload can hold (topic length, a topic byte, partition, offset). */
+    if (count > (size_t)(r->end - r->p) / (1 + 1 + 4 + 8))
+        return -1;
     in->offsets = calloc(count ? count : 1, sizeof *in->offsets);
     if (!in->offsets)
         return -1;
@@ -423,7 +429,9 @@ static int dec_offsets(rd *r, uint32_t count, snapshot_info *in) {
         snapshot_offset *o = &in->offsets[i];
         size_t len;
         const char *t = get_str8(r, SNAPSHOT_TOPIC_MAX, false, &len);
-        if (t)
+        if (t && memchr(t, 0, len))
+            r->bad = true; /* a C string to Kafka and to the writer */
+        else if (t)
             memcpy(o->topic, t, len);
         o->partition = (int32_t)get_uint32_t(r);
         o->next = (int64_t)get_uint64_t(r);
@@ -542,6 +550,15 @@ static int verify(const unsigned char *p, size_t size, uint64_t want_fp, snapsho
     memcpy(&whole, p + off, 8);
     if (whole != XXH3_64bits(p, off)) {
         fail(err, errlen, "whole-file checksum mismatch");
+        return -1;
+    }
+    /* The count sizes the store before any record is decoded, and checksums
+     * only prove the file was not damaged, not that it was written by us:
+     * never believe more customers than the file has room for (each takes a
+     * length byte, at least one key byte and the record). */
+    if (in->customers > (size - HEADER_SIZE) / (2 + RECORD_BYTES)) {
+        fail(err, errlen, "header claims %llu customers, more than %zu bytes can hold",
+             (unsigned long long)in->customers, size);
         return -1;
     }
     return 0;

@@ -367,7 +367,10 @@ int store_reserve(store *s, size_t n) {
     if (s->count || s->migrating)
         return 0;
     uint64_t size = s->t[0].mask + 1;
-    while (size * 3 < (uint64_t)n * 4)
+    /* size / 4 * 3, not n * 4: n comes from files (a snapshot header), and
+     * for n near 2^62 n * 4 wraps, size doubled to 0 and this never ended.
+     * Sizes are powers of two >= STORE_MIN_SLOTS, so the division is exact. */
+    while (size <= STORE_MAX_SLOTS && size / 4 * 3 < (uint64_t)n)
         size *= 2;
     if (size == s->t[0].mask + 1)
         return 0;

@@ -417,6 +417,22 @@ static void test_max_ts_and_memory(void **state) {
     store_free(NULL);
 }
 
+/* Counts from a file (a snapshot header) can be anything: one no table can
+ * hold fails at once, even where n * 4 would wrap (it once looped forever). */
+static void test_reserve_impossible(void **state) {
+    (void)state;
+    store *s = store_new();
+    size_t huge[] = {SIZE_MAX, SIZE_MAX / 4 + 1, (size_t)1 << 62, ((size_t)1 << 61) + 1,
+                     (size_t)1 << 40};
+    for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++)
+        assert_int_equal(store_reserve(s, huge[i]), -1);
+    assert_int_equal(store_reserve(s, 1000), 0);
+    bool created;
+    assert_non_null(store_upsert(s, "k", 1, &created));
+    assert_true(created);
+    store_free(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_lengths),
@@ -426,6 +442,7 @@ int main(void) {
         cmocka_unit_test(test_growth),
         cmocka_unit_test(test_intern),
         cmocka_unit_test(test_max_ts_and_memory),
+        cmocka_unit_test(test_reserve_impossible),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
