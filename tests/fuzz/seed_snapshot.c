@@ -84,7 +84,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: seed_snapshot DIR\n");
         return 2;
     }
-    snapshot_offset offs[2] = {{"orders", 0, 42}, {"more.orders", 3, 7}};
+    snapshot_offset offs[2] = {{"orders", 0, 42, 40}, {"more.orders", 3, 7, 7}};
     score_settings st;
     segment_map map;
 
