@@ -49,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event_internal.h"
 #include "rfm/money.h"
 #include "rfm/timefmt.h"
 
@@ -358,7 +359,7 @@ static void shortest_repr(double d, char *buf, size_t len) {
  * double of a decimal with at most two places. Below 2^45 doubles are less
  * than 0.01 apart, so no other such decimal maps to the same double and the
  * result is what shortest_repr + money_parse would give. */
-static bool cents_of_double(double d, int64_t *cents) {
+bool event_cents_of_double(double d, int64_t *cents) {
     if (!(d > -35184372088832.0 && d < 35184372088832.0)) /* 2^45; NaN fails too */
         return false;
     double c = nearbyint(d * 100.0);
@@ -388,7 +389,7 @@ static event_reject decode_amount(dctx *x, json_t *root, const char *name, int64
     const char *s;
     size_t len;
     char num[40];
-    if (json_is_real(v) && cents_of_double(json_real_value(v), cents))
+    if (json_is_real(v) && event_cents_of_double(json_real_value(v), cents))
         return EVENT_OK;
     if (json_is_real(v)) {
         shortest_repr(json_real_value(v), num, sizeof num);
@@ -495,8 +496,8 @@ static event_reject decode_root(dctx *x, const event_fields *f, json_t *root, ev
     return EVENT_OK;
 }
 
-event_reject event_decode(const event_fields *f, const char *buf, size_t len, size_t max_bytes,
-                          event_decoded *out, char *err, size_t errlen) {
+static event_reject decode(const event_fields *f, const char *buf, size_t len, size_t max_bytes,
+                           event_decoded *out, char *err, size_t errlen, bool fast) {
     dctx x = {err, errlen};
     event_fields defaults;
     if (!f) {
@@ -533,6 +534,9 @@ event_reject event_decode(const event_fields *f, const char *buf, size_t len, si
         set_err(err, errlen, "not JSON: empty message");
         return EVENT_NOT_JSON;
     }
+    if (fast && event_flat_decode(f, buf, len, out) == 0)
+        return EVENT_OK;
+    memset(&out->o, 0, sizeof out->o);
     json_error_t e;
     json_t *root =
         json_loadb(buf, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &e);
@@ -543,6 +547,16 @@ event_reject event_decode(const event_fields *f, const char *buf, size_t len, si
     if (r != EVENT_OK)
         event_decoded_free(out);
     return r;
+}
+
+event_reject event_decode(const event_fields *f, const char *buf, size_t len, size_t max_bytes,
+                          event_decoded *out, char *err, size_t errlen) {
+    return decode(f, buf, len, max_bytes, out, err, errlen, true);
+}
+
+event_reject event_decode_general(const event_fields *f, const char *buf, size_t len,
+                                  size_t max_bytes, event_decoded *out, char *err, size_t errlen) {
+    return decode(f, buf, len, max_bytes, out, err, errlen, false);
 }
 
 /* ---- encoding ---------------------------------------------------------- */

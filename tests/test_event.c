@@ -694,8 +694,82 @@ static void test_encode_change(void **state) {
     free(s);
 }
 
+/* The fast path for flat objects (src/event_flat.c) gives the general
+ * decoder's verdict, message and order on inputs at its edges. */
+static void test_fast_path_agrees(void **state) {
+    (void)state;
+    static const char *const inputs[] = {
+        "{\"order_id\":\"o\",\"customer_id\":\"c\",\"ts\":\"2021-03-01T10:00:00Z\",\"amount\":1}",
+        " {\"order_id\" : \"o\" ,\"customer_id\":\"c\",\"ts\":1614592800000,\"amount\":-0}\r\n",
+        "{\"order_id\":\"o\",\"customer_id\":\"c\",\"ts\":-1,\"amount\":1.005}",
+        "{\"order_id\":\"o\",\"customer_id\":\"c\",\"ts\":0,\"amount\":1e2}",
+        "{\"order_id\":\"o\",\"customer_id\":\"c\",\"ts\":0,\"amount\":-0.0}",
+        "{\"order_id\":\"o\",\"customer_id\":\"c\",\"ts\":0,\"amount\":\"12.345\"}",
+        "{\"order_id\":\"o\",\"customer_id\":\"c\",\"ts\":0,\"amount\":01}",
+        "{\"order_id\":\"o\",\"customer_id\":\"c\",\"ts\":0,\"amount\":1.}",
+        "{\"order_id\":\"o\",\"customer_id\":\"c\",\"ts\":0,\"amount\":9999999999999999999}",
+        "{\"order_id\":\"o\",\"customer_id\":\"c\",\"ts\":0,\"amount\":1,\"x\":1e999}",
+        "{\"order_id\":\"o\",\"customer_id\":\"c\",\"ts\":0,\"amount\":1,\"x\":-"
+        "99999999999999999999}",
+        "{\"order_id\":\"o\",\"customer_id\":\"c\",\"ts\":0,\"amount\":1,\"amount\":1}",
+        "{\"order_id\":\"o\",\"customer_id\":\"c\",\"ts\":0,\"amount\":1,\"x\":1,\"x\":2}",
+        "{\"order_id\":\"o\",\"customer_id\":\"c\\u0041\",\"ts\":0,\"amount\":1}",
+        "{\"order_id\":\"o\",\"customer_id\":\"c\",\"ts\":0,\"amount\":1,}",
+        "{\"order_id\":\"o\",\"customer_id\":\"c\",\"ts\":0,\"amount\":1} x",
+        "{\"order_id\":\"o\",\"customer_id\":\"c\",\"ts\":0,\"amount\":1,\"categories\":[]}",
+        "{\"order_id\":\"o\",\"customer_id\":\"c\",\"ts\":0,\"amount\":1,\"categories\":[\"A\","
+        "\"\",\"B\"]}",
+        "{\"order_id\":\"o\",\"customer_id\":\"c\",\"ts\":0,\"amount\":1,\"categories\":[\"A\",]}",
+        "{\"order_id\":\"o\",\"customer_id\":\"c\",\"ts\":0,\"amount\":1,\"categories\":[1]}",
+        "{\"order_id\":\"o\",\"customer_id\":\"c\",\"ts\":0,\"amount\":1,\"categories\":null}",
+        "{\"order_id\":\"o\",\"customer_id\":\"c\",\"ts\":0,\"amount\":1,\"channel\":7}",
+        "{\"order_id\":\"o\",\"customer_id\":\"c\",\"ts\":0,\"amount\":1,\"currency\":null}",
+        "{\"order_id\":\"o\",\"customer_id\":\"c\",\"ts\":0,\"amount\":1,\"y\":[1]}",
+        "{\"order_id\":\"o\",\"customer_id\":\"c\",\"ts\":0,\"amount\":1,\"y\":{}}",
+        "{\"order_id\":\"o\",\"customer_id\":\"c\",\"ts\":0,\"amount\":1,\"y\":true}",
+        "{\"order_id\":\"o\",\"customer_id\":\"c\",\"ts\":\"2021-02-30\",\"amount\":1}",
+        "{\"order_id\":\"o\",\"customer_id\":\"c\",\"ts\":4294967296000,\"amount\":1}",
+        "{\"order_id\":\"o\",\"customer_id\":\"c\",\"ts\":0.5,\"amount\":1}",
+        "{\"order_id\":\"o\",\"customer_id\":\"\x7f\",\"ts\":0,\"amount\":1}",
+        "{\"order_id\":\"o\",\"customer_id\":\"\xc2\x85\",\"ts\":0,\"amount\":1}",
+        "{\"order_id\":\"o\",\"customer_id\":\"\",\"ts\":0,\"amount\":1}",
+        "{\"order_id\":\"o\",\"customer_id\":null,\"ts\":0,\"amount\":1}",
+        "{\"order_id\":\"o\",\"ts\":0,\"amount\":1}",
+        "{}",
+        "{\"order_id\":\"o\",\"customer_id\":\"c\",\"ts\":0,\"amount\":1",
+    };
+    event_decoded g;
+    memset(&g, 0, sizeof g);
+    char eg[256];
+    for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++) {
+        const char *in = inputs[i];
+        event_reject a = dec(in);
+        event_reject b =
+            event_decode_general(&F, in, strlen(in), EVENT_MAX_BYTES, &g, eg, sizeof eg);
+        if (a != b || strcmp(E, eg))
+            fail_msg("%s: fast %s (%s), general %s (%s)", in, event_reject_name(a), E,
+                     event_reject_name(b), eg);
+        if (a != EVENT_OK)
+            continue;
+        const order *x = &D.o, *y = &g.o;
+        assert_int_equal(x->ts, y->ts);
+        assert_int_equal(x->amount_cents, y->amount_cents);
+        assert_int_equal(x->customer_id.len, y->customer_id.len);
+        assert_memory_equal(x->customer_id.p, y->customer_id.p, x->customer_id.len);
+        assert_int_equal(x->order_id.len, y->order_id.len);
+        assert_int_equal(x->channel.len, y->channel.len);
+        assert_int_equal(x->ncategories, y->ncategories);
+        for (size_t k = 0; k < x->ncategories; k++) {
+            assert_int_equal(x->categories[k].len, y->categories[k].len);
+            assert_memory_equal(x->categories[k].p, y->categories[k].p, x->categories[k].len);
+        }
+    }
+    event_decoded_free(&g);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_fast_path_agrees, setup, teardown),
         cmocka_unit_test_setup_teardown(test_good_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_good_minimal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_custom_fields, setup, teardown),

@@ -38,8 +38,9 @@ typedef enum event_reject {
 
 const char *event_reject_name(event_reject r);
 
-/* Decoded order plus the storage its strings point into. Reuse one across
- * calls; free with event_decoded_free. */
+/* Decoded order plus the storage its strings point into (or, for the
+ * common flat object, the input buffer itself: keep it alive while the
+ * order is used). Reuse one across calls; free with event_decoded_free. */
 typedef struct event_decoded {
     order o;
     void *priv;
@@ -51,6 +52,11 @@ typedef struct event_decoded {
 event_reject event_decode(const event_fields *f, const char *buf, size_t len, size_t max_bytes,
                           event_decoded *out, char *err, size_t errlen);
 void event_decoded_free(event_decoded *d);
+
+/* The same without the fast path for flat objects (src/event_flat.c): what
+ * event_decode must always agree with; for tests and fuzzing. */
+event_reject event_decode_general(const event_fields *f, const char *buf, size_t len,
+                                  size_t max_bytes, event_decoded *out, char *err, size_t errlen);
 
 /* Encode an order as one JSONL line (no newline). Returns malloc'd string. */
 char *event_encode_order(const event_fields *f, const order *o);

@@ -95,6 +95,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(event_decode(&f, buf, size, EVENT_MAX_BYTES, &again, err2, sizeof err2) == r);
     FUZZ_CHECK(strcmp(err, err2) == 0);
 
+    /* The fast path for flat objects must agree with the general decoder:
+     * same verdict, same message, same order. */
+    event_decoded gen;
+    memset(&gen, 0, sizeof gen);
+    FUZZ_CHECK(event_decode_general(&f, buf, size, EVENT_MAX_BYTES, &gen, err2, sizeof err2) == r);
+    FUZZ_CHECK(strcmp(err, err2) == 0);
+    FUZZ_CHECK(r != EVENT_OK || order_eq(&d.o, &gen.o));
+    event_decoded_free(&gen);
+
     if (r == EVENT_OK) {
         FUZZ_CHECK(order_eq(&d.o, &again.o));
         char *line = event_encode_order(&f, &d.o);
