@@ -622,8 +622,9 @@ int snapshot_load(const char *path, uint64_t want_fingerprint, const segment_map
         return -1;
     }
     struct stat stt;
-    if (fstat(fd, &stt) || !S_ISREG(stt.st_mode)) {
-        fail(err, errlen, "%s", S_ISREG(stt.st_mode) ? strerror(errno) : "not a regular file");
+    int st_rc = fstat(fd, &stt);
+    if (st_rc || !S_ISREG(stt.st_mode)) {
+        fail(err, errlen, "%s", st_rc ? strerror(errno) : "not a regular file");
         close(fd);
         return -1;
     }
