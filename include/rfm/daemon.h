@@ -36,6 +36,9 @@
 
 #define DAEMON_BATCH             500   /* messages per loop turn */
 #define DAEMON_POLL_MS           100   /* longest wait for input */
+#define DAEMON_PUBLISH_SLICE     1000  /* rescore events handed over per loop turn */
+#define DAEMON_PUBLISH_QUEUE     4000  /* ... while the producer holds fewer than this */
+#define DAEMON_PUBLISH_POLL_MS   2     /* input wait while rescore events are queued */
 #define DAEMON_COMMIT_MS         1000  /* commit period */
 #define DAEMON_PROGRESS_MS       10000 /* progress line period */
 #define DAEMON_DRAIN_MS          5000  /* producer drain on revoke */

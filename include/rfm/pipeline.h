@@ -6,7 +6,10 @@
  *                  +-> dead-letter copy            and the segment changed)
  *
  *   rescore -> score_breakpoints_compute -> score_rescore_all -> one event per
- *              customer whose segment changed (cause "rescore")
+ *              customer whose segment changed (cause "rescore"), published
+ *              afterwards in slices between input batches (pipeline_publish),
+ *              so a rescore that moves millions of customers does not stop
+ *              ingestion while the producer works through them
  *
  * Every produced message takes a tracker ref for the input message that
  * caused it (rescore events take a global one), so input offsets are only
@@ -65,6 +68,13 @@ typedef struct pipeline {
     int failed;           /* producer or memory failure: the daemon must stop */
     bool republish;       /* next rescore publishes every customer, changed or not */
     const uint8_t *saved; /* during such a rescore: segments before it, by index */
+    /* A rescore's changes not yet published: customer index and the segment
+     * it had before, oldest first from `next`. */
+    struct pipeline_change {
+        uint32_t idx;
+        uint8_t old;
+    } * changes;
+    size_t nchanges, next, cap;
 } pipeline;
 
 /* One input message (payload may be NULL: a Kafka null value). */
@@ -84,10 +94,19 @@ void pipeline_free(pipeline *p);
 /* Returns 0, or -1 on a fatal failure (producer failed, out of memory). */
 int pipeline_process(pipeline *p, const pipeline_input *in);
 
-/* Recompute breakpoints over all customers, rescore everyone, publish the
- * changes (every customer when p->republish is set; it is cleared). `why`
- * is for the log line. No-op without customers. 0 or -1. */
+/* Recompute breakpoints over all customers, rescore everyone and queue the
+ * changes for publishing (every customer when p->republish is set; it is
+ * cleared). Changes still queued from an earlier rescore are published
+ * first. `why` is for the log line. No-op without customers. 0 or -1. */
 int pipeline_rescore(pipeline *p, const char *why);
+
+/* Publish up to `max` queued rescore changes (SIZE_MAX: all), each with the
+ * customer's state at that moment. Returns how many are still queued, or -1
+ * on a fatal failure. */
+long pipeline_publish(pipeline *p, size_t max);
+
+/* Rescore changes queued and not yet handed to the producer. */
+size_t pipeline_unpublished(const pipeline *p);
 
 /* The segment rules were replaced in place (SIGHUP reload): p->cfg->segments
  * is the new map, `old` the one the customers' segment indices refer to.

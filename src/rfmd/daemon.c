@@ -272,9 +272,9 @@ static int daemon_snapshot(daemon_ctx *d, const char *why) {
         log_info("snapshot (%s) skipped: the previous one is still being written", why);
         return 0;
     }
-    if (tracker_global_pending(d->trk) > 0) {
+    if (tracker_global_pending(d->trk) > 0 || pipeline_unpublished(&d->pipe) > 0) {
         log_debug("snapshot (%s) postponed: %zu rescore events not delivered yet", why,
-                  tracker_global_pending(d->trk));
+                  tracker_global_pending(d->trk) + pipeline_unpublished(&d->pipe));
         return -2;
     }
     return saver_start(d->saver, d->store, &d->pipe.bp, d->trk, why);
@@ -318,6 +318,8 @@ static void daemon_loop(daemon_ctx *d) {
     bool full = false; /* the last turn took a whole batch: more is waiting */
     while (!daemon_stop_sig && !daemon_fatal(d)) {
         int wait = full ? 0 : DAEMON_POLL_MS;
+        if (wait && pipeline_unpublished(&d->pipe) > 0)
+            wait = DAEMON_PUBLISH_POLL_MS;
         if (d->http) {
             http_serve(d->http, consumer_wake_fd(d->cons), wait);
             wait = 0;
@@ -349,6 +351,13 @@ static void daemon_loop(daemon_ctx *d) {
         full = i == DAEMON_BATCH;
         producer_poll(d->prod, 0);
         if (daemon_fatal(d))
+            return;
+        /* A rescore's events go out a slice at a time, only while the
+         * producer has room: input keeps flowing between slices, and the
+         * queue never fills (which would pause consumption). */
+        if (pipeline_unpublished(&d->pipe) > 0 &&
+            rd_kafka_outq_len(producer_handle(d->prod)) < DAEMON_PUBLISH_QUEUE &&
+            pipeline_publish(&d->pipe, DAEMON_PUBLISH_SLICE) < 0)
             return;
 
         now = log_monotonic_ms();
@@ -492,7 +501,8 @@ int daemon_run(config *cfg, const daemon_options *opt) {
 
     if (!daemon_fatal(&d)) {
         log_notice("stopping (signal %d): final rescore, flush, commit", (int)daemon_stop_sig);
-        pipeline_rescore(&d.pipe, "shutdown");
+        if (pipeline_rescore(&d.pipe, "shutdown") == 0)
+            pipeline_publish(&d.pipe, SIZE_MAX);
     }
     int left = producer_flush(d.prod, daemon_fatal(&d) ? 2000 : DAEMON_SHUTDOWN_FLUSH_MS);
     if (!consumer_failed(d.cons)) {

@@ -44,6 +44,8 @@ void pipeline_init(pipeline *p, const config *cfg, store *s, producer *prod, tra
 
 void pipeline_free(pipeline *p) {
     event_decoded_free(&p->dec);
+    free(p->changes);
+    p->changes = NULL;
 }
 
 /* Publish one segment change; `previous` is the old segment's name (NULL:
@@ -253,18 +255,49 @@ int pipeline_process(pipeline *p, const pipeline_input *in) {
 
 static void pipeline_on_change(void *ctx, size_t idx, store_customer *c, uint8_t old) {
     pipeline *p = ctx;
+    (void)c;
     if (p->saved)
         old = p->saved[idx];
     if (p->failed)
         return;
-    tracker_ref *ref = tracker_ref_global(p->trk);
-    if (!ref) {
-        log_error("pipeline: out of memory");
-        p->failed = 1;
-        return;
+    if (p->nchanges == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 4096;
+        struct pipeline_change *nc = realloc(p->changes, cap * sizeof *nc);
+        if (!nc) {
+            log_error("pipeline: out of memory queueing rescore changes");
+            p->failed = 1;
+            return;
+        }
+        p->changes = nc;
+        p->cap = cap;
     }
-    p->stats.events_rescore++;
-    pipeline_emit(p, c, old, "rescore", NULL, ref);
+    p->changes[p->nchanges].idx = (uint32_t)idx;
+    p->changes[p->nchanges].old = old;
+    p->nchanges++;
+}
+
+size_t pipeline_unpublished(const pipeline *p) {
+    return p->nchanges - p->next;
+}
+
+long pipeline_publish(pipeline *p, size_t max) {
+    for (size_t k = 0; k < max && p->next < p->nchanges; k++) {
+        if (p->failed)
+            return -1;
+        const struct pipeline_change *ch = &p->changes[p->next++];
+        tracker_ref *ref = tracker_ref_global(p->trk);
+        if (!ref) {
+            log_error("pipeline: out of memory");
+            p->failed = 1;
+            return -1;
+        }
+        p->stats.events_rescore++;
+        if (pipeline_emit(p, store_at(p->store, ch->idx), ch->old, "rescore", NULL, ref) < 0)
+            return -1;
+    }
+    if (p->next == p->nchanges)
+        p->next = p->nchanges = 0;
+    return p->failed ? -1 : (long)pipeline_unpublished(p);
 }
 
 int pipeline_rescore(pipeline *p, const char *why) {
@@ -273,6 +306,10 @@ int pipeline_rescore(pipeline *p, const char *why) {
     size_t n = store_count(p->store);
     if (n == 0)
         return 0;
+    /* The previous rescore's "old" segments refer to the state before it:
+     * publish them before this one records its own. */
+    if (pipeline_publish(p, SIZE_MAX) < 0)
+        return -1;
     int64_t t0 = log_monotonic_ms();
     score_breakpoints bp;
     if (score_breakpoints_compute(&p->cfg->scoring, p->store, (int64_t)time(NULL), p->bp.version,
