@@ -149,53 +149,60 @@ static bool int_of(span v, long long *out) {
     return true;
 }
 
-/* jansson fails the whole text on a number it cannot hold, whatever field
- * it is in; so must we (by giving up). */
-static bool number_fits(span v, bool real) {
-    if (!real) {
-        long long n;
-        return int_of(v, &n);
-    }
+/* A number's value, read once. jansson fails the whole text on a number it
+ * cannot hold, whatever field it is in; so must we (by giving up). */
+static bool number_value(span v, bool real, long long *i, double *d) {
+    if (!real)
+        return int_of(v, i);
     char num[40];
     if (v.len >= sizeof num)
         return false;
     memcpy(num, v.p, v.len);
     num[v.len] = '\0';
-    return isfinite(strtod(num, NULL));
+    *d = strtod(num, NULL);
+    return isfinite(*d);
 }
 
-static bool ts_ok(vkind k, span v, int64_t *ts) {
+static bool ts_ok(vkind k, span v, long long i, int64_t *ts) {
     if (k == V_STRING) {
         if (timefmt_parse_rfc3339(v.p, v.len, ts))
             return false;
     } else if (k == V_INT) {
-        long long ms;
-        if (!int_of(v, &ms))
-            return false;
-        *ts = ms / 1000 - (ms % 1000 < 0);
+        *ts = i / 1000 - (i % 1000 < 0);
     } else {
         return false;
     }
     return *ts >= ORDER_TS_MIN && *ts <= ORDER_TS_MAX;
 }
 
-static bool amount_ok(vkind k, span v, int64_t *cents) {
+static bool amount_ok(vkind k, span v, long long i, double d, int64_t *cents) {
     if (k == V_STRING)
         return money_parse(v.p, v.len, cents) == 0;
     if (k == V_INT) {
-        long long n;
-        if (!int_of(v, &n) || n > MONEY_MAX_CENTS / 100 || n < -(MONEY_MAX_CENTS / 100))
+        if (i > MONEY_MAX_CENTS / 100 || i < -(MONEY_MAX_CENTS / 100))
             return false;
-        *cents = (int64_t)n * 100;
+        *cents = (int64_t)i * 100;
         return true;
     }
-    if (k != V_REAL || v.len >= 40)
+    return k == V_REAL && event_cents_of_double(d, cents);
+}
+
+/* After a member or element: 1 on ',' (another follows), 0 on `close`,
+ * -1 on anything else. */
+static int next_or_close(scan *s, char close) {
+    ws(s);
+    if (s->p < s->end && (*s->p == ',' || *s->p == close))
+        return *s->p++ == ',';
+    return -1;
+}
+
+/* An id field: a valid string, or give up. */
+static bool take_id(vkind k, span v, order_str *dst) {
+    if (k != V_STRING || !id_ok(v))
         return false;
-    char num[40];
-    memcpy(num, v.p, v.len);
-    num[v.len] = '\0';
-    double d = strtod(num, NULL);
-    return event_cents_of_double(d, cents);
+    dst->p = v.p;
+    dst->len = v.len;
+    return true;
 }
 
 int event_flat_decode(const event_fields *f, const char *buf, size_t len, event_decoded *out) {
@@ -231,13 +238,15 @@ int event_flat_decode(const event_fields *f, const char *buf, size_t len, event_
             return -1;
         vkind kind;
         bool real = false;
+        long long iv = 0;
+        double dv = 0;
         size_t ncats = 0;
         if (*s.p == '"') {
             if (!str(&s, &v))
                 return -1;
             kind = V_STRING;
         } else if (*s.p == '-' || (*s.p >= '0' && *s.p <= '9')) {
-            if (!number(&s, &v, &real) || !number_fits(v, real))
+            if (!number(&s, &v, &real) || !number_value(v, real, &iv, &dv))
                 return -1;
             kind = real ? V_REAL : V_INT;
         } else if (lit(&s, "null")) {
@@ -260,16 +269,11 @@ int event_flat_decode(const event_fields *f, const char *buf, size_t len, event_
                         o->ncategories++;
                     }
                     ncats++;
-                    ws(&s);
-                    if (s.p < s.end && *s.p == ',') {
-                        s.p++;
-                        continue;
-                    }
-                    if (s.p < s.end && *s.p == ']') {
-                        s.p++;
+                    int more = next_or_close(&s, ']');
+                    if (more < 0)
+                        return -1;
+                    if (!more)
                         break;
-                    }
-                    return -1;
                 }
             }
             kind = V_ARRAY;
@@ -279,21 +283,17 @@ int event_flat_decode(const event_fields *f, const char *buf, size_t len, event_
         }
 
         if (is_key(k, f->order_id)) {
-            if (kind != V_STRING || !id_ok(v))
+            if (!(have_oid = take_id(kind, v, &o->order_id)))
                 return -1;
-            o->order_id.p = v.p, o->order_id.len = v.len, have_oid = true;
         } else if (is_key(k, f->customer_id)) {
-            if (kind != V_STRING || !id_ok(v))
+            if (!(have_cid = take_id(kind, v, &o->customer_id)))
                 return -1;
-            o->customer_id.p = v.p, o->customer_id.len = v.len, have_cid = true;
         } else if (is_key(k, f->ts)) {
-            if (!ts_ok(kind, v, &o->ts))
+            if (!(have_ts = ts_ok(kind, v, iv, &o->ts)))
                 return -1;
-            have_ts = true;
         } else if (is_key(k, f->amount)) {
-            if (!amount_ok(kind, v, &o->amount_cents))
+            if (!(have_amount = amount_ok(kind, v, iv, dv, &o->amount_cents)))
                 return -1;
-            have_amount = true;
         } else if (is_key(k, f->currency)) {
             if (kind != V_STRING && kind != V_NULL)
                 return -1;
@@ -309,16 +309,11 @@ int event_flat_decode(const event_fields *f, const char *buf, size_t len, event_
             return -1;
         }
 
-        ws(&s);
-        if (s.p < s.end && *s.p == ',') {
-            s.p++;
-            continue;
-        }
-        if (s.p < s.end && *s.p == '}') {
-            s.p++;
+        int more = next_or_close(&s, '}');
+        if (more < 0)
+            return -1;
+        if (!more)
             break;
-        }
-        return -1;
     }
     ws(&s);
     if (s.p != s.end || !have_oid || !have_cid || !have_ts || !have_amount)

@@ -102,6 +102,32 @@ static int pipeline_emit(pipeline *p, store_customer *c, uint8_t old, const char
     return pipeline_emit_named(p, c, previous, cause, order_id, ref);
 }
 
+/* An event caused by input message (slot, offset): its tracker ref keeps
+ * that offset uncommitted until delivery. */
+static int pipeline_emit_caused(pipeline *p, store_customer *c, uint8_t old, int slot,
+                                int64_t offset) {
+    tracker_ref *ref = tracker_ref_take(p->trk, slot, offset);
+    if (!ref) {
+        log_error("pipeline: out of memory");
+        p->failed = 1;
+        return -1;
+    }
+    p->stats.events_order++;
+    return pipeline_emit(p, c, old, "order", &p->dec.o.order_id, ref);
+}
+
+/* An event of a rescore (or new segment rules): caused by no input message. */
+static int pipeline_emit_rescore(pipeline *p, store_customer *c, const char *previous) {
+    tracker_ref *ref = tracker_ref_global(p->trk);
+    if (!ref) {
+        log_error("pipeline: out of memory");
+        p->failed = 1;
+        return -1;
+    }
+    p->stats.events_rescore++;
+    return pipeline_emit_named(p, c, previous, "rescore", NULL, ref);
+}
+
 static int pipeline_dead_letter(pipeline *p, const pipeline_input *in, int slot, const char *reason,
                                 const char *detail) {
     p->stats.rejected++;
@@ -147,14 +173,7 @@ static int pipeline_score_touched(pipeline *p, store_customer *c, int slot, int6
     uint8_t old = score_apply(&p->cfg->scoring, &p->bp, &p->cfg->segments, p->store, c);
     if (old == c->segment)
         return 0;
-    tracker_ref *ref = tracker_ref_take(p->trk, slot, offset);
-    if (!ref) {
-        log_error("pipeline: out of memory");
-        p->failed = 1;
-        return -1;
-    }
-    p->stats.events_order++;
-    return pipeline_emit(p, c, old, "order", &p->dec.o.order_id, ref);
+    return pipeline_emit_caused(p, c, old, slot, offset);
 }
 
 /* A message the restored state already holds (see tracker.h): what it caused
@@ -162,28 +181,27 @@ static int pipeline_score_touched(pipeline *p, store_customer *c, int slot, int6
  * state as it is now — a dead-letter copy if it is rejected, else the
  * customer's current segment (previous_segment is then the same: the one
  * the lost event led to is not known) — and apply nothing. */
-static int pipeline_redo(pipeline *p, const pipeline_input *in, int slot) {
+static int pipeline_redo(pipeline *p, const pipeline_input *in, int slot, event_reject r,
+                         const char *err) {
     p->stats.redone++;
-    char err[256] = "";
-    const char *buf = in->payload ? in->payload : "";
-    event_reject r = event_decode(&p->cfg->fields, buf, in->payload ? in->len : 0,
-                                  p->cfg->max_message_bytes, &p->dec, err, sizeof err);
-    if (r != EVENT_OK)
-        return pipeline_dead_letter(p, in, slot, event_reject_name(r), err[0] ? err : "rejected");
-    if (!order_valid(&p->dec.o))
-        return pipeline_dead_letter(p, in, slot, PIPELINE_REJECT_INVALID, PIPELINE_INVALID_DETAIL);
-    const order_str *id = &p->dec.o.customer_id;
-    store_customer *c = store_get(p->store, id->p, id->len);
-    if (!c || p->bp.version == 0 || !c->segment)
-        return 0;
-    tracker_ref *ref = tracker_ref_take(p->trk, slot, in->offset);
-    if (!ref) {
-        log_error("pipeline: out of memory");
-        p->failed = 1;
-        return -1;
+    int rc = 0;
+    if (r != EVENT_OK) {
+        rc = pipeline_dead_letter(p, in, slot, event_reject_name(r), err);
+    } else if (!order_valid(&p->dec.o)) {
+        rc = pipeline_dead_letter(p, in, slot, PIPELINE_REJECT_INVALID, PIPELINE_INVALID_DETAIL);
+    } else {
+        const order_str *id = &p->dec.o.customer_id;
+        store_customer *c = store_get(p->store, id->p, id->len);
+        if (c && p->bp.version && c->segment)
+            rc = pipeline_emit_caused(p, c, c->segment, slot, in->offset);
     }
-    p->stats.events_order++;
-    return pipeline_emit(p, c, c->segment, "order", &p->dec.o.order_id, ref);
+    tracker_partition_info pi;
+    tracker_info(p->trk, (size_t)slot, &pi);
+    if (in->offset + 1 == pi.applied)
+        log_info("%s [%d]: effects of the messages up to offset %" PRId64
+                 " (already in the restored state) published again",
+                 in->topic, (int)in->partition, in->offset);
+    return rc;
 }
 
 int pipeline_process(pipeline *p, const pipeline_input *in) {
@@ -196,23 +214,14 @@ int pipeline_process(pipeline *p, const pipeline_input *in) {
         p->failed = 1;
         return -1;
     }
-    if (tracker_in_state(p->trk, slot, in->offset)) {
-        int rc = pipeline_redo(p, in, slot);
-        tracker_partition_info pi;
-        tracker_info(p->trk, (size_t)slot, &pi);
-        if (in->offset + 1 == pi.applied)
-            log_info("%s [%d]: effects of the messages up to offset %" PRId64
-                     " (already in the restored state) published again",
-                     in->topic, (int)in->partition, in->offset);
-        tracker_end(p->trk, slot, in->offset);
-        return rc;
-    }
     char err[256] = "";
     const char *buf = in->payload ? in->payload : "";
     event_reject r = event_decode(&p->cfg->fields, buf, in->payload ? in->len : 0,
                                   p->cfg->max_message_bytes, &p->dec, err, sizeof err);
     int rc = 0;
-    if (r != EVENT_OK) {
+    if (tracker_in_state(p->trk, slot, in->offset)) {
+        rc = pipeline_redo(p, in, slot, r, err[0] ? err : "rejected");
+    } else if (r != EVENT_OK) {
         if ((int)r > 0 && r < EVENT_REJECT_COUNT)
             p->stats.rejected_by[r]++;
         rc = pipeline_dead_letter(p, in, slot, event_reject_name(r), err[0] ? err : "rejected");
@@ -285,14 +294,8 @@ long pipeline_publish(pipeline *p, size_t max) {
         if (p->failed)
             return -1;
         const struct pipeline_change *ch = &p->changes[p->next++];
-        tracker_ref *ref = tracker_ref_global(p->trk);
-        if (!ref) {
-            log_error("pipeline: out of memory");
-            p->failed = 1;
-            return -1;
-        }
-        p->stats.events_rescore++;
-        if (pipeline_emit(p, store_at(p->store, ch->idx), ch->old, "rescore", NULL, ref) < 0)
+        const char *previous = ch->old ? segment_name(&p->cfg->segments, ch->old) : NULL;
+        if (pipeline_emit_rescore(p, store_at(p->store, ch->idx), previous) < 0)
             return -1;
     }
     if (p->next == p->nchanges)
@@ -370,15 +373,8 @@ long pipeline_resegment(pipeline *p, const segment_map *old) {
         const char *now = c->segment ? segment_name(map, c->segment) : NULL;
         if (was == now || (was && now && !strcmp(was, now)))
             continue;
-        tracker_ref *ref = tracker_ref_global(p->trk);
-        if (!ref) {
-            log_error("pipeline: out of memory");
-            p->failed = 1;
-            return -1;
-        }
-        p->stats.events_rescore++;
         changed++;
-        if (pipeline_emit_named(p, c, was, "rescore", NULL, ref) < 0)
+        if (pipeline_emit_rescore(p, c, was) < 0)
             return -1;
     }
     p->stats.resegments++;
