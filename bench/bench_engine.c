@@ -24,11 +24,10 @@
 #include "rfm/segment.h"
 #include "rfm/snapshot.h"
 #include "rfm/store.h"
+#include "util/clock.h"
 
 static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)clock_mono_us() / 1e6;
 }
 
 static long rss_bytes(void) {

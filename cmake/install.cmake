@@ -1,5 +1,5 @@
 # Installation and the Debian package. Included from CMakeLists.txt after
-# the daemon and the tools are defined.
+# the daemon and the tools are defined; its tests are in tests/CMakeLists.txt.
 #
 #   cmake --install build --prefix DIR   lays out, relative to DIR:
 #     bin/rfmd bin/rfmctl bin/rfm-replay
@@ -60,19 +60,3 @@ set(CPACK_STRIP_FILES ON)
 # to /etc and compresses the man pages.
 set(CPACK_PRE_BUILD_SCRIPTS ${CMAKE_SOURCE_DIR}/packaging/deb/stage.cmake)
 include(CPack)
-
-# ---- Tests ------------------------------------------------------------------
-
-add_test(NAME install
-         COMMAND ${CMAKE_SOURCE_DIR}/tests/test_install.sh ${CMAKE_COMMAND} ${CMAKE_BINARY_DIR}
-                 ${CMAKE_SOURCE_DIR})
-add_test(NAME install_deb
-         COMMAND ${CMAKE_SOURCE_DIR}/tests/test_install_deb.sh ${CMAKE_CPACK_COMMAND}
-                 ${CMAKE_BINARY_DIR})
-add_test(NAME systemd_unit
-         COMMAND ${CMAKE_SOURCE_DIR}/tests/test_systemd_unit.sh ${CMAKE_SOURCE_DIR}
-                 $<TARGET_FILE:rfmd>)
-set_tests_properties(install install_deb systemd_unit PROPERTIES
-  TIMEOUT 120
-  LABELS install
-  SKIP_RETURN_CODE 77)

@@ -23,6 +23,9 @@ mapfile -t cfiles < <(git ls-files '*.c' '*.h' 2>/dev/null || find src include t
 clang-format --dry-run --Werror "${cfiles[@]}"
 echo "ok: ${#cfiles[@]} files formatted"
 
+step "layers (scripts/check-layers.sh)"
+scripts/check-layers.sh
+
 run_suite() { # build-dir, extra cmake args...
     local dir=$1
     shift

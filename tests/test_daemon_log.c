@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "rfm/log.h"
+#include "rfmd/log.h"
 
 static int saved_stderr = -1;
 static FILE *capture;

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "rfm/tracker.h"
+#include "rfmd/tracker.h"
 
 typedef struct seen {
     int n;

@@ -1,5 +1,5 @@
 /*
- * consumer — see include/rfm/consumer.h.
+ * consumer — see consumer.h.
  *
  * Everything runs on the daemon's main thread: rd_kafka_poll_set_consumer
  * routes librdkafka's main queue (errors, commit results, rebalances) into
@@ -13,7 +13,7 @@
  * (fixed in 2.1.0), and rfmd pauses on producer back-pressure. It also means
  * no message of a partition is processed after that partition was revoked.
  */
-#include "rfm/consumer.h"
+#include "consumer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +21,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "rfm/kconf.h"
-#include "rfm/log.h"
+#include "kconf.h"
+#include "log.h"
 
 struct consumer {
     rd_kafka_t *rk;

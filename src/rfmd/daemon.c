@@ -1,5 +1,5 @@
 /*
- * daemon — see include/rfm/daemon.h.
+ * daemon — see daemon.h.
  *
  * One thread does all of rfmd's work; librdkafka's own threads do the I/O.
  * Each loop turn takes up to DAEMON_BATCH messages (waiting at most
@@ -31,7 +31,7 @@
  * line every few seconds, WATCHDOG=1 pings, RELOADING=1 / READY=1 around a
  * reload and STOPPING=1 when shutdown begins.
  */
-#include "rfm/daemon.h"
+#include "daemon.h"
 
 #include <malloc.h>
 #include <signal.h>
@@ -40,9 +40,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "rfm/log.h"
-#include "rfm/notify.h"
-#include "rfm/reload.h"
+#include "log.h"
+#include "notify.h"
+#include "reload.h"
+#include "util/clock.h"
 
 static volatile sig_atomic_t daemon_stop_sig;
 static volatile sig_atomic_t daemon_snapshot_sig;
@@ -129,7 +130,7 @@ static void daemon_log_start(const daemon_ctx *d) {
 static void daemon_log_progress(daemon_ctx *d, uint64_t *last_consumed, int64_t *last_ms,
                                 const char *what) {
     const pipeline_stats *s = &d->pipe.stats;
-    int64_t now = log_monotonic_ms();
+    int64_t now = clock_mono_ms();
     double secs = (double)(now - *last_ms) / 1000.0;
     double rate = secs > 0 ? (double)(s->consumed - *last_consumed) / secs : 0;
     producer_stats ps;
@@ -257,10 +258,10 @@ static void daemon_maybe_trim(daemon_ctx *d, uint64_t *events_at_trim) {
     if (events - *events_at_trim < DAEMON_TRIM_EVENTS || tracker_pending(d->trk) > 1000)
         return;
     *events_at_trim = events;
-    int64_t t0 = log_monotonic_us();
+    int64_t t0 = clock_mono_us();
     malloc_trim(0);
     log_debug("malloc_trim after %llu events: %lld us", (unsigned long long)DAEMON_TRIM_EVENTS,
-              (long long)(log_monotonic_us() - t0));
+              (long long)(clock_mono_us() - t0));
 }
 
 /* Fork the snapshot writer. Events in flight need no wait (the snapshot
@@ -303,7 +304,7 @@ static void daemon_notify_status(daemon_ctx *d, int64_t now, uint64_t *last_cons
 
 /* The loop proper; returns when asked to stop or on a fatal error. */
 static void daemon_loop(daemon_ctx *d) {
-    int64_t now = log_monotonic_ms();
+    int64_t now = clock_mono_ms();
     int64_t next_rescore = now + d->cfg->rescore.interval_ms;
     int64_t next_commit = now + DAEMON_COMMIT_MS;
     int64_t next_progress = now + DAEMON_PROGRESS_MS;
@@ -330,8 +331,8 @@ static void daemon_loop(daemon_ctx *d) {
             if (!m)
                 break;
             if (!d->first_msg_ms)
-                d->first_msg_ms = log_monotonic_ms();
-            int64_t now_us = log_monotonic_us();
+                d->first_msg_ms = clock_mono_ms();
+            int64_t now_us = clock_mono_us();
             saver_note_input(d->saver, d->last_msg_us, now_us);
             d->last_msg_us = now_us;
             pipeline_input in = {
@@ -360,7 +361,7 @@ static void daemon_loop(daemon_ctx *d) {
             pipeline_publish(&d->pipe, DAEMON_PUBLISH_SLICE) < 0)
             return;
 
-        now = log_monotonic_ms();
+        now = clock_mono_ms();
         if (daemon_reload_sig) {
             daemon_reload_sig = 0;
             /* Before READY=1 systemd is still starting us: nothing to tell. */
@@ -413,7 +414,7 @@ static void daemon_loop(daemon_ctx *d) {
         if (now >= next_rescore) {
             if (pipeline_rescore(&d->pipe, "interval") < 0)
                 return;
-            now = log_monotonic_ms();
+            now = clock_mono_ms();
             next_rescore = now + d->cfg->rescore.interval_ms;
         }
         saver_poll(d->saver);
@@ -425,7 +426,7 @@ static void daemon_loop(daemon_ctx *d) {
             if (daemon_fatal(d))
                 return;
             snapshot_asked = asked && rc == -2;
-            now = log_monotonic_ms();
+            now = clock_mono_ms();
             next_snapshot = now + (rc == -2   ? DAEMON_SNAPSHOT_WAIT_MS
                                    : rc == -1 ? DAEMON_SNAPSHOT_RETRY_MS
                                               : d->cfg->snapshot.interval_ms);
@@ -438,7 +439,7 @@ static void daemon_loop(daemon_ctx *d) {
             daemon_log_progress(d, &last_consumed, &last_progress, "progress");
             next_progress = now + DAEMON_PROGRESS_MS;
         }
-        now = log_monotonic_ms();
+        now = clock_mono_ms();
         notify_watchdog(now);
         if (notify_status_due(now))
             daemon_notify_status(d, now, &status_consumed, &status_ms);
@@ -447,10 +448,10 @@ static void daemon_loop(daemon_ctx *d) {
 
 /* The shutdown snapshot, within what is left of the stop budget. */
 static void daemon_final_snapshot(daemon_ctx *d, int64_t stop_ms) {
-    int64_t left = stop_ms + DAEMON_STOP_BUDGET_MS - log_monotonic_ms();
+    int64_t left = stop_ms + DAEMON_STOP_BUDGET_MS - clock_mono_ms();
     if (saver_busy(d->saver))
         saver_wait(d->saver, (int)(left > 0 ? left : 0));
-    left = stop_ms + DAEMON_STOP_BUDGET_MS - log_monotonic_ms();
+    left = stop_ms + DAEMON_STOP_BUDGET_MS - clock_mono_ms();
     if (saver_busy(d->saver) || left <= 0) {
         log_warning("no time left for a shutdown snapshot; the previous one stays");
         return;
@@ -470,10 +471,8 @@ int daemon_run(config *cfg, const daemon_options *opt) {
     d.cfg = cfg;
     if (opt)
         d.opt = *opt;
-    d.started_ms = log_monotonic_ms();
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    d.started_wall_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    d.started_ms = clock_mono_ms();
+    d.started_wall_ms = clock_wall_ms();
     daemon_install_signals();
     notify_init();
     notify_status("starting: restoring state, connecting to Kafka");
@@ -488,10 +487,10 @@ int daemon_run(config *cfg, const daemon_options *opt) {
         return rc;
     }
     daemon_log_start(&d);
-    notify_watchdog(log_monotonic_ms());
+    notify_watchdog(clock_mono_ms());
 
     daemon_loop(&d);
-    int64_t stop_ms = log_monotonic_ms();
+    int64_t stop_ms = clock_mono_ms();
     notify_stopping(daemon_fatal(&d) ? "fatal error: stopping (see the log)"
                                      : "stopping: final rescore, flush, commit, snapshot");
     /* Refuse requests from here on rather than leave them hanging through
@@ -533,7 +532,7 @@ int daemon_run(config *cfg, const daemon_options *opt) {
         rc = DAEMON_EXIT_FATAL;
     } else {
         log_notice("stopped cleanly after %.1f s",
-                   (double)(log_monotonic_ms() - d.started_ms) / 1000.0);
+                   (double)(clock_mono_ms() - d.started_ms) / 1000.0);
     }
     daemon_stop_all(&d);
     return rc;

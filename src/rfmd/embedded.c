@@ -1,5 +1,5 @@
 /*
- * embedded — see include/rfm/embedded.h.
+ * embedded — see embedded.h.
  *
  * rd_kafka_mock_cluster_new needs a client handle to run on; a dedicated
  * producer handle that is never used to produce keeps the mock's life
@@ -7,7 +7,7 @@
  * TCP like any external client). Topics are created up front so the consumer
  * group sees every orders partition on its first assignment.
  */
-#include "rfm/embedded.h"
+#include "embedded.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +16,8 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
-#include "rfm/kconf.h"
-#include "rfm/log.h"
+#include "kconf.h"
+#include "log.h"
 
 struct embedded {
     rd_kafka_t *rk;

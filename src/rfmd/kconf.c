@@ -1,5 +1,5 @@
 /*
- * kconf — see include/rfm/kconf.h.
+ * kconf — see kconf.h.
  *
  * Order matters: rfmd's defaults first, then the user's properties (so a user
  * may move auto.offset.reset or tune batching), then a check of the settings
@@ -12,12 +12,12 @@
  *    of one customer's events on retries), and no transactional.id (rfmd does
  *    not run transactions; librdkafka would refuse to produce).
  */
-#include "rfm/kconf.h"
+#include "kconf.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "rfm/log.h"
+#include "log.h"
 
 int kconf_set(rd_kafka_conf_t *conf, const char *section, const char *key, const char *value,
               char *err, size_t errlen) {

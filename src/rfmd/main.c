@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon.h"
+#include "kconf.h"
+#include "log.h"
 #include "rfm/config.h"
-#include "rfm/daemon.h"
-#include "rfm/kconf.h"
-#include "rfm/log.h"
 
 #ifndef RFM_VERSION
 #define RFM_VERSION "0.0.0"

@@ -1,5 +1,5 @@
 /*
- * notify — see include/rfm/notify.h.
+ * notify — see notify.h.
  *
  * libsystemd's sd_notify does the sending (abstract and path sockets, the
  * credentials systemd checks for NotifyAccess=main). NOTIFY_SOCKET stays in
@@ -11,7 +11,7 @@
  * after a stall longer than a period it restarts from now instead of
  * sending a burst.
  */
-#include "rfm/notify.h"
+#include "notify.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,7 +20,8 @@
 
 #include <systemd/sd-daemon.h>
 
-#include "rfm/log.h"
+#include "log.h"
+#include "util/clock.h"
 
 static struct {
     bool enabled;
@@ -89,11 +90,8 @@ void notify_stopping(const char *status) {
 void notify_reloading(void) {
     if (!notify_st.enabled)
         return;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
     char msg[96];
-    snprintf(msg, sizeof msg, "RELOADING=1\nMONOTONIC_USEC=%llu",
-             (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+    snprintf(msg, sizeof msg, "RELOADING=1\nMONOTONIC_USEC=%lld", (long long)clock_mono_us());
     notify_send(msg);
 }
 

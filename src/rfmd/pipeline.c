@@ -1,5 +1,5 @@
 /*
- * pipeline — see include/rfm/pipeline.h.
+ * pipeline — see pipeline.h.
  *
  * Scoring rule between recomputes: a touched customer is scored against the
  * current breakpoints (SPEC §3). Before the first breakpoints exist nobody is
@@ -13,7 +13,7 @@
  * Dead-letter copies carry the input's key and value byte for byte; the only
  * addition is the `rfmd-error: <reason>: <detail>` header.
  */
-#include "rfm/pipeline.h"
+#include "pipeline.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -24,14 +24,9 @@
 
 #include "rfm/order.h"
 #include "rfm/timefmt.h"
+#include "util/clock.h"
 
 #define PIPELINE_INVALID_DETAIL "outside the engine's limits (id length or time range)"
-
-static int64_t pipeline_wall_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void pipeline_init(pipeline *p, const config *cfg, store *s, producer *prod, tracker *trk) {
     memset(p, 0, sizeof *p);
@@ -71,7 +66,7 @@ static int pipeline_emit_named(pipeline *p, store_customer *c, const char *previ
     }
     ev.as_of = p->bp.as_of;
     ev.breakpoints_version = p->bp.version;
-    ev.emitted_at_ms = pipeline_wall_ms();
+    ev.emitted_at_ms = clock_wall_ms();
     size_t len = 0;
     char *json = event_encode_change(&ev, &len);
     if (!json) {
@@ -313,7 +308,7 @@ int pipeline_rescore(pipeline *p, const char *why) {
      * publish them before this one records its own. */
     if (pipeline_publish(p, SIZE_MAX) < 0)
         return -1;
-    int64_t t0 = log_monotonic_ms();
+    int64_t t0 = clock_mono_ms();
     score_breakpoints bp;
     if (score_breakpoints_compute(&p->cfg->scoring, p->store, (int64_t)time(NULL), p->bp.version,
                                   &bp) < 0) {
@@ -344,7 +339,7 @@ int pipeline_rescore(pipeline *p, const char *why) {
                                        pipeline_on_change, p);
     p->saved = NULL;
     free(saved);
-    double ms = (double)(log_monotonic_ms() - t0);
+    double ms = (double)(clock_mono_ms() - t0);
     p->stats.rescores++;
     p->stats.last_rescore_customers = n;
     p->stats.last_rescore_changed = changed;

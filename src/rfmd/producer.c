@@ -1,5 +1,5 @@
 /*
- * producer — see include/rfm/producer.h.
+ * producer — see producer.h.
  *
  * Delivery reports are served by producer_poll on the daemon's main thread,
  * the tracker's only user, so settling refs needs no lock. The report's
@@ -13,14 +13,15 @@
  * Other error_cb errors (brokers down, transport) are transient: logged,
  * rate-limited, retried by librdkafka forever.
  */
-#include "rfm/producer.h"
+#include "producer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "rfm/kconf.h"
-#include "rfm/log.h"
+#include "kconf.h"
+#include "log.h"
+#include "util/clock.h"
 
 struct producer {
     rd_kafka_t *rk;
@@ -139,12 +140,12 @@ int producer_send(producer *p, const producer_msg *m, tracker_ref *ref) {
         log_debug("producer: local queue full, pausing consumption until it drains");
         if (p->bp_fn)
             p->bp_fn(p->bp_ctx, true);
-        int64_t since = log_monotonic_ms();
+        int64_t since = clock_mono_ms();
         int64_t warned = since;
         while (e == RD_KAFKA_RESP_ERR__QUEUE_FULL && !p->failed) {
             rd_kafka_poll(p->rk, 100);
             e = producer_try(p, m, ref);
-            int64_t now = log_monotonic_ms();
+            int64_t now = clock_mono_ms();
             if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL && now - warned >= 10000) {
                 /* Brokers unreachable: librdkafka keeps retrying until
                  * message.timeout.ms, whose failure reports end the wait. */

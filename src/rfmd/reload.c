@@ -1,19 +1,20 @@
 /*
- * reload — see include/rfm/reload.h.
+ * reload — see reload.h.
  *
  * Which keys are live is a table: a key missing from it would silently be
  * "neither applied nor reported", so every config field appears once, either
  * in restart_keys (compared, reported) or in reload_run's live part.
  */
-#include "rfm/reload.h"
+#include "reload.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "rfm/kconf.h"
-#include "rfm/log.h"
+#include "kconf.h"
+#include "log.h"
+#include "util/clock.h"
 
 static bool str_eq(const char *a, const char *b) {
     return (!a && !b) || (a && b && !strcmp(a, b));
@@ -258,10 +259,8 @@ int reload_run(daemon_ctx *d) {
         changed++;
     config_free(&fresh);
 
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
     d->reload_stats.ok++;
-    d->reload_stats.last_ok_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    d->reload_stats.last_ok_ms = clock_wall_ms();
     log_notice("reload: done: %d live change%s applied, %d key%s waiting for a restart", changed,
                changed == 1 ? "" : "s", restart, restart == 1 ? "" : "s");
     return rearm;

@@ -1,5 +1,5 @@
 /*
- * saver — see include/rfm/saver.h.
+ * saver — see saver.h.
  *
  * The child of fork() is a copy of a multi-threaded process with only the
  * forking thread in it: it touches nothing but memory and system calls
@@ -8,7 +8,7 @@
  * with its parent (PR_SET_PDEATHSIG): a restarted rfmd must never race an
  * orphan over the snapshot directory.
  */
-#include "rfm/saver.h"
+#include "saver.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,9 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rfm/log.h"
+#include "log.h"
 #include "rfm/snapshot.h"
 #include "rfm/timefmt.h"
+#include "util/clock.h"
 
 struct saver {
     const config *cfg;
@@ -40,18 +41,6 @@ struct saver {
     char why[32];
     saver_stats stats;
 };
-
-static int64_t unix_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t mono_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 saver *saver_new(const config *cfg) {
     saver *s = calloc(1, sizeof *s);
@@ -149,15 +138,15 @@ int saver_start(saver *s, const store *st, const score_breakpoints *bp, const tr
                            .segments = &s->cfg->segments,
                            .offsets = offs,
                            .noffsets = n,
-                           .created_ms = unix_ms()};
+                           .created_ms = clock_wall_ms()};
     pid_t parent = getpid();
-    int64_t t0 = mono_us();
+    int64_t t0 = clock_mono_us();
     pid_t pid = fork();
     if (pid == 0) {
         close(fds[0]);
         child_main(fds[1], parent, &src, s->cfg->snapshot.dir);
     }
-    int64_t fork_us = mono_us() - t0;
+    int64_t fork_us = clock_mono_us() - t0;
     close(fds[1]);
     free(offs);
     if (pid < 0) {
@@ -168,7 +157,7 @@ int saver_start(saver *s, const store *st, const score_breakpoints *bp, const tr
     }
     s->child = pid;
     s->errfd = fds[0];
-    s->started_ms = log_monotonic_ms();
+    s->started_ms = clock_mono_ms();
     s->started_unix_ms = src.created_ms;
     s->pause_us = fork_us;
     s->gap_us = 0;
@@ -192,7 +181,7 @@ static int finish(saver *s, int status) {
     close(s->errfd);
     s->errfd = -1;
     s->child = 0;
-    int64_t took = log_monotonic_ms() - s->started_ms;
+    int64_t took = clock_mono_ms() - s->started_ms;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         struct stat st;
         uint64_t bytes = stat(msg, &st) ? 0 : (uint64_t)st.st_size;
@@ -246,10 +235,10 @@ int saver_poll(saver *s) {
 }
 
 int saver_wait(saver *s, int timeout_ms) {
-    int64_t deadline = log_monotonic_ms() + timeout_ms;
+    int64_t deadline = clock_mono_ms() + timeout_ms;
     for (;;) {
         int rc = saver_poll(s);
-        if (rc || s->child <= 0 || log_monotonic_ms() >= deadline)
+        if (rc || s->child <= 0 || clock_mono_ms() >= deadline)
             return rc;
         struct timespec ts = {0, 5 * 1000 * 1000};
         nanosleep(&ts, NULL);
@@ -300,7 +289,7 @@ int saver_restore(saver *s, bool allow_invalid, store **out, score_breakpoints *
     }
     uint64_t fp = snapshot_fingerprint(&s->cfg->scoring);
     for (size_t i = 0; i < n; i++) {
-        int64_t t0 = log_monotonic_ms();
+        int64_t t0 = clock_mono_ms();
         snapshot_info info;
         store *st = NULL;
         char why[1024];
@@ -318,7 +307,7 @@ int saver_restore(saver *s, bool allow_invalid, store **out, score_breakpoints *
                 return -1;
             }
         }
-        int64_t took = log_monotonic_ms() - t0;
+        int64_t took = clock_mono_ms() - t0;
         char when[40];
         timefmt_rfc3339_ms(info.created_ms, when, sizeof when);
         log_notice("restored %s (taken %s): %" PRIu64 " customers, %zu partitions, breakpoints "

@@ -1,5 +1,5 @@
 /*
- * tracker — see include/rfm/tracker.h for the model.
+ * tracker — see tracker.h for the model.
  *
  * Each partition keeps its in-flight entries in one array, oldest first,
  * sorted by offset: consumption appends at the back (offsets only grow), a
@@ -15,7 +15,7 @@
  * A failed delivery leaves its entry pending for good, so the partition's
  * committed offset stays before it; the daemon exits on such failures anyway.
  */
-#include "rfm/tracker.h"
+#include "tracker.h"
 
 #include <stdlib.h>
 #include <string.h>

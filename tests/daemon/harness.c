@@ -11,6 +11,7 @@
  * so an EOF already consumed would never come again.
  */
 #include "harness.h"
+#include "util/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,9 +29,7 @@
 #include <cmocka.h>
 
 int64_t harness_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return clock_mono_ms();
 }
 
 void harness_sleep_ms(int ms) {

@@ -1,0 +1,91 @@
+/*
+ * consumer — the high-level (group) consumer of topics.orders.
+ *
+ * Offsets are never stored or auto-committed by librdkafka: consumer_commit
+ * commits, explicitly, what the tracker says is committable (applied and
+ * every resulting event delivered). The rebalance callback handles both
+ * protocols (eager: assign/assign(NULL); cooperative: incremental_assign /
+ * incremental_unassign), starts partitions this process holds state for at
+ * the tracker's applied position (so a restored snapshot resumes exactly
+ * where its state ends), and on revoke drains the producer and commits
+ * before letting the partitions go.
+ *
+ * consumer_poll returns data messages only; partition EOF is recorded in the
+ * tracker, transient errors are logged (rate-limited), fatal ones make the
+ * consumer failed.
+ */
+#ifndef RFM_CONSUMER_H
+#define RFM_CONSUMER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "rfm/config.h"
+#include "tracker.h"
+
+typedef struct consumer consumer;
+
+/* Called in the revoke path before committing: deliver everything queued. */
+typedef void (*consumer_drain_fn)(void *ctx);
+
+consumer *consumer_new(const config *cfg, const char *brokers, tracker *trk, char *err,
+                       size_t errlen);
+void consumer_free(consumer *c);
+
+void consumer_set_drain(consumer *c, consumer_drain_fn fn, void *ctx);
+
+/* Where partitions without a tracker position start (an RD_KAFKA_OFFSET_*
+ * constant); by default the group's committed offset decides. Call before
+ * consumer_subscribe. */
+void consumer_set_start_unknown(consumer *c, int64_t offset);
+
+/* Subscribe to cfg->topics.orders. Returns 0 or -1 with err. */
+int consumer_subscribe(consumer *c, char *err, size_t errlen);
+
+/* Next data message (caller destroys it with rd_kafka_message_destroy), or
+ * NULL when none arrived within timeout_ms. Serves rebalances, commit
+ * results and errors. */
+rd_kafka_message_t *consumer_poll(consumer *c, int timeout_ms);
+
+/* A descriptor that turns readable when the consumer has something to serve
+ * (a message, a rebalance, an error), so the loop can sleep in poll() on it
+ * together with other descriptors (the HTTP server) rather than inside
+ * consumer_poll. Empty it (read until EAGAIN) before serving the consumer.
+ * Created on first call, owned by the consumer; -1 if it cannot be. */
+int consumer_wake_fd(consumer *c);
+
+/* Pause / resume fetching of the whole current assignment (back-pressure). */
+void consumer_pause(consumer *c);
+void consumer_resume(consumer *c);
+
+/* Commit committable offsets; sync waits for the result. Returns the number
+ * of partitions committed (sync) or requested (async), -1 on error. */
+int consumer_commit(consumer *c, bool sync);
+
+/* Leave the group (runs the revoke path). */
+void consumer_close(consumer *c);
+
+bool consumer_failed(const consumer *c);
+const char *consumer_error(const consumer *c);
+
+/* True (once) when a rebalance gave back a partition that another member
+ * held in between: events that member published came from its partial
+ * state, so the daemon re-publishes every customer's segment. */
+bool consumer_take_regained(consumer *c);
+
+/* Partitions currently assigned. */
+int consumer_assigned(const consumer *c);
+
+rd_kafka_t *consumer_handle(consumer *c);
+
+/* Consumer lag: for each assigned partition, the messages between this
+ * process's position (or, before it consumed there, the tracker's restored
+ * or committed offset) and librdkafka's cached high watermark. fn (may be
+ * NULL) gets each partition whose lag is known; returns their sum, -1 when
+ * none is known. */
+typedef void (*consumer_lag_fn)(void *ctx, const char *topic, int32_t partition, int64_t lag);
+int64_t consumer_lag(consumer *c, consumer_lag_fn fn, void *ctx);
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * pipeline — what rfmd does with one input message and with a rescore:
+ *
+ *   message -> event_decode -> order_apply -> score_apply -> segment event
+ *                  |                              (only when breakpoints exist
+ *                  +-> dead-letter copy            and the segment changed)
+ *
+ *   rescore -> score_breakpoints_compute -> score_rescore_all -> one event per
+ *              customer whose segment changed (cause "rescore"), published
+ *              afterwards in slices between input batches (pipeline_publish),
+ *              so a rescore that moves millions of customers does not stop
+ *              ingestion while the producer works through them
+ *
+ * Every produced message takes a tracker ref for the input message that
+ * caused it (rescore events take a global one), so input offsets are only
+ * committed once their effects are delivered. Kafka-free apart from the
+ * producer it is handed.
+ */
+#ifndef RFM_PIPELINE_H
+#define RFM_PIPELINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rfm/config.h"
+#include "rfm/event.h"
+#include "log.h"
+#include "producer.h"
+#include "rfm/score.h"
+#include "rfm/store.h"
+#include "tracker.h"
+
+#define PIPELINE_ERROR_HEADER "rfmd-error"
+/* Reason for orders that decode but fail the engine's own limits. */
+#define PIPELINE_REJECT_INVALID "invalid_order"
+
+typedef struct pipeline_stats {
+    uint64_t consumed;       /* input messages handled */
+    uint64_t redone;         /* already in the restored state: effects re-published only */
+    uint64_t applied;        /* orders counted */
+    uint64_t refunds;        /* refunds applied */
+    uint64_t duplicates;     /* same order_id again: ignored */
+    uint64_t refund_unknown; /* refund for an unknown customer: ignored */
+    uint64_t rejected;       /* dead-lettered: sum of rejected_by + invalid */
+    uint64_t rejected_by[EVENT_REJECT_COUNT];
+    uint64_t invalid;             /* PIPELINE_REJECT_INVALID */
+    uint64_t dead_letter_refused; /* copies too large for the producer */
+    uint64_t events_order;
+    uint64_t events_rescore;
+    uint64_t rescores;
+    size_t last_rescore_customers;
+    size_t last_rescore_changed;
+    double last_rescore_ms;
+    double rescore_ms_total; /* all rescores, for the duration summary metric */
+    uint64_t resegments;     /* segment rules replaced (SIGHUP reload) */
+} pipeline_stats;
+
+typedef struct pipeline {
+    const config *cfg;
+    store *store;
+    producer *prod;
+    tracker *trk;
+    score_breakpoints bp; /* version 0 until the first rescore */
+    pipeline_stats stats;
+    event_decoded dec;
+    log_ratelimit reject_rl;
+    int failed;           /* producer or memory failure: the daemon must stop */
+    bool republish;       /* next rescore publishes every customer, changed or not */
+    const uint8_t *saved; /* during such a rescore: segments before it, by index */
+    /* A rescore's changes not yet published: customer index and the segment
+     * it had before, oldest first from `next`. */
+    struct pipeline_change {
+        uint32_t idx;
+        uint8_t old;
+    } * changes;
+    size_t nchanges, next, cap;
+} pipeline;
+
+/* One input message (payload may be NULL: a Kafka null value). */
+typedef struct pipeline_input {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    const void *key;
+    size_t key_len;
+    const void *payload;
+    size_t len;
+} pipeline_input;
+
+void pipeline_init(pipeline *p, const config *cfg, store *s, producer *prod, tracker *trk);
+void pipeline_free(pipeline *p);
+
+/* Returns 0, or -1 on a fatal failure (producer failed, out of memory). */
+int pipeline_process(pipeline *p, const pipeline_input *in);
+
+/* Recompute breakpoints over all customers, rescore everyone and queue the
+ * changes for publishing (every customer when p->republish is set; it is
+ * cleared). Changes still queued from an earlier rescore are published
+ * first. `why` is for the log line. No-op without customers. 0 or -1. */
+int pipeline_rescore(pipeline *p, const char *why);
+
+/* Publish up to `max` queued rescore changes (SIZE_MAX: all), each with the
+ * customer's state at that moment. Returns how many are still queued, or -1
+ * on a fatal failure. */
+long pipeline_publish(pipeline *p, size_t max);
+
+/* Rescore changes queued and not yet handed to the producer. */
+size_t pipeline_unpublished(const pipeline *p);
+
+/* The segment rules were replaced in place (SIGHUP reload): p->cfg->segments
+ * is the new map, `old` the one the customers' segment indices refer to.
+ * Every scored customer gets the new rules' segment for its current r and f
+ * (breakpoints unchanged); each one whose segment *name* changed gets an
+ * event with cause "rescore". Returns how many changed, or -1 on a fatal
+ * failure. */
+long pipeline_resegment(pipeline *p, const segment_map *old);
+
+#endif
