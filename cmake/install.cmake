@@ -7,7 +7,7 @@
 #     lib/systemd/system/rfmd.service
 #     lib/sysusers.d/rfmd.conf
 #     share/man/man8/rfmd.8 share/man/man1/{rfmctl,rfm-replay}.1
-#     share/doc/rfmd/README.md
+#     share/doc/rfmd/README.md share/doc/rfmd/contract.md
 #   cpack -G DEB (in the build directory) packages the same under /usr, except
 #   the configuration, which goes to /etc/rfmd (a conffile).
 #
@@ -28,7 +28,7 @@ install(FILES systemd/rfmd.service DESTINATION ${RFM_INSTALL_UNITDIR})
 install(FILES systemd/rfmd.sysusers.conf DESTINATION ${RFM_INSTALL_SYSUSERSDIR} RENAME rfmd.conf)
 install(FILES man/rfmd.8 DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
 install(FILES man/rfmctl.1 man/rfm-replay.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
-install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES README.md docs/contract.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # ---- Debian package -------------------------------------------------------
 

@@ -23,7 +23,8 @@ for f in bin/rfmd bin/rfmctl bin/rfm-replay; do
     [ -x "$r/$f" ] || fail "$f missing or not executable"
 done
 for f in etc/rfmd/rfmd.yaml lib/systemd/system/rfmd.service lib/sysusers.d/rfmd.conf \
-    share/man/man8/rfmd.8 share/man/man1/rfmctl.1 share/man/man1/rfm-replay.1; do
+    share/man/man8/rfmd.8 share/man/man1/rfmctl.1 share/man/man1/rfm-replay.1 \
+    share/doc/rfmd/README.md share/doc/rfmd/contract.md; do
     [ -f "$r/$f" ] || fail "$f missing"
 done
 cmp -s "$src/systemd/rfmd.service" "$r/lib/systemd/system/rfmd.service" || fail "unit differs"

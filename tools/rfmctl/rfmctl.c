@@ -16,7 +16,7 @@ static const struct {
     int (*main)(int, char **);
     const char *help;
 } commands[] = {
-    {"score", rfmctl_score_main, "score order files and print the segment table (SPEC 6)"},
+    {"score", rfmctl_score_main, "score order files and print the segment table"},
     {"summary", rfmctl_summary_main, "per segment: customers and mean recency/frequency/monetary"},
     {"snapshot", rfmctl_snapshot_main, "verify, describe or dump rfmd snapshot files"},
     {"report", rfmctl_report_main, "segment table and R x F grid, as text and as an HTML page"},
