@@ -209,16 +209,27 @@ static json_t *field(json_t *root, const char *name) {
     return v && !json_is_null(v) ? v : NULL;
 }
 
-static event_reject required_string(dctx *x, json_t *root, const char *name, order_str *out) {
+/* Fetch a required field; NULL (absent or null) with missing_field's
+ * message written, so the caller only returns EVENT_MISSING_FIELD. */
+static json_t *required(dctx *x, json_t *root, const char *name) {
     json_t *v = field(root, name);
-    if (!v) {
+    if (!v)
         errbuf_set(x->err, x->errlen, "field '%s' is missing", name);
+    return v;
+}
+
+/* The wrong_type rejection of field `name`, whose value v is not `want`. */
+static event_reject wrong_type(dctx *x, const char *name, const char *want, const json_t *v) {
+    errbuf_set(x->err, x->errlen, "field '%s': expected %s, got %s", name, want, type_name(v));
+    return EVENT_WRONG_TYPE;
+}
+
+static event_reject required_string(dctx *x, json_t *root, const char *name, order_str *out) {
+    json_t *v = required(x, root, name);
+    if (!v)
         return EVENT_MISSING_FIELD;
-    }
-    if (!json_is_string(v)) {
-        errbuf_set(x->err, x->errlen, "field '%s': expected a string, got %s", name, type_name(v));
-        return EVENT_WRONG_TYPE;
-    }
+    if (!json_is_string(v))
+        return wrong_type(x, name, "a string", v);
     const char *s = json_string_value(v);
     size_t len = json_string_length(v);
     char q[SNIP_MAX * 4 + 16];
@@ -246,12 +257,10 @@ static event_reject required_string(dctx *x, json_t *root, const char *name, ord
 }
 
 static event_reject decode_ts(dctx *x, json_t *root, const char *name, int64_t *ts) {
-    json_t *v = field(root, name);
+    json_t *v = required(x, root, name);
     char q[SNIP_MAX * 4 + 16];
-    if (!v) {
-        errbuf_set(x->err, x->errlen, "field '%s' is missing", name);
+    if (!v)
         return EVENT_MISSING_FIELD;
-    }
     if (json_is_string(v)) {
         const char *s = json_string_value(v);
         size_t len = json_string_length(v);
@@ -265,10 +274,7 @@ static event_reject decode_ts(dctx *x, json_t *root, const char *name, int64_t *
         json_int_t ms = json_integer_value(v);
         *ts = ms / 1000 - (ms % 1000 < 0);
     } else {
-        errbuf_set(x->err, x->errlen,
-                   "field '%s': expected an RFC 3339 string or integer epoch milliseconds, got %s",
-                   name, type_name(v));
-        return EVENT_WRONG_TYPE;
+        return wrong_type(x, name, "an RFC 3339 string or integer epoch milliseconds", v);
     }
     if (*ts < ORDER_TS_MIN || *ts > ORDER_TS_MAX) {
         char lo[32], hi[32];
@@ -309,12 +315,10 @@ bool event_cents_of_double(double d, int64_t *cents) {
 }
 
 static event_reject decode_amount(dctx *x, json_t *root, const char *name, int64_t *cents) {
-    json_t *v = field(root, name);
+    json_t *v = required(x, root, name);
     char q[SNIP_MAX * 4 + 16];
-    if (!v) {
-        errbuf_set(x->err, x->errlen, "field '%s' is missing", name);
+    if (!v)
         return EVENT_MISSING_FIELD;
-    }
     if (json_is_integer(v)) {
         json_int_t n = json_integer_value(v);
         if (n > MONEY_MAX_CENTS / 100 || n < -(MONEY_MAX_CENTS / 100)) {
@@ -338,9 +342,7 @@ static event_reject decode_amount(dctx *x, json_t *root, const char *name, int64
         s = json_string_value(v);
         len = json_string_length(v);
     } else {
-        errbuf_set(x->err, x->errlen, "field '%s': expected a number or decimal string, got %s",
-                   name, type_name(v));
-        return EVENT_WRONG_TYPE;
+        return wrong_type(x, name, "a number or decimal string", v);
     }
     if (money_parse(s, len, cents)) {
         errbuf_set(x->err, x->errlen, "field '%s': %s is not a finite decimal within +-%lld", name,
@@ -353,29 +355,20 @@ static event_reject decode_amount(dctx *x, json_t *root, const char *name, int64
 static event_reject decode_optional(dctx *x, json_t *root, const event_fields *f,
                                     event_decoded *out) {
     json_t *v = field(root, f->currency);
-    if (v && !json_is_string(v)) {
-        errbuf_set(x->err, x->errlen, "field '%s': expected a string, got %s", f->currency,
-                   type_name(v));
-        return EVENT_WRONG_TYPE;
-    }
+    if (v && !json_is_string(v))
+        return wrong_type(x, f->currency, "a string", v);
     v = field(root, f->channel);
     if (v) {
-        if (!json_is_string(v)) {
-            errbuf_set(x->err, x->errlen, "field '%s': expected a string, got %s", f->channel,
-                       type_name(v));
-            return EVENT_WRONG_TYPE;
-        }
+        if (!json_is_string(v))
+            return wrong_type(x, f->channel, "a string", v);
         out->o.channel.p = json_string_value(v);
         out->o.channel.len = json_string_length(v);
     }
     v = field(root, f->categories);
     if (!v)
         return EVENT_OK;
-    if (!json_is_array(v)) {
-        errbuf_set(x->err, x->errlen, "field '%s': expected an array of strings, got %s",
-                   f->categories, type_name(v));
-        return EVENT_WRONG_TYPE;
-    }
+    if (!json_is_array(v))
+        return wrong_type(x, f->categories, "an array of strings", v);
     size_t n = json_array_size(v);
     if (n > ORDER_MAX_CATEGORIES) {
         errbuf_set(x->err, x->errlen, "field '%s': %zu entries, at most %d", f->categories, n,
