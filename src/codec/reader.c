@@ -81,28 +81,12 @@ static int refill(reader_in *in) {
     return 1;
 }
 
-static int append_line(reader_in *in, const char *p, size_t n) {
-    if (in->line_len + n > in->line_cap) {
-        size_t cap = in->line_cap ? in->line_cap : 4096;
-        while (cap < in->line_len + n)
-            cap *= 2;
-        char *l = realloc(in->line, cap);
-        if (!l)
-            return -1;
-        in->line = l;
-        in->line_cap = cap;
-    }
-    memcpy(in->line + in->line_len, p, n);
-    in->line_len += n;
-    return 0;
-}
-
 int reader_in_line(void *vin, const char **line, size_t *len) {
     reader_in *in = vin;
     if (in->failed)
         return -1;
     bool any = false, too_long = false;
-    in->line_len = 0;
+    strbuf_reset(&in->line);
     for (;;) {
         if (in->chunk_pos == in->chunk_len) {
             if (in->eof)
@@ -119,18 +103,21 @@ int reader_in_line(void *vin, const char **line, size_t *len) {
         size_t take = nl ? (size_t)(nl - start) + 1 : avail;
         in->chunk_pos += take;
         any = true;
-        if (nl && in->line_len == 0 && !too_long) {
+        if (nl && in->line.len == 0 && !too_long) {
             *line = start; /* the usual case: the whole line is in the chunk */
             *len = take;
             goto got;
         }
         if (!too_long) {
-            if (in->line_len + take > READER_LINE_MAX)
+            if (in->line.len + take > READER_LINE_MAX) {
                 too_long = true;
-            else if (append_line(in, start, take) < 0) {
-                snprintf(in->read_err, sizeof in->read_err, "%s: out of memory", in->name);
-                in->failed = true;
-                return -1;
+            } else {
+                strbuf_put(&in->line, start, take);
+                if (in->line.oom) {
+                    snprintf(in->read_err, sizeof in->read_err, "%s: out of memory", in->name);
+                    in->failed = true;
+                    return -1;
+                }
             }
         }
         if (nl)
@@ -142,8 +129,8 @@ int reader_in_line(void *vin, const char **line, size_t *len) {
         in->lineno++;
         return 2;
     }
-    *line = in->line;
-    *len = in->line_len;
+    *line = in->line.p;
+    *len = in->line.len;
 got:
     in->lineno++;
     if (in->lineno == 1 && *len >= 3 && memcmp(*line, "\xEF\xBB\xBF", 3) == 0) {
@@ -187,7 +174,7 @@ static void close_input(reader_in *in) {
     if (in->gz)
         gzclose(in->gz);
     free(in->chunk);
-    free(in->line);
+    strbuf_free(&in->line);
 }
 
 /* -------------------------------------------------------------- reporting */

@@ -12,6 +12,7 @@
 
 #include "rfm/reader.h"
 #include "rfm/reader_csv.h"
+#include "util/strbuf.h"
 
 /* Physical lines longer than this are dropped (and counted bad): no format
  * here has lines anywhere near it, and it bounds memory on garbage input. */
@@ -24,8 +25,7 @@ typedef struct reader_in {
     gzFile gz;
     char *chunk; /* raw bytes read from gz */
     size_t chunk_len, chunk_pos;
-    char *line; /* a line that straddles chunks is assembled here */
-    size_t line_len, line_cap;
+    strbuf line;     /* a line that straddles chunks is assembled here */
     uint64_t lineno; /* physical lines returned so far */
     bool eof;
     bool failed;        /* a read error happened: read_err says which */

@@ -60,31 +60,20 @@ typedef struct invoice_table {
     size_t n, cap;
     uint32_t *slots; /* index + 1; 0 = empty */
     size_t nslots;   /* power of two */
-    char *arena;
-    size_t alen, acap;
+    strbuf arena;    /* the ids, back to back (util/strbuf.h does the growing) */
 } invoice_table;
 
 static void table_free(invoice_table *t) {
     free(t->v);
     free(t->slots);
-    free(t->arena);
+    strbuf_free(&t->arena);
 }
 
+/* Append p[0..len) to the arena; its offset into *off. -1 when out of memory. */
 static int arena_put(invoice_table *t, const char *p, size_t len, size_t *off) {
-    if (t->alen + len > t->acap) {
-        size_t cap = t->acap ? t->acap : 64 * 1024;
-        while (cap < t->alen + len)
-            cap *= 2;
-        char *a = realloc(t->arena, cap);
-        if (!a)
-            return -1;
-        t->arena = a;
-        t->acap = cap;
-    }
-    memcpy(t->arena + t->alen, p, len);
-    *off = t->alen;
-    t->alen += len;
-    return 0;
+    *off = t->arena.len;
+    strbuf_put(&t->arena, p, len);
+    return t->arena.oom ? -1 : 0;
 }
 
 static int table_grow(invoice_table *t) {
@@ -114,7 +103,7 @@ static invoice *table_upsert(invoice_table *t, csv_field id, csv_field cust, boo
         for (; t->slots[s]; s = (s + 1) & (t->nslots - 1)) {
             invoice *e = &t->v[t->slots[s] - 1];
             if (e->hash == h && e->id_len == id.len &&
-                memcmp(t->arena + e->id_off, id.p, id.len) == 0)
+                memcmp(t->arena.p + e->id_off, id.p, id.len) == 0)
                 return e;
         }
     }
@@ -272,7 +261,7 @@ static int take_line(void *vrs, const csv_record *row, uint64_t lineno) {
         e->ts = ts;
         e->line = lineno;
         e->refund = cancel;
-    } else if (e->cust_len != cust.len || memcmp(rs->t.arena + e->cust_off, cust.p, cust.len)) {
+    } else if (e->cust_len != cust.len || memcmp(rs->t.arena.p + e->cust_off, cust.p, cust.len)) {
         rs->other_customer++;
         st->skipped++;
         return 0;
@@ -294,7 +283,7 @@ static int emit_all(retail_state *rs, reader_emit_fn emit, void *ctx) {
         int64_t cents = (e->units + UNITS_PER_CENT / 2) / UNITS_PER_CENT;
         if (e->overflow || cents > MONEY_MAX_CENTS) {
             reader_bad(in, e->line, "invoice %.*s: total amount out of range", (int)e->id_len,
-                       rs->t.arena + e->id_off);
+                       rs->t.arena.p + e->id_off);
             in->stats->bad += e->nlines - 1; /* reader_bad counted one */
             continue;
         }
@@ -303,8 +292,8 @@ static int emit_all(retail_state *rs, reader_emit_fn emit, void *ctx) {
             continue;
         }
         order o = {
-            .customer_id = {rs->t.arena + e->cust_off, e->cust_len},
-            .order_id = {rs->t.arena + e->id_off, e->id_len},
+            .customer_id = {rs->t.arena.p + e->cust_off, e->cust_len},
+            .order_id = {rs->t.arena.p + e->id_off, e->id_len},
             .ts = e->ts,
             .amount_cents = e->refund ? -cents : cents,
         };
