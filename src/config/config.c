@@ -19,8 +19,7 @@
 #include "config_internal.h"
 #include "rfm/config.h"
 
-/* ---- lifecycle ----------------------------------------------------------- */
-
+/* strdup that clears *ok on failure, so the defaults check once at the end. */
 static char *dup_or_fail(const char *s, bool *ok) {
     char *d = strdup(s);
     if (!d)
@@ -93,6 +92,7 @@ void config_free(config *c) {
     memset(c, 0, sizeof *c);
 }
 
+/* libyaml's own problem and its mark as "file:line:col: YAML syntax error: ...". */
 static void syntax_error(const char *name, const yaml_parser_t *p, char *err, size_t errlen) {
     snprintf(err, errlen, "%s:%zu:%zu: YAML syntax error: %s%s%s", name, p->problem_mark.line + 1,
              p->problem_mark.column + 1, p->problem ? p->problem : "unreadable",
