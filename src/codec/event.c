@@ -1,5 +1,7 @@
 /*
- * event — SPEC §2 order events in, SPEC §4 segment changes out.
+ * event — decoding SPEC §2 order events (the encoder, for order events and
+ * SPEC §4 segment changes, is event_encode.c; the fast path for flat objects
+ * is event_flat.c).
  *
  * Decoding is jansson plus our own checks before and after it, so that every
  * rejection carries the most precise reason we can give:
@@ -33,17 +35,11 @@
  * with more than 15 significant digits can round differently from its text,
  * and only when it lies within a double's precision of a half-cent tie.
  * Decimal strings ("799.38") never touch a double.
- *
- * Encoding builds the JSON text by hand: money must print as an exact
- * two-decimal number, which jansson (doubles again) cannot promise, and the
- * field order is part of the SPEC example. Strings are escaped per RFC 8259;
- * bytes that are not valid UTF-8 become U+FFFD so the output stays valid.
  */
 #include "rfm/event.h"
 
 #include <jansson.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,41 +49,6 @@
 #include "rfm/money.h"
 #include "rfm/timefmt.h"
 #include "util/errbuf.h"
-
-/* ---- shared helpers ---------------------------------------------------- */
-
-/* Length of the valid UTF-8 sequence at s[i], or 0 (overlongs, surrogates
- * and code points above U+10FFFF are invalid). */
-static size_t utf8_seq(const unsigned char *s, size_t len, size_t i) {
-    unsigned char c = s[i];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (len - i < n || s[i + 1] < lo || s[i + 1] > hi)
-        return 0;
-    for (size_t k = 2; k < n; k++)
-        if (s[i + k] < 0x80 || s[i + k] > 0xBF)
-            return 0;
-    return n;
-}
 
 /* A short, printable, quoted excerpt of a value for error details: they go
  * to logs and Kafka headers, so no control bytes and no unbounded length. */
@@ -102,7 +63,7 @@ static const char *snip(char *out, size_t outlen, const char *s, size_t len) {
             break;
         }
         unsigned char c = (unsigned char)s[i];
-        size_t n = utf8_seq((const unsigned char *)s, len, i);
+        size_t n = event_utf8_seq((const unsigned char *)s, len, i);
         if (c < 0x20 || c == 0x7F || n == 0) {
             o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
             i++;
@@ -248,16 +209,27 @@ static json_t *field(json_t *root, const char *name) {
     return v && !json_is_null(v) ? v : NULL;
 }
 
-static event_reject required_string(dctx *x, json_t *root, const char *name, order_str *out) {
+/* Fetch a required field; NULL (absent or null) with missing_field's
+ * message written, so the caller only returns EVENT_MISSING_FIELD. */
+static json_t *required(dctx *x, json_t *root, const char *name) {
     json_t *v = field(root, name);
-    if (!v) {
+    if (!v)
         errbuf_set(x->err, x->errlen, "field '%s' is missing", name);
+    return v;
+}
+
+/* The wrong_type rejection of field `name`, whose value v is not `want`. */
+static event_reject wrong_type(dctx *x, const char *name, const char *want, const json_t *v) {
+    errbuf_set(x->err, x->errlen, "field '%s': expected %s, got %s", name, want, type_name(v));
+    return EVENT_WRONG_TYPE;
+}
+
+static event_reject required_string(dctx *x, json_t *root, const char *name, order_str *out) {
+    json_t *v = required(x, root, name);
+    if (!v)
         return EVENT_MISSING_FIELD;
-    }
-    if (!json_is_string(v)) {
-        errbuf_set(x->err, x->errlen, "field '%s': expected a string, got %s", name, type_name(v));
-        return EVENT_WRONG_TYPE;
-    }
+    if (!json_is_string(v))
+        return wrong_type(x, name, "a string", v);
     const char *s = json_string_value(v);
     size_t len = json_string_length(v);
     char q[SNIP_MAX * 4 + 16];
@@ -267,7 +239,7 @@ static event_reject required_string(dctx *x, json_t *root, const char *name, ord
     }
     if (len > ORDER_ID_MAX) {
         errbuf_set(x->err, x->errlen, "field '%s': %s is %zu bytes, more than %d", name,
-                snip(q, sizeof q, s, len), len, ORDER_ID_MAX);
+                   snip(q, sizeof q, s, len), len, ORDER_ID_MAX);
         return EVENT_BAD_ID;
     }
     for (size_t i = 0; i < len; i++) {
@@ -275,7 +247,7 @@ static event_reject required_string(dctx *x, json_t *root, const char *name, ord
         bool c1 = c == 0xC2 && i + 1 < len && (unsigned char)s[i + 1] <= 0x9F;
         if (c < 0x20 || c == 0x7F || c1) {
             errbuf_set(x->err, x->errlen, "field '%s': %s contains a control character", name,
-                    snip(q, sizeof q, s, len));
+                       snip(q, sizeof q, s, len));
             return EVENT_BAD_ID;
         }
     }
@@ -285,36 +257,31 @@ static event_reject required_string(dctx *x, json_t *root, const char *name, ord
 }
 
 static event_reject decode_ts(dctx *x, json_t *root, const char *name, int64_t *ts) {
-    json_t *v = field(root, name);
+    json_t *v = required(x, root, name);
     char q[SNIP_MAX * 4 + 16];
-    if (!v) {
-        errbuf_set(x->err, x->errlen, "field '%s' is missing", name);
+    if (!v)
         return EVENT_MISSING_FIELD;
-    }
     if (json_is_string(v)) {
         const char *s = json_string_value(v);
         size_t len = json_string_length(v);
         if (timefmt_parse_rfc3339(s, len, ts)) {
             errbuf_set(x->err, x->errlen,
-                    "field '%s': %s is not a valid RFC 3339 time or epoch milliseconds", name,
-                    snip(q, sizeof q, s, len));
+                       "field '%s': %s is not a valid RFC 3339 time or epoch milliseconds", name,
+                       snip(q, sizeof q, s, len));
             return EVENT_BAD_TS;
         }
     } else if (json_is_integer(v)) {
         json_int_t ms = json_integer_value(v);
         *ts = ms / 1000 - (ms % 1000 < 0);
     } else {
-        errbuf_set(x->err, x->errlen,
-                "field '%s': expected an RFC 3339 string or integer epoch milliseconds, got %s",
-                name, type_name(v));
-        return EVENT_WRONG_TYPE;
+        return wrong_type(x, name, "an RFC 3339 string or integer epoch milliseconds", v);
     }
     if (*ts < ORDER_TS_MIN || *ts > ORDER_TS_MAX) {
         char lo[32], hi[32];
         timefmt_rfc3339_ms(ORDER_TS_MIN * 1000, lo, sizeof lo);
         timefmt_rfc3339_ms(ORDER_TS_MAX * 1000, hi, sizeof hi);
         errbuf_set(x->err, x->errlen, "field '%s': time %lld is outside %s .. %s", name,
-                (long long)*ts, lo, hi);
+                   (long long)*ts, lo, hi);
         return EVENT_BAD_TS;
     }
     return EVENT_OK;
@@ -348,17 +315,15 @@ bool event_cents_of_double(double d, int64_t *cents) {
 }
 
 static event_reject decode_amount(dctx *x, json_t *root, const char *name, int64_t *cents) {
-    json_t *v = field(root, name);
+    json_t *v = required(x, root, name);
     char q[SNIP_MAX * 4 + 16];
-    if (!v) {
-        errbuf_set(x->err, x->errlen, "field '%s' is missing", name);
+    if (!v)
         return EVENT_MISSING_FIELD;
-    }
     if (json_is_integer(v)) {
         json_int_t n = json_integer_value(v);
         if (n > MONEY_MAX_CENTS / 100 || n < -(MONEY_MAX_CENTS / 100)) {
             errbuf_set(x->err, x->errlen, "field '%s': %lld is beyond +-%lld", name, (long long)n,
-                    MONEY_MAX_CENTS / 100);
+                       MONEY_MAX_CENTS / 100);
             return EVENT_BAD_AMOUNT;
         }
         *cents = (int64_t)n * 100;
@@ -377,13 +342,11 @@ static event_reject decode_amount(dctx *x, json_t *root, const char *name, int64
         s = json_string_value(v);
         len = json_string_length(v);
     } else {
-        errbuf_set(x->err, x->errlen, "field '%s': expected a number or decimal string, got %s", name,
-                type_name(v));
-        return EVENT_WRONG_TYPE;
+        return wrong_type(x, name, "a number or decimal string", v);
     }
     if (money_parse(s, len, cents)) {
         errbuf_set(x->err, x->errlen, "field '%s': %s is not a finite decimal within +-%lld", name,
-                snip(q, sizeof q, s, len), MONEY_MAX_CENTS / 100);
+                   snip(q, sizeof q, s, len), MONEY_MAX_CENTS / 100);
         return EVENT_BAD_AMOUNT;
     }
     return EVENT_OK;
@@ -392,33 +355,24 @@ static event_reject decode_amount(dctx *x, json_t *root, const char *name, int64
 static event_reject decode_optional(dctx *x, json_t *root, const event_fields *f,
                                     event_decoded *out) {
     json_t *v = field(root, f->currency);
-    if (v && !json_is_string(v)) {
-        errbuf_set(x->err, x->errlen, "field '%s': expected a string, got %s", f->currency,
-                type_name(v));
-        return EVENT_WRONG_TYPE;
-    }
+    if (v && !json_is_string(v))
+        return wrong_type(x, f->currency, "a string", v);
     v = field(root, f->channel);
     if (v) {
-        if (!json_is_string(v)) {
-            errbuf_set(x->err, x->errlen, "field '%s': expected a string, got %s", f->channel,
-                    type_name(v));
-            return EVENT_WRONG_TYPE;
-        }
+        if (!json_is_string(v))
+            return wrong_type(x, f->channel, "a string", v);
         out->o.channel.p = json_string_value(v);
         out->o.channel.len = json_string_length(v);
     }
     v = field(root, f->categories);
     if (!v)
         return EVENT_OK;
-    if (!json_is_array(v)) {
-        errbuf_set(x->err, x->errlen, "field '%s': expected an array of strings, got %s",
-                f->categories, type_name(v));
-        return EVENT_WRONG_TYPE;
-    }
+    if (!json_is_array(v))
+        return wrong_type(x, f->categories, "an array of strings", v);
     size_t n = json_array_size(v);
     if (n > ORDER_MAX_CATEGORIES) {
         errbuf_set(x->err, x->errlen, "field '%s': %zu entries, at most %d", f->categories, n,
-                ORDER_MAX_CATEGORIES);
+                   ORDER_MAX_CATEGORIES);
         return EVENT_TOO_MANY_CATEGORIES;
     }
     size_t k = 0;
@@ -426,7 +380,7 @@ static event_reject decode_optional(dctx *x, json_t *root, const event_fields *f
         json_t *e = json_array_get(v, i);
         if (!json_is_string(e)) {
             errbuf_set(x->err, x->errlen, "field '%s': entry %zu is %s, expected a string",
-                    f->categories, i, type_name(e));
+                       f->categories, i, type_name(e));
             return EVENT_WRONG_TYPE;
         }
         if (json_string_length(e) == 0)
@@ -447,7 +401,8 @@ static event_reject parse_error(dctx *x, const event_fields *f, const char *buf,
         size_t klen = 0;
         const char *key = toplevel_key_at(buf, (size_t)e->position, &klen);
         if (key_is(key, klen, f->amount)) {
-            errbuf_set(x->err, x->errlen, "field '%s': number out of range (%s)", f->amount, e->text);
+            errbuf_set(x->err, x->errlen, "field '%s': number out of range (%s)", f->amount,
+                       e->text);
             return EVENT_BAD_AMOUNT;
         }
         if (key_is(key, klen, f->ts)) {
@@ -488,7 +443,8 @@ static event_reject decode(const event_fields *f, const char *buf, size_t len, s
     if (max_bytes == 0)
         max_bytes = EVENT_MAX_BYTES;
     if (len > max_bytes) {
-        errbuf_set(err, errlen, "message is %zu bytes, more than the %zu byte limit", len, max_bytes);
+        errbuf_set(err, errlen, "message is %zu bytes, more than the %zu byte limit", len,
+                   max_bytes);
         return EVENT_TOO_LARGE;
     }
     const unsigned char *u = (const unsigned char *)buf;
@@ -497,7 +453,7 @@ static event_reject decode(const event_fields *f, const char *buf, size_t len, s
             errbuf_set(err, errlen, "not JSON: NUL byte at offset %zu", i);
             return EVENT_NOT_JSON;
         }
-        size_t n = utf8_seq(u, len, i);
+        size_t n = event_utf8_seq(u, len, i);
         if (n == 0) {
             errbuf_set(err, errlen, "invalid UTF-8 at offset %zu (byte 0x%02x)", i, u[i]);
             return EVENT_NOT_UTF8;
@@ -535,189 +491,4 @@ event_reject event_decode(const event_fields *f, const char *buf, size_t len, si
 event_reject event_decode_general(const event_fields *f, const char *buf, size_t len,
                                   size_t max_bytes, event_decoded *out, char *err, size_t errlen) {
     return decode(f, buf, len, max_bytes, out, err, errlen, false);
-}
-
-/* ---- encoding ---------------------------------------------------------- */
-
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t n) {
-    if (b->oom || (n == 0 && b->p))
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_puts(sbuf *b, const char *s) {
-    sb_put(b, s, strlen(s));
-}
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-    char tmp[128];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof tmp)
-        b->oom = true; /* only used for short numeric fields */
-    else
-        sb_put(b, tmp, (size_t)n);
-}
-
-static void sb_str(sbuf *b, const char *s, size_t len) {
-    if (!s) {
-        s = "";
-        len = 0;
-    }
-    const unsigned char *u = (const unsigned char *)s;
-    sb_put(b, "\"", 1);
-    size_t run = 0; /* start of the pending run of bytes copied verbatim */
-    for (size_t i = 0; i < len;) {
-        unsigned char c = u[i];
-        size_t n = utf8_seq(u, len, i);
-        if (c >= 0x20 && c != '"' && c != '\\' && n > 0) {
-            i += n;
-            continue;
-        }
-        sb_put(b, s + run, i - run);
-        if (n == 0)
-            sb_puts(b, "\xEF\xBF\xBD"); /* U+FFFD */
-        else if (c == '"')
-            sb_puts(b, "\\\"");
-        else if (c == '\\')
-            sb_puts(b, "\\\\");
-        else if (c == '\n')
-            sb_puts(b, "\\n");
-        else if (c == '\t')
-            sb_puts(b, "\\t");
-        else if (c == '\r')
-            sb_puts(b, "\\r");
-        else
-            sb_printf(b, "\\u%04x", c);
-        run = ++i;
-    }
-    sb_put(b, s + run, len - run);
-    sb_put(b, "\"", 1);
-}
-
-static void sb_key(sbuf *b, const char *name, bool first) {
-    if (!first)
-        sb_put(b, ",", 1);
-    sb_str(b, name, strlen(name));
-    sb_put(b, ":", 1);
-}
-
-static void sb_money(sbuf *b, int64_t cents) {
-    char m[32];
-    int n = money_format(cents, m, sizeof m);
-    sb_put(b, m, (size_t)n);
-}
-
-static char *sb_finish(sbuf *b, size_t *len) {
-    if (!b->oom && !b->p)
-        sb_put(b, "", 0);
-    if (b->oom) {
-        free(b->p);
-        return NULL;
-    }
-    if (len)
-        *len = b->len;
-    return b->p;
-}
-
-char *event_encode_order(const event_fields *f, const order *o) {
-    event_fields defaults;
-    if (!f) {
-        event_fields_default(&defaults);
-        f = &defaults;
-    }
-    sbuf b = {0};
-    char day[32], ts[64];
-    timefmt_date(o->ts, day, sizeof day);
-    int64_t sod = o->ts - timefmt_day_start(o->ts);
-    snprintf(ts, sizeof ts, "%sT%02d:%02d:%02dZ", day, (int)(sod / 3600), (int)(sod / 60 % 60),
-             (int)(sod % 60));
-    sb_put(&b, "{", 1);
-    sb_key(&b, f->order_id, true);
-    sb_str(&b, o->order_id.p, o->order_id.len);
-    sb_key(&b, f->customer_id, false);
-    sb_str(&b, o->customer_id.p, o->customer_id.len);
-    sb_key(&b, f->ts, false);
-    sb_str(&b, ts, strlen(ts));
-    sb_key(&b, f->amount, false);
-    sb_money(&b, o->amount_cents);
-    if (o->channel.len && f->channel) {
-        sb_key(&b, f->channel, false);
-        sb_str(&b, o->channel.p, o->channel.len);
-    }
-    if (o->ncategories && f->categories) {
-        sb_key(&b, f->categories, false);
-        sb_put(&b, "[", 1);
-        for (size_t i = 0; i < o->ncategories; i++) {
-            if (i)
-                sb_put(&b, ",", 1);
-            sb_str(&b, o->categories[i].p, o->categories[i].len);
-        }
-        sb_put(&b, "]", 1);
-    }
-    sb_put(&b, "}", 1);
-    return sb_finish(&b, NULL);
-}
-
-static void sb_cstr(sbuf *b, const char *s) {
-    if (s)
-        sb_str(b, s, strlen(s));
-    else
-        sb_puts(b, "null");
-}
-
-char *event_encode_change(const event_change *c, size_t *len) {
-    sbuf b = {0};
-    char day[32], emitted[40];
-    timefmt_date(c->as_of, day, sizeof day);
-    timefmt_rfc3339_ms(c->emitted_at_ms, emitted, sizeof emitted);
-    sb_puts(&b, "{\"customer_id\":");
-    sb_str(&b, c->customer_id, c->customer_len);
-    sb_puts(&b, ",\"segment\":");
-    sb_cstr(&b, c->segment);
-    sb_puts(&b, ",\"previous_segment\":");
-    sb_cstr(&b, c->previous_segment);
-    sb_printf(&b, ",\"r\":%d,\"f\":%d,\"m\":%d,\"rf\":\"%d%d\",\"rfm\":\"%d%d%d\"", c->r, c->f,
-              c->m, c->r, c->f, c->r, c->f, c->m);
-    sb_printf(&b, ",\"recency_days\":%lld,\"frequency\":%lu", (long long)c->recency_days,
-              (unsigned long)c->frequency);
-    sb_puts(&b, ",\"monetary\":");
-    sb_money(&b, c->monetary_cents);
-    sb_puts(&b, ",\"cause\":");
-    sb_cstr(&b, c->cause);
-    if (c->cause && !strcmp(c->cause, "order") && c->order_id) {
-        sb_puts(&b, ",\"order_id\":");
-        sb_str(&b, c->order_id, c->order_len);
-    }
-    sb_puts(&b, ",\"as_of\":");
-    sb_str(&b, day, strlen(day));
-    sb_printf(&b, ",\"breakpoints_version\":%llu", (unsigned long long)c->breakpoints_version);
-    sb_puts(&b, ",\"emitted_at\":");
-    sb_str(&b, emitted, strlen(emitted));
-    sb_put(&b, "}", 1);
-    return sb_finish(&b, len);
 }

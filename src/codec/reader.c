@@ -26,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+
 #include "util/errbuf.h"
 
 #define CHUNK_SIZE (64 * 1024)
@@ -80,28 +81,12 @@ static int refill(reader_in *in) {
     return 1;
 }
 
-static int append_line(reader_in *in, const char *p, size_t n) {
-    if (in->line_len + n > in->line_cap) {
-        size_t cap = in->line_cap ? in->line_cap : 4096;
-        while (cap < in->line_len + n)
-            cap *= 2;
-        char *l = realloc(in->line, cap);
-        if (!l)
-            return -1;
-        in->line = l;
-        in->line_cap = cap;
-    }
-    memcpy(in->line + in->line_len, p, n);
-    in->line_len += n;
-    return 0;
-}
-
 int reader_in_line(void *vin, const char **line, size_t *len) {
     reader_in *in = vin;
     if (in->failed)
         return -1;
     bool any = false, too_long = false;
-    in->line_len = 0;
+    strbuf_reset(&in->line);
     for (;;) {
         if (in->chunk_pos == in->chunk_len) {
             if (in->eof)
@@ -118,18 +103,21 @@ int reader_in_line(void *vin, const char **line, size_t *len) {
         size_t take = nl ? (size_t)(nl - start) + 1 : avail;
         in->chunk_pos += take;
         any = true;
-        if (nl && in->line_len == 0 && !too_long) {
+        if (nl && in->line.len == 0 && !too_long) {
             *line = start; /* the usual case: the whole line is in the chunk */
             *len = take;
             goto got;
         }
         if (!too_long) {
-            if (in->line_len + take > READER_LINE_MAX)
+            if (in->line.len + take > READER_LINE_MAX) {
                 too_long = true;
-            else if (append_line(in, start, take) < 0) {
-                snprintf(in->read_err, sizeof in->read_err, "%s: out of memory", in->name);
-                in->failed = true;
-                return -1;
+            } else {
+                strbuf_put(&in->line, start, take);
+                if (in->line.oom) {
+                    snprintf(in->read_err, sizeof in->read_err, "%s: out of memory", in->name);
+                    in->failed = true;
+                    return -1;
+                }
             }
         }
         if (nl)
@@ -141,8 +129,8 @@ int reader_in_line(void *vin, const char **line, size_t *len) {
         in->lineno++;
         return 2;
     }
-    *line = in->line;
-    *len = in->line_len;
+    *line = in->line.p;
+    *len = in->line.len;
 got:
     in->lineno++;
     if (in->lineno == 1 && *len >= 3 && memcmp(*line, "\xEF\xBB\xBF", 3) == 0) {
@@ -186,7 +174,7 @@ static void close_input(reader_in *in) {
     if (in->gz)
         gzclose(in->gz);
     free(in->chunk);
-    free(in->line);
+    strbuf_free(&in->line);
 }
 
 /* -------------------------------------------------------------- reporting */
@@ -215,7 +203,9 @@ void reader_note(reader_in *in, const char *fmt, ...) {
 
 /* ------------------------------------------------------------ CSV helpers */
 
-int reader_csv_header(reader_in *in, csv_reader *cr, char *err, size_t errlen) {
+/* CSV header: the first record. Returns 0, or -1 with err set (read error,
+ * empty input, malformed header). */
+static int csv_header(reader_in *in, csv_reader *cr, char *err, size_t errlen) {
     char why[256] = "";
     int rc = csv_reader_next(cr, why, sizeof why);
     if (rc == 1)
@@ -225,12 +215,15 @@ int reader_csv_header(reader_in *in, csv_reader *cr, char *err, size_t errlen) {
     else if (rc == 0)
         errbuf_set(err, errlen, "%s: empty file, no header line", in->name);
     else
-        errbuf_set(err, errlen, "%s:%llu: header: %s", in->name, (unsigned long long)cr->record_line,
-                why);
+        errbuf_set(err, errlen, "%s:%llu: header: %s", in->name,
+                   (unsigned long long)cr->record_line, why);
     return -1;
 }
 
-int reader_csv_row(reader_in *in, csv_reader *cr, size_t ncols, csv_record *spare,
+/* Next data row with exactly ncols fields into *row, split again from its one
+ * field into *spare when it is a whole quoted line (see reader_csv_each).
+ * Returns 1, 0 at the end, -1 on a read error (err set). */
+static int csv_row(reader_in *in, csv_reader *cr, size_t ncols, csv_record *spare,
                    const csv_record **row, char *err, size_t errlen) {
     for (;;) {
         char why[256] = "";
@@ -259,6 +252,38 @@ int reader_csv_row(reader_in *in, csv_reader *cr, size_t ncols, csv_record *spar
         *row = r;
         return 1;
     }
+}
+
+int reader_csv_each(reader_in *in, reader_csv_header_fn header, reader_csv_row_fn row, void *st,
+                    char *err, size_t errlen) {
+    csv_reader cr;
+    csv_reader_init(&cr, reader_in_line, in);
+    csv_record spare;
+    csv_record_init(&spare);
+    int ret = -1;
+    if (csv_header(in, &cr, err, errlen) < 0 || header(st, &cr.rec, err, errlen) < 0)
+        goto out;
+    size_t ncols = cr.rec.nfields;
+    for (;;) {
+        const csv_record *r;
+        int rc = csv_row(in, &cr, ncols, &spare, &r, err, errlen);
+        if (rc < 0)
+            goto out;
+        if (rc == 0)
+            break;
+        rc = row(st, r, cr.record_line);
+        if (rc < 0) {
+            errbuf_set(err, errlen, "%s: out of memory", in->name);
+            goto out;
+        }
+        if (rc > 0)
+            break;
+    }
+    ret = 0;
+out:
+    csv_record_free(&spare);
+    csv_reader_free(&cr);
+    return ret;
 }
 
 int reader_parse_whole(csv_field f, int64_t min, int64_t max, int64_t *out) {

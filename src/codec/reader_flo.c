@@ -103,9 +103,36 @@ static int parse_date(csv_field f, int64_t *ts) {
                : 0;
 }
 
-/* Expand one row. Returns 0, 1 when emit asked to stop. */
-static int take_row(reader_in *in, const csv_record *row, const int *col, uint64_t lineno,
-                    reader_emit_fn emit, void *ctx) {
+/* What the row callbacks share: the input, the columns found in the
+ * header (-1 for an absent optional one) and where the orders go. */
+typedef struct flo_state {
+    reader_in *in;
+    int col[NCOLS];
+    reader_emit_fn emit;
+    void *ctx;
+} flo_state;
+
+/* reader_csv_header_fn: every required column must be in the header. */
+static int find_columns(void *vfs, const csv_record *h, char *err, size_t errlen) {
+    flo_state *fs = vfs;
+    for (int c = 0; c < NCOLS; c++) {
+        const char *names[] = {col_names[c], NULL};
+        fs->col[c] = csv_find_column(h, names);
+        if (fs->col[c] < 0 && !col_optional(c)) {
+            if (err && errlen)
+                snprintf(err, errlen, "%s: not a FLO customer file: the header has no %s column",
+                         fs->in->name, col_names[c]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* reader_csv_row_fn: expand one row. Returns 0, 1 when emit asked to stop. */
+static int take_row(void *vfs, const csv_record *row, uint64_t lineno) {
+    flo_state *fs = vfs;
+    reader_in *in = fs->in;
+    const int *col = fs->col;
     csv_field id = csv_trim(row->fields[col[COL_ID]]);
     if (id.len == 0) {
         reader_bad(in, lineno, "empty master_id");
@@ -185,43 +212,13 @@ static int take_row(reader_in *in, const csv_record *row, const int *col, uint64
             .ncategories = (size_t)ncats,
         };
         in->stats->orders++;
-        if (emit(ctx, &o))
+        if (fs->emit(fs->ctx, &o))
             return 1;
     }
     return 0;
 }
 
 int reader_flo_read(reader_in *in, reader_emit_fn emit, void *ctx, char *err, size_t errlen) {
-    csv_reader cr;
-    csv_reader_init(&cr, reader_in_line, in);
-    csv_record spare;
-    csv_record_init(&spare);
-    int ret = -1;
-    int col[NCOLS];
-    if (reader_csv_header(in, &cr, err, errlen) < 0)
-        goto out;
-    for (int c = 0; c < NCOLS; c++) {
-        const char *names[] = {col_names[c], NULL};
-        col[c] = csv_find_column(&cr.rec, names);
-        if (col[c] < 0 && !col_optional(c)) {
-            if (err && errlen)
-                snprintf(err, errlen, "%s: not a FLO customer file: the header has no %s column",
-                         in->name, col_names[c]);
-            goto out;
-        }
-    }
-    size_t ncols = cr.rec.nfields;
-    for (;;) {
-        const csv_record *row;
-        int rc = reader_csv_row(in, &cr, ncols, &spare, &row, err, errlen);
-        if (rc < 0)
-            goto out;
-        if (rc == 0 || take_row(in, row, col, cr.record_line, emit, ctx))
-            break;
-    }
-    ret = 0;
-out:
-    csv_record_free(&spare);
-    csv_reader_free(&cr);
-    return ret;
+    flo_state fs = {.in = in, .emit = emit, .ctx = ctx};
+    return reader_csv_each(in, find_columns, take_row, &fs, err, errlen);
 }

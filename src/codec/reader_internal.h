@@ -12,6 +12,7 @@
 
 #include "rfm/reader.h"
 #include "rfm/reader_csv.h"
+#include "util/strbuf.h"
 
 /* Physical lines longer than this are dropped (and counted bad): no format
  * here has lines anywhere near it, and it bounds memory on garbage input. */
@@ -24,8 +25,7 @@ typedef struct reader_in {
     gzFile gz;
     char *chunk; /* raw bytes read from gz */
     size_t chunk_len, chunk_pos;
-    char *line; /* a line that straddles chunks is assembled here */
-    size_t line_len, line_cap;
+    strbuf line;     /* a line that straddles chunks is assembled here */
     uint64_t lineno; /* physical lines returned so far */
     bool eof;
     bool failed;        /* a read error happened: read_err says which */
@@ -47,17 +47,25 @@ void reader_bad(reader_in *in, uint64_t lineno, const char *fmt, ...)
 /* A note about the whole file, printed as "name: message". */
 void reader_note(reader_in *in, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* CSV header: the first record. Returns 0, or -1 with err set (read error,
- * empty input, malformed header). */
-int reader_csv_header(reader_in *in, csv_reader *cr, char *err, size_t errlen);
+/* A CSV format's header: find its columns in h (the first record) and keep
+ * them in st. Returns 0, or -1 with err set ("<name>: not a ... file"). */
+typedef int (*reader_csv_header_fn)(void *st, const csv_record *h, char *err, size_t errlen);
 
-/* Next data row with exactly ncols fields into *row (stats->lines counts it).
- * Malformed rows are reported bad and skipped. A row that is one quoted field
- * holding the whole line (some exports of the UCI files quote every line that
- * contains quotes) is split again from that field, using *spare. Returns 1,
- * 0 at the end, -1 on a read error (err set). */
-int reader_csv_row(reader_in *in, csv_reader *cr, size_t ncols, csv_record *spare,
-                   const csv_record **row, char *err, size_t errlen);
+/* One data row of the format, read at record line lineno, with exactly as
+ * many fields as the header. Returns 0 for the next row, 1 to stop reading
+ * (emit asked to), -1 on allocation failure. */
+typedef int (*reader_csv_row_fn)(void *st, const csv_record *row, uint64_t lineno);
+
+/* Read a CSV input through a format's two callbacks: the header into
+ * header(), then every data row into row(). Malformed rows and rows whose
+ * field count differs from the header's are reported bad (stats->lines
+ * counts them too) and skipped. A row that is one quoted field holding the
+ * whole line (some exports of the UCI files quote every line that contains
+ * quotes) is split again from that field. Returns 0 at the end or when row()
+ * stopped, or -1 with err set: a read error, an empty input, a malformed
+ * header, header() refusing it, or row() out of memory. */
+int reader_csv_each(reader_in *in, reader_csv_header_fn header, reader_csv_row_fn row, void *st,
+                    char *err, size_t errlen);
 
 /* Whole number in [min, max]: "12", "-3", "12.0", "12.00" (the FLO file writes
  * counts as floats). Returns 0 or -1. */

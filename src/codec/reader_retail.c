@@ -60,31 +60,20 @@ typedef struct invoice_table {
     size_t n, cap;
     uint32_t *slots; /* index + 1; 0 = empty */
     size_t nslots;   /* power of two */
-    char *arena;
-    size_t alen, acap;
+    strbuf arena;    /* the ids, back to back (util/strbuf.h does the growing) */
 } invoice_table;
 
 static void table_free(invoice_table *t) {
     free(t->v);
     free(t->slots);
-    free(t->arena);
+    strbuf_free(&t->arena);
 }
 
+/* Append p[0..len) to the arena; its offset into *off. -1 when out of memory. */
 static int arena_put(invoice_table *t, const char *p, size_t len, size_t *off) {
-    if (t->alen + len > t->acap) {
-        size_t cap = t->acap ? t->acap : 64 * 1024;
-        while (cap < t->alen + len)
-            cap *= 2;
-        char *a = realloc(t->arena, cap);
-        if (!a)
-            return -1;
-        t->arena = a;
-        t->acap = cap;
-    }
-    memcpy(t->arena + t->alen, p, len);
-    *off = t->alen;
-    t->alen += len;
-    return 0;
+    *off = t->arena.len;
+    strbuf_put(&t->arena, p, len);
+    return t->arena.oom ? -1 : 0;
 }
 
 static int table_grow(invoice_table *t) {
@@ -114,7 +103,7 @@ static invoice *table_upsert(invoice_table *t, csv_field id, csv_field cust, boo
         for (; t->slots[s]; s = (s + 1) & (t->nslots - 1)) {
             invoice *e = &t->v[t->slots[s] - 1];
             if (e->hash == h && e->id_len == id.len &&
-                memcmp(t->arena + e->id_off, id.p, id.len) == 0)
+                memcmp(t->arena.p + e->id_off, id.p, id.len) == 0)
                 return e;
         }
     }
@@ -167,8 +156,17 @@ typedef struct retail_cols {
     int inv, qty, date, price, cust;
 } retail_cols;
 
-static int find_columns(reader_in *in, const csv_record *h, retail_cols *c, char *err,
-                        size_t errlen) {
+typedef struct retail_state {
+    reader_in *in;
+    invoice_table t;
+    retail_cols c;
+    uint64_t other_customer; /* lines naming another customer than their invoice's */
+} retail_state;
+
+/* reader_csv_header_fn over retail_state: the columns, by either name each. */
+static int find_columns(void *vrs, const csv_record *h, char *err, size_t errlen) {
+    retail_state *rs = vrs;
+    retail_cols *c = &rs->c;
     static const char *const inv[] = {"Invoice", "InvoiceNo", NULL};
     static const char *const qty[] = {"Quantity", NULL};
     static const char *const date[] = {"InvoiceDate", NULL};
@@ -191,22 +189,18 @@ static int find_columns(reader_in *in, const csv_record *h, retail_cols *c, char
                          "%s: not an Online Retail file: the header has no %s column (SPEC §5: "
                          "Invoice|InvoiceNo, StockCode, Description, Quantity, InvoiceDate, "
                          "Price|UnitPrice, Customer ID|CustomerID, Country)",
-                         in->name, need[i].what);
+                         rs->in->name, need[i].what);
             return -1;
         }
     }
     return 0;
 }
 
-typedef struct retail_state {
-    reader_in *in;
-    invoice_table t;
-    retail_cols c;
-    uint64_t other_customer; /* lines naming another customer than their invoice's */
-} retail_state;
-
-/* One data line. Returns 0, or -1 on allocation failure. */
-static int take_line(retail_state *rs, const csv_record *row, uint64_t lineno) {
+/* reader_csv_row_fn over retail_state: aggregate one data line, never stop
+ * early (the orders are emitted after the whole file). Returns 0, or -1 on
+ * allocation failure. */
+static int take_line(void *vrs, const csv_record *row, uint64_t lineno) {
+    retail_state *rs = vrs;
     reader_in *in = rs->in;
     reader_stats *st = in->stats;
     csv_field cust = customer_norm(csv_trim(row->fields[rs->c.cust]));
@@ -267,7 +261,7 @@ static int take_line(retail_state *rs, const csv_record *row, uint64_t lineno) {
         e->ts = ts;
         e->line = lineno;
         e->refund = cancel;
-    } else if (e->cust_len != cust.len || memcmp(rs->t.arena + e->cust_off, cust.p, cust.len)) {
+    } else if (e->cust_len != cust.len || memcmp(rs->t.arena.p + e->cust_off, cust.p, cust.len)) {
         rs->other_customer++;
         st->skipped++;
         return 0;
@@ -289,7 +283,7 @@ static int emit_all(retail_state *rs, reader_emit_fn emit, void *ctx) {
         int64_t cents = (e->units + UNITS_PER_CENT / 2) / UNITS_PER_CENT;
         if (e->overflow || cents > MONEY_MAX_CENTS) {
             reader_bad(in, e->line, "invoice %.*s: total amount out of range", (int)e->id_len,
-                       rs->t.arena + e->id_off);
+                       rs->t.arena.p + e->id_off);
             in->stats->bad += e->nlines - 1; /* reader_bad counted one */
             continue;
         }
@@ -298,8 +292,8 @@ static int emit_all(retail_state *rs, reader_emit_fn emit, void *ctx) {
             continue;
         }
         order o = {
-            .customer_id = {rs->t.arena + e->cust_off, e->cust_len},
-            .order_id = {rs->t.arena + e->id_off, e->id_len},
+            .customer_id = {rs->t.arena.p + e->cust_off, e->cust_len},
+            .order_id = {rs->t.arena.p + e->id_off, e->id_len},
             .ts = e->ts,
             .amount_cents = e->refund ? -cents : cents,
         };
@@ -311,41 +305,19 @@ static int emit_all(retail_state *rs, reader_emit_fn emit, void *ctx) {
 }
 
 int reader_retail_read(reader_in *in, reader_emit_fn emit, void *ctx, char *err, size_t errlen) {
-    csv_reader cr;
-    csv_reader_init(&cr, reader_in_line, in);
-    csv_record spare;
-    csv_record_init(&spare);
     retail_state rs;
     memset(&rs, 0, sizeof rs);
     rs.in = in;
-    int ret = -1;
-    if (reader_csv_header(in, &cr, err, errlen) < 0 ||
-        find_columns(in, &cr.rec, &rs.c, err, errlen) < 0)
-        goto out;
-    size_t ncols = cr.rec.nfields;
-    for (;;) {
-        const csv_record *row;
-        int rc = reader_csv_row(in, &cr, ncols, &spare, &row, err, errlen);
-        if (rc < 0)
-            goto out; /* a partial file would give partial invoices: emit nothing */
-        if (rc == 0)
-            break;
-        if (take_line(&rs, row, cr.record_line) < 0) {
-            if (err && errlen)
-                snprintf(err, errlen, "%s: out of memory", in->name);
-            goto out;
-        }
+    /* A partial file would give partial invoices: on an error emit nothing. */
+    int ret = reader_csv_each(in, find_columns, take_line, &rs, err, errlen);
+    if (ret == 0) {
+        if (rs.other_customer)
+            reader_note(in,
+                        "lines skipped because their invoice's first valid line names another "
+                        "customer: %llu",
+                        (unsigned long long)rs.other_customer);
+        emit_all(&rs, emit, ctx);
     }
-    if (rs.other_customer)
-        reader_note(
-            in,
-            "lines skipped because their invoice's first valid line names another customer: %llu",
-            (unsigned long long)rs.other_customer);
-    emit_all(&rs, emit, ctx);
-    ret = 0;
-out:
     table_free(&rs.t);
-    csv_record_free(&spare);
-    csv_reader_free(&cr);
     return ret;
 }

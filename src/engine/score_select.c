@@ -76,6 +76,31 @@ double score_lerp(double a, double b, double t) {
     return a + d;
 }
 
+/* ---- multi-select bookkeeping ---- */
+
+/* A range v[0..n) of a multi-select, at offset `base` of the original array,
+ * and the wanted positions that fall in it (absolute, ascending). */
+typedef struct sel_range {
+    size_t base, n;
+    const size_t *pos;
+    size_t npos;
+} sel_range;
+
+/* After partitioning r's values so that the first `left` are the low side:
+ * returns that side with its positions and leaves r as the high side. The
+ * one piece of bookkeeping both selects (int64 values, tie-order entries)
+ * share; they differ only in how they compare and move values. */
+static inline sel_range sel_split(sel_range *r, size_t left) {
+    sel_range l = {r->base, left, r->pos, 0};
+    while (l.npos < r->npos && r->pos[l.npos] < r->base + left)
+        l.npos++;
+    r->base += left;
+    r->n -= left;
+    r->pos += l.npos;
+    r->npos -= l.npos;
+    return l;
+}
+
 /* ---- int64 multi-select ---- */
 
 static int cmp_i64(const void *a, const void *b) {
@@ -125,28 +150,19 @@ static void insertion_i64(int64_t *v, size_t n) {
     }
 }
 
-/* Positions are absolute in the original array (ascending); `base` is v's
- * offset in it. Recursion goes left, the loop continues right. */
-static void select_i64(int64_t *v, size_t base, size_t n, const size_t *pos, size_t npos,
-                       int depth) {
-    while (npos && n > SMALL_RANGE) {
+/* v holds r's values. Recursion goes left, the loop continues right. */
+static void select_i64(int64_t *v, sel_range r, int depth) {
+    while (r.npos && r.n > SMALL_RANGE) {
         if (depth-- <= 0) {
-            qsort(v, n, sizeof *v, cmp_i64);
+            qsort(v, r.n, sizeof *v, cmp_i64);
             return;
         }
-        size_t left = (size_t)part_i64(v, (ptrdiff_t)n) + 1;
-        size_t nl = 0;
-        while (nl < npos && pos[nl] < base + left)
-            nl++;
-        select_i64(v, base, left, pos, nl, depth);
+        size_t left = (size_t)part_i64(v, (ptrdiff_t)r.n) + 1;
+        select_i64(v, sel_split(&r, left), depth);
         v += left;
-        base += left;
-        n -= left;
-        pos += nl;
-        npos -= nl;
     }
-    if (npos)
-        insertion_i64(v, n);
+    if (r.npos)
+        insertion_i64(v, r.n);
 }
 
 static int depth_limit(size_t n) {
@@ -159,7 +175,7 @@ static int depth_limit(size_t n) {
 }
 
 void score_select_i64(int64_t *v, size_t n, const size_t *pos, size_t npos) {
-    select_i64(v, 0, n, pos, npos, depth_limit(n));
+    select_i64(v, (sel_range){0, n, pos, npos}, depth_limit(n));
 }
 
 int score_select_bucketed(const int64_t *v, size_t n, const uint32_t *hist, const size_t *pos,
@@ -291,32 +307,24 @@ static void insertion_ent(score_ent *v, size_t n, const score_tiectx *t) {
     }
 }
 
-/* Positions are absolute in the original array; `base` is v's offset in it. */
-static void select_ent(score_ent *v, size_t base, size_t n, const size_t *pos, size_t npos,
-                       const score_tiectx *t, int depth) {
-    while (npos && n > SMALL_RANGE) {
+/* As select_i64, in tie order. */
+static void select_ent(score_ent *v, sel_range r, const score_tiectx *t, int depth) {
+    while (r.npos && r.n > SMALL_RANGE) {
         if (depth-- <= 0) {
-            qsort_r(v, n, sizeof *v, ent_qsort_cmp, (void *)t);
+            qsort_r(v, r.n, sizeof *v, ent_qsort_cmp, (void *)t);
             return;
         }
-        size_t left = (size_t)part_ent(v, (ptrdiff_t)n, t) + 1;
-        size_t nl = 0;
-        while (nl < npos && pos[nl] < base + left)
-            nl++;
-        select_ent(v, base, left, pos, nl, t, depth);
+        size_t left = (size_t)part_ent(v, (ptrdiff_t)r.n, t) + 1;
+        select_ent(v, sel_split(&r, left), t, depth);
         v += left;
-        base += left;
-        n -= left;
-        pos += nl;
-        npos -= nl;
     }
-    if (npos)
-        insertion_ent(v, n, t);
+    if (r.npos)
+        insertion_ent(v, r.n, t);
 }
 
 void score_select_ent(score_ent *v, size_t n, const size_t *pos, size_t npos,
                       const score_tiectx *t) {
-    select_ent(v, 0, n, pos, npos, t, depth_limit(n));
+    select_ent(v, (sel_range){0, n, pos, npos}, t, depth_limit(n));
 }
 
 static void sort_ent(score_ent *v, size_t n, const score_tiectx *t, int depth) {

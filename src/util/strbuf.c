@@ -86,6 +86,12 @@ char *strbuf_finish(strbuf *b, size_t *len) {
     return p;
 }
 
+void strbuf_reset(strbuf *b) {
+    b->len = 0;
+    if (b->p)
+        b->p[0] = '\0';
+}
+
 void strbuf_free(strbuf *b) {
     free(b->p);
     *b = (strbuf)STRBUF_INIT;

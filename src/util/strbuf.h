@@ -43,6 +43,10 @@ void strbuf_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf
  * allocation failure (the buffer is then freed). The strbuf is empty after. */
 char *strbuf_finish(strbuf *b, size_t *len);
 
+/* Empty the content but keep the allocation, for a buffer reused many times
+ * (a line buffer). An earlier allocation failure stays set. */
+void strbuf_reset(strbuf *b);
+
 /* Drop the bytes; the strbuf is empty after. */
 void strbuf_free(strbuf *b);
 
