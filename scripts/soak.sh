@@ -17,41 +17,18 @@
 # output: soak-rss.csv in the current directory, and a summary on stdout.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-if [ -z "${KAFKA_BOOTSTRAP:-}" ]; then
-    exec "$here/tests/kafka/broker.sh" run --partitions 8 -- "$0" "$@"
-fi
+# shellcheck source=SCRIPTDIR/lib/kafka.sh
+. "$here/scripts/lib/kafka.sh"
+kafka_reexec 8 "$@"
 minutes=${1:-35}
 customers=${2:-2000000}
 rate=${3:-20000}
 out=$PWD/soak-rss.csv
-build=${RFM_BENCH_BUILD:-$here/build-bench}
-cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" --target rfmd rfm-replay >"$build.log" || { cat "$build.log" >&2; exit 1; }
+kafka_build rfmd rfm-replay
+kafka_tmp
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-cat >"$tmp/rfmd.yaml" <<YAML
-kafka:
-  brokers: "$KAFKA_BOOTSTRAP"
-  group_id: rfmd-soak
-rescore:
-  interval: 60s
-snapshot:
-  dir: "$tmp/state"
-  interval: 120s
-  keep: 2
-http:
-  listen: ""
-YAML
-"$build/rfmd" -c "$tmp/rfmd.yaml" >"$tmp/rfmd.log" 2>&1 &
-rfmd=$!
-pids+=("$rfmd")
+kafka_rfmd_config "$tmp/rfmd.yaml" rfmd-soak 60s "$tmp/state" 120s 2
+kafka_rfmd_start "$build/rfmd" "$tmp/rfmd.yaml" "$tmp/rfmd.log"
 
 # Every customer appears within the first CUSTOMERS orders (7919 is prime to
 # any CUSTOMERS of the form 2^a 5^b); days advance every 500k orders.
@@ -63,21 +40,20 @@ awk -v c="$customers" 'BEGIN {
     }
 }' | "$build/rfm-replay" --format jsonl --brokers "$KAFKA_BOOTSTRAP" --topic orders \
     --rate "$rate" - >"$tmp/replay.log" 2>&1 &
-pids+=($!)
+kafka_track $!
 
 echo "seconds,rss_kb,customers" >"$out"
 t0=$SECONDS
 end=$((t0 + minutes * 60))
 while [ $SECONDS -lt $end ]; do
     sleep 10
-    kill -0 "$rfmd" 2>/dev/null || { echo "rfmd died" >&2; tail -20 "$tmp/rfmd.log" >&2; exit 1; }
-    rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$rfmd/status")
+    kill -0 "$rfmd_pid" 2>/dev/null || { echo "rfmd died" >&2; tail -20 "$tmp/rfmd.log" >&2; exit 1; }
+    rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$rfmd_pid/status")
     cust=$(grep -o 'customers [0-9]*' "$tmp/rfmd.log" | tail -1 | awk '{ print $2 }' || true)
     echo "$((SECONDS - t0)),$rss,${cust:-0}" >>"$out"
 done
-kill -TERM "$rfmd"
-status=0
-wait "$rfmd" || status=$?
+kafka_rfmd_stop
+status=$rfmd_status
 grep -E 'snapshot \((interval|shutdown)\) written|rescore \(interval\)' "$tmp/rfmd.log" |
     awk '/snapshot/ { s++ } /rescore/ { r++ } END { printf "snapshots written %d, interval rescores %d\n", s, r }' || true
 grep -q "snapshot (interval) failed" "$tmp/rfmd.log" && echo "snapshot failures: $(grep -c 'snapshot (interval) failed' "$tmp/rfmd.log")"

@@ -7,40 +7,25 @@
 #
 # usage: test_daemon_kafka.sh RFMD RFM_REPLAY
 set -euo pipefail
+# shellcheck source=SCRIPTDIR/../scripts/lib/kafka.sh
+. "$(dirname "$0")/../scripts/lib/kafka.sh"
 rfmd=$1
 replay=$2
 boot=${KAFKA_BOOTSTRAP:?run me under tests/kafka/broker.sh run}
 src=${RFM_SOURCE:?}
 flo=${RFM_SHARED:?}/data/flo_data_20k.csv
 golden=$src/tests/data/flo_golden.csv
-tmp=$(mktemp -d)
-rfmd_pid=""
-cleanup() {
-    [ -n "$rfmd_pid" ] && kill -KILL "$rfmd_pid" 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+kafka_tmp
 fail() {
     echo "FAIL: $*" >&2
     tail -20 "$tmp/rfmd.log" >&2 || true
     exit 1
 }
 
-cat >"$tmp/rfmd.yaml" <<YAML
-kafka:
-  brokers: "$boot"
-  group_id: rfmd-e2e
-rescore:
-  interval: 2s
-snapshot:
-  dir: "$tmp/state"
-http:
-  listen: ""
-YAML
+kafka_rfmd_config "$tmp/rfmd.yaml" rfmd-e2e 2s "$tmp/state"
 
 "$replay" -q --format flo --brokers "$boot" --topic orders "$flo"
-"$rfmd" -c "$tmp/rfmd.yaml" >"$tmp/rfmd.log" 2>&1 &
-rfmd_pid=$!
+kafka_rfmd_start "$rfmd" "$tmp/rfmd.yaml" "$tmp/rfmd.log"
 
 # Read the segments topic with kcat until every customer's last event has the
 # seed's segment (or two minutes pass).
@@ -59,7 +44,7 @@ ok=0
 for _ in $(seq ${RFM_E2E_TRIES:-24}); do
     sleep 5
     kill -0 "$rfmd_pid" 2>/dev/null || fail "rfmd exited early"
-    kcat -C -q -b "$boot" -t rfm.segments -o beginning -e -f '%s\n' >"$tmp/segments.jsonl" 2>/dev/null || true
+    kafka_consume rfm.segments -f '%s\n' >"$tmp/segments.jsonl" 2>/dev/null || true
     if python3 -c "$check" "$golden" "$tmp/segments.jsonl" >"$tmp/check.out"; then
         ok=1
         break
@@ -70,12 +55,8 @@ cat "$tmp/check.out"
 echo "ok: last event of all 19945 customers, read with kcat, equals the seed segment"
 
 start=$(date +%s%N)
-kill -TERM "$rfmd_pid"
-set +e
-wait "$rfmd_pid"
-rc=$?
-set -e
-rfmd_pid=""
+kafka_rfmd_stop
+rc=$rfmd_status
 ms=$((($(date +%s%N) - start) / 1000000))
 [ "$rc" -eq 0 ] || fail "rfmd exited $rc after SIGTERM"
 [ "$ms" -lt 10000 ] || fail "rfmd took ${ms} ms to stop"

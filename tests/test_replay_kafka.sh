@@ -8,21 +8,22 @@
 # usage: broker.sh run -- test_replay_kafka.sh RFM_REPLAY
 #   (env KAFKA_BOOTSTRAP and RFM_KAFKA_DIR from broker.sh; RFM_SOURCE, RFM_SHARED)
 set -euo pipefail
+# shellcheck source=SCRIPTDIR/../scripts/lib/kafka.sh
+. "$(dirname "$0")/../scripts/lib/kafka.sh"
 replay=$1
 bootstrap=${KAFKA_BOOTSTRAP:?run me under tests/kafka/broker.sh run}
 src=${RFM_SOURCE:?RFM_SOURCE not set}
 shared=${RFM_SHARED:?RFM_SHARED not set}
 small=$src/tests/kafka/orders_small.jsonl
 flo=$shared/data/flo_data_20k.csv
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+kafka_tmp
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
 
 # Whole topic: key, partition, offset, value — one line per message.
 consume() {
-    kcat -C -b "$bootstrap" -t "$1" -e -q -o beginning -f '%k\t%p\t%o\t%s\n'
+    kafka_consume "$1" -f '%k\t%p\t%o\t%s\n'
 }
 
 # 1. The small JSONL fixture (one bad line, one blank line, 10 orders).
