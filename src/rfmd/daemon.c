@@ -44,6 +44,7 @@
 #include "notify.h"
 #include "reload.h"
 #include "util/clock.h"
+#include "util/errbuf.h"
 
 static volatile sig_atomic_t daemon_stop_sig;
 static volatile sig_atomic_t daemon_snapshot_sig;
@@ -189,7 +190,7 @@ static int daemon_start(daemon_ctx *d, char *err, size_t errlen) {
     d->trk = tracker_new();
     d->saver = saver_new(d->cfg);
     if (!d->store || !d->trk || !d->saver) {
-        snprintf(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         return DAEMON_EXIT_INTERNAL;
     }
     if (d->emb) {

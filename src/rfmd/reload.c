@@ -117,18 +117,6 @@ static bool segments_eq(const segment_map *a, const segment_map *b) {
     return true;
 }
 
-/* The same check rfmd --check-config does: would librdkafka take it? */
-static int reload_check_kafka(const config *c, char *err, size_t errlen) {
-    const kconf_role roles[] = {KCONF_CONSUMER, KCONF_PRODUCER};
-    for (size_t i = 0; i < 2; i++) {
-        rd_kafka_conf_t *k = kconf_build(c, roles[i], "localhost:9092", err, errlen);
-        if (!k)
-            return -1;
-        rd_kafka_conf_destroy(k);
-    }
-    return 0;
-}
-
 /* Move the string *from into *to; the old one ends up in *from (freed with
  * the fresh config). */
 static void swap_str(char **to, char **from) {
@@ -206,7 +194,7 @@ int reload_run(daemon_ctx *d) {
     config fresh;
     char err[1024];
     if (config_load(&fresh, cfg->path, err, sizeof err) < 0 ||
-        reload_check_kafka(&fresh, err, sizeof err) < 0) {
+        kconf_check(&fresh, err, sizeof err) < 0) {
         log_error("reload: %s; keeping the running configuration", err);
         config_free(&fresh);
         d->reload_stats.failed++;

@@ -34,6 +34,7 @@
 #include "rfmd/daemon.h"
 #include "rfmd/log.h"
 #include "util/clock.h"
+#include "util/errbuf.h"
 
 #define HTTP_CONN_LIMIT     64
 #define HTTP_CONN_TIMEOUT_S 10 /* idle or slow clients are dropped */
@@ -191,7 +192,7 @@ static void http_format_address(http *h, const struct addrinfo *ai) {
 http *http_start(const char *listen, daemon_ctx *d, char *err, size_t errlen) {
     char host[256], port[16];
     if (!http_split(listen, host, sizeof host, port, sizeof port)) {
-        snprintf(err, errlen, "http.listen \"%s\": expected host:port", listen);
+        errbuf_set(err, errlen, "http.listen \"%s\": expected host:port", listen);
         return NULL;
     }
     struct addrinfo hints, *ai = NULL;
@@ -201,13 +202,13 @@ http *http_start(const char *listen, daemon_ctx *d, char *err, size_t errlen) {
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     int gai = getaddrinfo(host, port, &hints, &ai);
     if (gai) {
-        snprintf(err, errlen, "http.listen \"%s\": %s", listen, gai_strerror(gai));
+        errbuf_set(err, errlen, "http.listen \"%s\": %s", listen, gai_strerror(gai));
         return NULL;
     }
     http *h = calloc(1, sizeof *h);
     if (!h) {
         freeaddrinfo(ai);
-        snprintf(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         return NULL;
     }
     h->d = d;
@@ -222,8 +223,8 @@ http *http_start(const char *listen, daemon_ctx *d, char *err, size_t errlen) {
         http_unescape_none, NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONN_TIMEOUT_S, MHD_OPTION_END);
     if (!h->mhd) {
-        snprintf(err, errlen, "http.listen \"%s\": %s", listen,
-                 h->last_error[0] ? h->last_error : "cannot start the HTTP server");
+        errbuf_set(err, errlen, "http.listen \"%s\": %s", listen,
+                   h->last_error[0] ? h->last_error : "cannot start the HTTP server");
         freeaddrinfo(ai);
         free(h);
         return NULL;
