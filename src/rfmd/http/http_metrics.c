@@ -14,7 +14,6 @@
  */
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,109 +22,77 @@
 #include "http_internal.h"
 #include "rfmd/log.h"
 #include "util/clock.h"
-
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-    if (b->oom)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = true;
-            return;
-        }
-        if ((size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap * 2 + (size_t)n;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-}
+#include "util/strbuf.h"
 
 /* Label values escape backslash, double quote and newline (0.0.4 grammar). */
-static void sb_label(sbuf *b, const char *v) {
+static void sb_label(strbuf *b, const char *v) {
     for (; *v; v++) {
-        if (*v == '\\' || *v == '"')
-            sb_printf(b, "\\%c", *v);
-        else if (*v == '\n')
-            sb_printf(b, "\\n");
-        else
-            sb_printf(b, "%c", *v);
+        if (*v == '\\' || *v == '"') {
+            strbuf_putc(b, '\\');
+            strbuf_putc(b, *v);
+        } else if (*v == '\n') {
+            strbuf_puts(b, "\\n");
+        } else {
+            strbuf_putc(b, *v);
+        }
     }
 }
 
 /* Shortest of %.15g / %.17g that reads back as the same double. */
-static void sb_double(sbuf *b, double v) {
+static void sb_double(strbuf *b, double v) {
     if (isnan(v)) {
-        sb_printf(b, "NaN");
+        strbuf_puts(b, "NaN");
         return;
     }
     if (isinf(v)) {
-        sb_printf(b, v > 0 ? "+Inf" : "-Inf");
+        strbuf_puts(b, v > 0 ? "+Inf" : "-Inf");
         return;
     }
     char s[40];
     snprintf(s, sizeof s, "%.15g", v);
     if (strtod(s, NULL) != v)
         snprintf(s, sizeof s, "%.17g", v);
-    sb_printf(b, "%s", s);
+    strbuf_puts(b, s);
 }
 
-static void family(sbuf *b, const char *name, const char *type, const char *help) {
-    sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+static void family(strbuf *b, const char *name, const char *type, const char *help) {
+    strbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void sample_u(sbuf *b, const char *name, uint64_t v) {
-    sb_printf(b, "%s %" PRIu64 "\n", name, v);
+static void sample_u(strbuf *b, const char *name, uint64_t v) {
+    strbuf_printf(b, "%s %" PRIu64 "\n", name, v);
 }
 
-static void sample_d(sbuf *b, const char *name, double v) {
-    sb_printf(b, "%s ", name);
+static void sample_d(strbuf *b, const char *name, double v) {
+    strbuf_printf(b, "%s ", name);
     sb_double(b, v);
-    sb_printf(b, "\n");
+    strbuf_putc(b, '\n');
 }
 
-static void metric_u(sbuf *b, const char *name, const char *type, const char *help, uint64_t v) {
+static void metric_u(strbuf *b, const char *name, const char *type, const char *help, uint64_t v) {
     family(b, name, type, help);
     sample_u(b, name, v);
 }
 
-static void metric_d(sbuf *b, const char *name, const char *type, const char *help, double v) {
+static void metric_d(strbuf *b, const char *name, const char *type, const char *help, double v) {
     family(b, name, type, help);
     sample_d(b, name, v);
 }
 
-static void labelled_u(sbuf *b, const char *name, const char *label, const char *value,
+static void labelled_u(strbuf *b, const char *name, const char *label, const char *value,
                        uint64_t v) {
-    sb_printf(b, "%s{%s=\"", name, label);
+    strbuf_printf(b, "%s{%s=\"", name, label);
     sb_label(b, value);
-    sb_printf(b, "\"} %" PRIu64 "\n", v);
+    strbuf_printf(b, "\"} %" PRIu64 "\n", v);
 }
 
-static void metrics_process(sbuf *b, const daemon_ctx *d) {
+static void metrics_process(strbuf *b, const daemon_ctx *d) {
     family(b, "rfmd_build_info", "gauge", "Build of the running rfmd; the value is always 1.");
-    sb_printf(b, "rfmd_build_info{version=\"");
+    strbuf_printf(b, "rfmd_build_info{version=\"");
     sb_label(b, RFM_VERSION);
-    sb_printf(b, "\",librdkafka=\"");
+    strbuf_printf(b, "\",librdkafka=\"");
     sb_label(b, rd_kafka_version_str());
-    sb_printf(b, "\"} 1\n");
+    strbuf_printf(b, "\"} 1\n");
     metric_d(b, "rfmd_start_time_seconds", "gauge", "Start time of the process, Unix seconds.",
              (double)d->started_wall_ms / 1000.0);
     metric_d(b, "rfmd_uptime_seconds", "gauge", "Seconds since the process started.",
@@ -142,7 +109,7 @@ static void metrics_process(sbuf *b, const daemon_ctx *d) {
              d->reload_stats.last_ok_ms ? (double)d->reload_stats.last_ok_ms / 1000.0 : NAN);
 }
 
-static void metrics_orders(sbuf *b, const pipeline_stats *s) {
+static void metrics_orders(strbuf *b, const pipeline_stats *s) {
     metric_u(b, "rfmd_orders_consumed_total", "counter",
              "Input messages consumed from the orders topics, valid or not.", s->consumed);
     metric_u(b, "rfmd_orders_applied_total", "counter", "Orders applied to customer state.",
@@ -164,7 +131,7 @@ static void metrics_orders(sbuf *b, const pipeline_stats *s) {
              s->dead_letter_refused);
 }
 
-static void metrics_customers(sbuf *b, daemon_ctx *d) {
+static void metrics_customers(strbuf *b, daemon_ctx *d) {
     metric_u(b, "rfmd_customers", "gauge", "Customers in the in-memory store.",
              store_count(d->store));
     metric_u(b, "rfmd_store_memory_bytes", "gauge", "Bytes held by the customer store.",
@@ -183,7 +150,7 @@ static void metrics_customers(sbuf *b, daemon_ctx *d) {
     labelled_u(b, "rfmd_segment_customers", "segment", HTTP_UNSCORED_NAME, unscored);
 }
 
-static void metrics_scoring(sbuf *b, const daemon_ctx *d) {
+static void metrics_scoring(strbuf *b, const daemon_ctx *d) {
     const pipeline_stats *s = &d->pipe.stats;
     const score_breakpoints *bp = &d->pipe.bp;
     family(b, "rfmd_rescore_duration_seconds", "summary",
@@ -206,7 +173,7 @@ static void metrics_scoring(sbuf *b, const daemon_ctx *d) {
     labelled_u(b, "rfmd_events_published_total", "cause", "rescore", s->events_rescore);
 }
 
-static void metrics_snapshot(sbuf *b, const saver_stats *s, double now) {
+static void metrics_snapshot(strbuf *b, const saver_stats *s, double now) {
     bool have = s->last_ok_unix_ms > 0;
     metric_d(b, "rfmd_snapshot_last_success_timestamp_seconds", "gauge",
              "When the last snapshot was written, Unix seconds; NaN before the first.",
@@ -224,7 +191,7 @@ static void metrics_snapshot(sbuf *b, const saver_stats *s, double now) {
     metric_u(b, "rfmd_snapshot_failures_total", "counter", "Snapshots that failed.", s->failed);
 }
 
-static void metrics_producer(sbuf *b, daemon_ctx *d) {
+static void metrics_producer(strbuf *b, daemon_ctx *d) {
     producer_stats ps;
     producer_get_stats(d->prod, &ps);
     metric_u(b, "rfmd_producer_queue_messages", "gauge",
@@ -240,13 +207,13 @@ static void metrics_producer(sbuf *b, daemon_ctx *d) {
 }
 
 static void metrics_lag_one(void *ctx, const char *topic, int32_t partition, int64_t lag) {
-    sbuf *b = ctx;
-    sb_printf(b, "rfmd_consumer_lag_messages{topic=\"");
+    strbuf *b = ctx;
+    strbuf_printf(b, "rfmd_consumer_lag_messages{topic=\"");
     sb_label(b, topic);
-    sb_printf(b, "\",partition=\"%" PRId32 "\"} %" PRId64 "\n", partition, lag);
+    strbuf_printf(b, "\",partition=\"%" PRId32 "\"} %" PRId64 "\n", partition, lag);
 }
 
-static void metrics_consumer(sbuf *b, daemon_ctx *d) {
+static void metrics_consumer(strbuf *b, daemon_ctx *d) {
     metric_u(b, "rfmd_consumer_assigned_partitions", "gauge",
              "Input partitions assigned to this process.", (uint64_t)consumer_assigned(d->cons));
     metric_u(b, "rfmd_consumer_paused", "gauge", "1 while consumption is paused (back-pressure).",
@@ -258,12 +225,7 @@ static void metrics_consumer(sbuf *b, daemon_ctx *d) {
 }
 
 void http_metrics(daemon_ctx *d, http_reply *r) {
-    sbuf b = {.cap = 16384};
-    b.p = malloc(b.cap);
-    if (!b.p) {
-        http_reply_error(r, 500, "out of memory");
-        return;
-    }
+    strbuf b = STRBUF_INIT;
     metrics_process(&b, d);
     metrics_orders(&b, &d->pipe.stats);
     metrics_customers(&b, d);
@@ -271,13 +233,14 @@ void http_metrics(daemon_ctx *d, http_reply *r) {
     metrics_snapshot(&b, saver_get_stats(d->saver), (double)clock_wall_ms() / 1000.0);
     metrics_producer(&b, d);
     metrics_consumer(&b, d);
-    if (b.oom) {
-        free(b.p);
+    size_t len;
+    char *body = strbuf_finish(&b, &len);
+    if (!body) {
         http_reply_error(r, 500, "out of memory");
         return;
     }
     r->status = 200;
     r->content_type = HTTP_METRICS_TYPE;
-    r->body = b.p;
-    r->len = b.len;
+    r->body = body;
+    r->len = len;
 }
