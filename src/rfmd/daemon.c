@@ -358,7 +358,7 @@ static void daemon_loop(daemon_ctx *d) {
          * producer has room: input keeps flowing between slices, and the
          * queue never fills (which would pause consumption). */
         if (pipeline_unpublished(&d->pipe) > 0 &&
-            rd_kafka_outq_len(producer_handle(d->prod)) < DAEMON_PUBLISH_QUEUE &&
+            producer_queue_len(d->prod) < DAEMON_PUBLISH_QUEUE &&
             pipeline_publish(&d->pipe, DAEMON_PUBLISH_SLICE) < 0)
             return;
 

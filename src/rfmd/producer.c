@@ -203,6 +203,7 @@ void producer_get_stats(const producer *p, producer_stats *out) {
     *out = p->stats;
 }
 
-rd_kafka_t *producer_handle(producer *p) {
-    return p->rk;
+size_t producer_queue_len(producer *p) {
+    int n = rd_kafka_outq_len(p->rk);
+    return n > 0 ? (size_t)n : 0;
 }

@@ -196,7 +196,7 @@ static void metrics_producer(strbuf *b, daemon_ctx *d) {
     producer_get_stats(d->prod, &ps);
     metric_u(b, "rfmd_producer_queue_messages", "gauge",
              "Messages in the producer's queue, not yet delivered (rd_kafka_outq_len).",
-             (uint64_t)rd_kafka_outq_len(producer_handle(d->prod)));
+             (uint64_t)producer_queue_len(d->prod));
     metric_u(b, "rfmd_producer_delivered_total", "counter",
              "Messages (events and dead letters) delivered to Kafka.", ps.delivered);
     metric_u(b, "rfmd_producer_queue_full_waits_total", "counter",
