@@ -309,6 +309,12 @@ int consumer_wake_fd(consumer *c) {
     return sv[0];
 }
 
+void consumer_wake_clear(consumer *c) {
+    char buf[64];
+    while (c->wake[0] >= 0 && read(c->wake[0], buf, sizeof buf) > 0)
+        ;
+}
+
 void consumer_set_drain(consumer *c, consumer_drain_fn fn, void *ctx) {
     c->drain = fn;
     c->drain_ctx = ctx;

@@ -2,12 +2,13 @@
  * http_metrics — GET /metrics in the Prometheus text exposition format 0.0.4.
  *
  * Everything is read at scrape time from the counters the modules already
- * keep (pipeline_stats, producer_stats, the tracker, daemon_ctx), so there is
- * no second set of counters to keep in step. The costly parts are bounded:
- * per-segment gauges are one pass over the store (as GET /segments), and
- * consumer lag uses librdkafka's cached high watermarks
- * (rd_kafka_get_watermark_offsets: no broker round trip) against the
- * consumer's position, for the partitions assigned to this process.
+ * keep (pipeline_stats, producer_stats, saver_stats, handed over in the
+ * request's http_status), so there is no second set of counters to keep in
+ * step. The costly parts are bounded: per-segment gauges are one pass over
+ * the store (as GET /segments), and consumer lag comes from the status's
+ * lag callback (the daemon answers it from librdkafka's cached high
+ * watermarks: no broker round trip), for the partitions assigned to this
+ * process.
  *
  * Values not known yet (no snapshot written, no breakpoints) are NaN, which
  * Prometheus stores as such, rather than a 0 that would read as "1970".
@@ -17,10 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "http_internal.h"
-#include "rfmd/log.h"
 #include "util/clock.h"
 #include "util/strbuf.h"
 
@@ -86,27 +85,27 @@ static void labelled_u(strbuf *b, const char *name, const char *label, const cha
     strbuf_printf(b, "\"} %" PRIu64 "\n", v);
 }
 
-static void metrics_process(strbuf *b, const daemon_ctx *d) {
+static void metrics_process(strbuf *b, const http_status *st) {
     family(b, "rfmd_build_info", "gauge", "Build of the running rfmd; the value is always 1.");
-    strbuf_printf(b, "rfmd_build_info{version=\"");
+    strbuf_puts(b, "rfmd_build_info{version=\"");
     sb_label(b, RFM_VERSION);
-    strbuf_printf(b, "\",librdkafka=\"");
-    sb_label(b, rd_kafka_version_str());
-    strbuf_printf(b, "\"} 1\n");
+    strbuf_puts(b, "\",librdkafka=\"");
+    sb_label(b, st->kafka_version ? st->kafka_version : "unknown");
+    strbuf_puts(b, "\"} 1\n");
     metric_d(b, "rfmd_start_time_seconds", "gauge", "Start time of the process, Unix seconds.",
-             (double)d->started_wall_ms / 1000.0);
+             (double)st->started_wall_ms / 1000.0);
     metric_d(b, "rfmd_uptime_seconds", "gauge", "Seconds since the process started.",
-             (double)(clock_mono_ms() - d->started_ms) / 1000.0);
+             (double)(clock_mono_ms() - st->started_ms) / 1000.0);
     metric_u(b, "rfmd_ready", "gauge", "1 once started and partitions were assigned (/readyz).",
-             d->ready);
+             st->ready);
     metric_u(b, "rfmd_caught_up", "gauge",
-             "1 once every assigned partition was consumed to its end once.", d->backlog_done);
+             "1 once every assigned partition was consumed to its end once.", st->caught_up);
     family(b, "rfmd_config_reloads_total", "counter", "SIGHUP configuration reloads by result.");
-    labelled_u(b, "rfmd_config_reloads_total", "result", "ok", d->reload_stats.ok);
-    labelled_u(b, "rfmd_config_reloads_total", "result", "error", d->reload_stats.failed);
+    labelled_u(b, "rfmd_config_reloads_total", "result", "ok", st->reloads_ok);
+    labelled_u(b, "rfmd_config_reloads_total", "result", "error", st->reloads_failed);
     metric_d(b, "rfmd_config_last_reload_success_timestamp_seconds", "gauge",
              "When a reload last succeeded, Unix seconds; NaN if never.",
-             d->reload_stats.last_ok_ms ? (double)d->reload_stats.last_ok_ms / 1000.0 : NAN);
+             st->last_reload_ok_ms ? (double)st->last_reload_ok_ms / 1000.0 : NAN);
 }
 
 static void metrics_orders(strbuf *b, const pipeline_stats *s) {
@@ -131,15 +130,15 @@ static void metrics_orders(strbuf *b, const pipeline_stats *s) {
              s->dead_letter_refused);
 }
 
-static void metrics_customers(strbuf *b, daemon_ctx *d) {
+static void metrics_customers(strbuf *b, const http_status *st) {
     metric_u(b, "rfmd_customers", "gauge", "Customers in the in-memory store.",
-             store_count(d->store));
+             store_count(st->store));
     metric_u(b, "rfmd_store_memory_bytes", "gauge", "Bytes held by the customer store.",
-             store_memory(d->store));
+             store_memory(st->store));
     segment_total tot[SEGMENT_MAX + 1];
     uint64_t unscored;
-    http_segment_totals(d, tot, &unscored);
-    const segment_map *map = &d->cfg->segments;
+    http_segment_totals(st, tot, &unscored);
+    const segment_map *map = st->segments;
     family(b, "rfmd_segment_customers", "gauge",
            "Customers per segment (unclassified: no rule matched; unscored: no breakpoints "
            "yet). The values add up to rfmd_customers.");
@@ -150,9 +149,9 @@ static void metrics_customers(strbuf *b, daemon_ctx *d) {
     labelled_u(b, "rfmd_segment_customers", "segment", HTTP_UNSCORED_NAME, unscored);
 }
 
-static void metrics_scoring(strbuf *b, const daemon_ctx *d) {
-    const pipeline_stats *s = &d->pipe.stats;
-    const score_breakpoints *bp = &d->pipe.bp;
+static void metrics_scoring(strbuf *b, const http_status *st) {
+    const pipeline_stats *s = st->pipeline;
+    const score_breakpoints *bp = st->bp;
     family(b, "rfmd_rescore_duration_seconds", "summary",
            "Time to recompute breakpoints and rescore every customer.");
     sample_d(b, "rfmd_rescore_duration_seconds_sum", s->rescore_ms_total / 1000.0);
@@ -191,48 +190,49 @@ static void metrics_snapshot(strbuf *b, const saver_stats *s, double now) {
     metric_u(b, "rfmd_snapshot_failures_total", "counter", "Snapshots that failed.", s->failed);
 }
 
-static void metrics_producer(strbuf *b, daemon_ctx *d) {
-    producer_stats ps;
-    producer_get_stats(d->prod, &ps);
+static void metrics_producer(strbuf *b, const http_status *st) {
     metric_u(b, "rfmd_producer_queue_messages", "gauge",
              "Messages in the producer's queue, not yet delivered (rd_kafka_outq_len).",
-             (uint64_t)producer_queue_len(d->prod));
+             st->producer_queue);
     metric_u(b, "rfmd_producer_delivered_total", "counter",
-             "Messages (events and dead letters) delivered to Kafka.", ps.delivered);
+             "Messages (events and dead letters) delivered to Kafka.", st->producer.delivered);
     metric_u(b, "rfmd_producer_queue_full_waits_total", "counter",
-             "Times consumption paused because the producer queue was full.", ps.queue_full_waits);
+             "Times consumption paused because the producer queue was full.",
+             st->producer.queue_full_waits);
     metric_u(b, "rfmd_pending_deliveries", "gauge",
              "Produced messages whose delivery is awaited before offsets can be committed.",
-             tracker_pending(d->trk));
+             st->pending);
 }
 
 static void metrics_lag_one(void *ctx, const char *topic, int32_t partition, int64_t lag) {
     strbuf *b = ctx;
-    strbuf_printf(b, "rfmd_consumer_lag_messages{topic=\"");
+    strbuf_puts(b, "rfmd_consumer_lag_messages{topic=\"");
     sb_label(b, topic);
     strbuf_printf(b, "\",partition=\"%" PRId32 "\"} %" PRId64 "\n", partition, lag);
 }
 
-static void metrics_consumer(strbuf *b, daemon_ctx *d) {
+static void metrics_consumer(strbuf *b, const http_status *st) {
     metric_u(b, "rfmd_consumer_assigned_partitions", "gauge",
-             "Input partitions assigned to this process.", (uint64_t)consumer_assigned(d->cons));
+             "Input partitions assigned to this process.",
+             (uint64_t)(st->partitions > 0 ? st->partitions : 0));
     metric_u(b, "rfmd_consumer_paused", "gauge", "1 while consumption is paused (back-pressure).",
-             d->paused);
+             st->paused);
     family(b, "rfmd_consumer_lag_messages", "gauge",
            "Messages between this process's position and the high watermark, per assigned "
            "partition (librdkafka's cached watermarks; absent while unknown).");
-    consumer_lag(d->cons, metrics_lag_one, b);
+    if (st->lag)
+        st->lag(st->lag_ctx, metrics_lag_one, b);
 }
 
-void http_metrics(daemon_ctx *d, http_reply *r) {
+void http_metrics(const http_status *st, http_reply *r) {
     strbuf b = STRBUF_INIT;
-    metrics_process(&b, d);
-    metrics_orders(&b, &d->pipe.stats);
-    metrics_customers(&b, d);
-    metrics_scoring(&b, d);
-    metrics_snapshot(&b, saver_get_stats(d->saver), (double)clock_wall_ms() / 1000.0);
-    metrics_producer(&b, d);
-    metrics_consumer(&b, d);
+    metrics_process(&b, st);
+    metrics_orders(&b, st->pipeline);
+    metrics_customers(&b, st);
+    metrics_scoring(&b, st);
+    metrics_snapshot(&b, st->snapshot, (double)clock_wall_ms() / 1000.0);
+    metrics_producer(&b, st);
+    metrics_consumer(&b, st);
     size_t len;
     char *body = strbuf_finish(&b, &len);
     if (!body) {
