@@ -40,7 +40,7 @@ allowed_dirs() { # layer -> internal folders (under src/) it may include by path
     util) echo "util" ;;
     engine) echo "util" ;;
     codec | config) echo "util" ;;
-    http) echo "util rfmd/log.h" ;;
+    http) echo "util rfmd/log.h rfmd/pipeline_stats.h rfmd/producer_stats.h rfmd/saver_stats.h" ;;
     rfmd) echo "util rfmd rfmd/http" ;;
     tools) echo "util" ;;
     esac

@@ -23,6 +23,7 @@
 
 #include "kconf.h"
 #include "log.h"
+#include "util/errbuf.h"
 
 struct consumer {
     rd_kafka_t *rk;
@@ -246,7 +247,7 @@ consumer *consumer_new(const config *cfg, const char *brokers, tracker *trk, cha
                        size_t errlen) {
     consumer *c = calloc(1, sizeof *c);
     if (!c) {
-        snprintf(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         return NULL;
     }
     c->cfg = cfg;
@@ -266,7 +267,7 @@ consumer *consumer_new(const config *cfg, const char *brokers, tracker *trk, cha
     char kerr[512];
     c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, kerr, sizeof kerr);
     if (!c->rk) {
-        snprintf(err, errlen, "kafka.consumer: %s", kerr);
+        errbuf_set(err, errlen, "kafka.consumer: %s", kerr);
         rd_kafka_conf_destroy(conf);
         free(c);
         return NULL;
@@ -308,6 +309,12 @@ int consumer_wake_fd(consumer *c) {
     return sv[0];
 }
 
+void consumer_wake_clear(consumer *c) {
+    char buf[64];
+    while (c->wake[0] >= 0 && read(c->wake[0], buf, sizeof buf) > 0)
+        ;
+}
+
 void consumer_set_drain(consumer *c, consumer_drain_fn fn, void *ctx) {
     c->drain = fn;
     c->drain_ctx = ctx;
@@ -321,7 +328,7 @@ int consumer_subscribe(consumer *c, char *err, size_t errlen) {
     rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk, l);
     rd_kafka_topic_partition_list_destroy(l);
     if (e) {
-        snprintf(err, errlen, "subscribe: %s", rd_kafka_err2str(e));
+        errbuf_set(err, errlen, "subscribe: %s", rd_kafka_err2str(e));
         return -1;
     }
     c->subscribed = true;

@@ -52,9 +52,14 @@ rd_kafka_message_t *consumer_poll(consumer *c, int timeout_ms);
 /* A descriptor that turns readable when the consumer has something to serve
  * (a message, a rebalance, an error), so the loop can sleep in poll() on it
  * together with other descriptors (the HTTP server) rather than inside
- * consumer_poll. Empty it (read until EAGAIN) before serving the consumer.
- * Created on first call, owned by the consumer; -1 if it cannot be. */
+ * consumer_poll. Created on first call, owned by the consumer; -1 (errno
+ * set) if it cannot be. */
 int consumer_wake_fd(consumer *c);
+
+/* Empty the wake-up descriptor: call it once it was readable, before
+ * serving the consumer (consumer_poll), so a wake-up that comes after is
+ * never lost. */
+void consumer_wake_clear(consumer *c);
 
 /* Pause / resume fetching of the whole current assignment (back-pressure). */
 void consumer_pause(consumer *c);

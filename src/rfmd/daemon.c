@@ -1,49 +1,47 @@
 /*
- * daemon — see daemon.h.
+ * daemon — see daemon.h; its state is daemon_internal.h.
  *
  * One thread does all of rfmd's work; librdkafka's own threads do the I/O.
- * Each loop turn takes up to DAEMON_BATCH messages (waiting at most
- * DAEMON_POLL_MS for the first), serves delivery reports, then runs whatever
- * timer is due. Signals only set a flag; the handler is installed with
- * SA_RESETHAND, so a second SIGTERM/SIGINT kills a stuck shutdown the usual
- * way.
+ * The loop (loop.h) has one wait, on the consumer's wake-up descriptor, the
+ * HTTP server's descriptor when it is on, and the nearest timer, so neither
+ * Kafka input nor a request nor a job waits for another's timeout. A turn:
  *
- * When are breakpoints first computed? Scoring against breakpoints built
- * from a handful of customers would publish a flood of meaningless changes
- * while a backlog is replayed, so the first recompute waits until every
- * assigned partition is caught up (partition EOF with nothing consumed since)
- * — or until the first rescore.interval, whichever comes first. Then: every interval, and
- * once more at shutdown, so the last event of every customer reflects the
- * final breakpoints.
+ *   wait       at most DAEMON_POLL_MS; DAEMON_PUBLISH_POLL_MS while a
+ *              rescore's events are queued; not at all when the last turn
+ *              took a whole batch (more is waiting)
+ *   http       serve the requests that are ready
+ *   input      up to DAEMON_BATCH messages, each through the pipeline
+ *   deliver    delivery reports, then a slice of a rescore's events while
+ *              the producer's queue is short
+ *   signals    SIGHUP: reload, between two messages; SIGUSR1: snapshot now
+ *   progress   READY once partitions are assigned; the backlog-consumed line
+ *   rescore    when rescore_due says so (daemon_jobs.c)
+ *   timers     the periodic jobs that are due (daemon_jobs.c)
  *
- * Snapshots (saver.h) are taken every snapshot.interval, on SIGUSR1 and at
- * a clean shutdown, each after every produced event has been delivered, so
- * a restored state never lacks an event it caused. With the embedded
- * cluster nothing is restored: its topics die with the process.
+ * Signals only set a flag (a signal also ends the wait early); the stop
+ * handler is installed with SA_RESETHAND, so a second SIGTERM/SIGINT kills
+ * a stuck shutdown the usual way.
  *
- * With the HTTP server on, the turn's wait happens in http_serve, on the
- * server's descriptor and the consumer's wake-up descriptor together, so
- * neither Kafka input nor a request waits for the other's timeout. SIGHUP
- * sets a flag the loop turns into reload_run between two messages.
- *
- * Under systemd (notify.h) the loop also sends READY=1 once the daemon is
- * ready (state restored, partitions assigned: the /readyz moment), a STATUS=
- * line every few seconds, WATCHDOG=1 pings, RELOADING=1 / READY=1 around a
- * reload and STOPPING=1 when shutdown begins.
+ * Under systemd (notify.h) the daemon also sends READY=1 once it is ready
+ * (state restored, partitions assigned: the /readyz moment), RELOADING=1 /
+ * READY=1 around a reload and STOPPING=1 when shutdown begins; its timers
+ * send the STATUS= lines and WATCHDOG=1 pings. With the embedded cluster
+ * nothing is restored: its topics die with the process.
  */
 #include "daemon.h"
 
-#include <malloc.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "daemon_internal.h"
 #include "log.h"
 #include "notify.h"
 #include "reload.h"
 #include "util/clock.h"
+#include "util/errbuf.h"
 
 static volatile sig_atomic_t daemon_stop_sig;
 static volatile sig_atomic_t daemon_snapshot_sig;
@@ -104,6 +102,14 @@ static void daemon_drain(void *ctx) {
                     left);
 }
 
+/* The wake-up is a notification, not data: empty it right after the wait,
+ * before the turn serves what it announced, so a later one is never lost. */
+static void daemon_wake(void *ctx, int fd) {
+    (void)fd;
+    daemon_ctx *d = ctx;
+    consumer_wake_clear(d->cons);
+}
+
 static void daemon_log_start(const daemon_ctx *d) {
     const config *c = d->cfg;
     char topics[512] = "";
@@ -127,51 +133,38 @@ static void daemon_log_start(const daemon_ctx *d) {
                (long long)c->rescore.interval_ms, c->max_message_bytes);
 }
 
-static void daemon_log_progress(daemon_ctx *d, uint64_t *last_consumed, int64_t *last_ms,
-                                const char *what) {
-    const pipeline_stats *s = &d->pipe.stats;
-    int64_t now = clock_mono_ms();
-    double secs = (double)(now - *last_ms) / 1000.0;
-    double rate = secs > 0 ? (double)(s->consumed - *last_consumed) / secs : 0;
-    producer_stats ps;
-    producer_get_stats(d->prod, &ps);
-    log_info("%s: consumed %llu (%.0f/s), applied %llu, refunds %llu, duplicates %llu, "
-             "rejected %llu; customers %zu; events %llu order + %llu rescore, delivered %llu, "
-             "pending %zu; partitions %d%s",
-             what, (unsigned long long)s->consumed, rate, (unsigned long long)s->applied,
-             (unsigned long long)s->refunds, (unsigned long long)s->duplicates,
-             (unsigned long long)s->rejected, store_count(d->store),
-             (unsigned long long)s->events_order, (unsigned long long)s->events_rescore,
-             (unsigned long long)ps.delivered, tracker_pending(d->trk), consumer_assigned(d->cons),
-             d->paused ? " (paused)" : "");
-    *last_consumed = s->consumed;
-    *last_ms = now;
-}
-
-static void daemon_log_rejects(const daemon_ctx *d) {
-    const pipeline_stats *s = &d->pipe.stats;
-    char buf[1024];
-    size_t n = 0;
-    buf[0] = '\0';
-    for (int r = 1; r < EVENT_REJECT_COUNT; r++) {
-        if (!s->rejected_by[r])
-            continue;
-        int w = snprintf(buf + n, sizeof buf - n, " %s=%llu", event_reject_name((event_reject)r),
-                         (unsigned long long)s->rejected_by[r]);
-        if (w < 0 || (size_t)w >= sizeof buf - n)
-            break;
-        n += (size_t)w;
-    }
-    if (s->invalid && n < sizeof buf)
-        snprintf(buf + n, sizeof buf - n, " %s=%llu", PIPELINE_REJECT_INVALID,
-                 (unsigned long long)s->invalid);
-    log_notice("rejected by reason:%s (duplicates %llu, refunds for unknown customers %llu)",
-               buf[0] ? buf : " none", (unsigned long long)s->duplicates,
-               (unsigned long long)s->refund_unknown);
-}
-
-static bool daemon_fatal(const daemon_ctx *d) {
+bool daemon_fatal(const daemon_ctx *d) {
     return d->pipe.failed || producer_failed(d->prod) || consumer_failed(d->cons);
+}
+
+/* State (restored or empty), then the Kafka clients. */
+static int daemon_start_state(daemon_ctx *d, char *err, size_t errlen) {
+    d->store = store_new();
+    d->trk = tracker_new();
+    d->saver = saver_new(d->cfg);
+    d->loop = loop_new(NULL, NULL);
+    if (!d->store || !d->trk || !d->saver || !d->loop) {
+        errbuf_set(err, errlen, "out of memory");
+        return DAEMON_EXIT_INTERNAL;
+    }
+    if (d->emb) {
+        if (saver_prepare(d->saver, err, errlen))
+            return DAEMON_EXIT_CONFIG;
+        log_notice("embedded Kafka: its topics do not outlive rfmd, so no snapshot is restored "
+                   "(snapshots are still written to %s)",
+                   d->cfg->snapshot.dir);
+        return DAEMON_EXIT_OK;
+    }
+    store *restored = NULL;
+    int r = saver_restore(d->saver, d->opt.start_empty, &restored, &d->restored_bp, d->trk, err,
+                          errlen);
+    if (r < 0)
+        return DAEMON_EXIT_STATE;
+    if (r == 1) {
+        store_free(d->store);
+        d->store = restored;
+    }
+    return DAEMON_EXIT_OK;
 }
 
 static int daemon_start(daemon_ctx *d, char *err, size_t errlen) {
@@ -185,30 +178,9 @@ static int daemon_start(daemon_ctx *d, char *err, size_t errlen) {
     } else {
         d->brokers = d->cfg->kafka.brokers;
     }
-    d->store = store_new();
-    d->trk = tracker_new();
-    d->saver = saver_new(d->cfg);
-    if (!d->store || !d->trk || !d->saver) {
-        snprintf(err, errlen, "out of memory");
-        return DAEMON_EXIT_INTERNAL;
-    }
-    if (d->emb) {
-        if (saver_prepare(d->saver, err, errlen))
-            return DAEMON_EXIT_CONFIG;
-        log_notice("embedded Kafka: its topics do not outlive rfmd, so no snapshot is restored "
-                   "(snapshots are still written to %s)",
-                   d->cfg->snapshot.dir);
-    } else {
-        store *restored = NULL;
-        int r = saver_restore(d->saver, d->opt.start_empty, &restored, &d->restored_bp, d->trk, err,
-                              errlen);
-        if (r < 0)
-            return DAEMON_EXIT_STATE;
-        if (r == 1) {
-            store_free(d->store);
-            d->store = restored;
-        }
-    }
+    int rc = daemon_start_state(d, err, errlen);
+    if (rc != DAEMON_EXIT_OK)
+        return rc;
     d->prod = producer_new(d->cfg, d->brokers, d->trk, err, errlen);
     if (!d->prod)
         return DAEMON_EXIT_CONFIG;
@@ -223,11 +195,19 @@ static int daemon_start(daemon_ctx *d, char *err, size_t errlen) {
         consumer_set_start_unknown(d->cons, RD_KAFKA_OFFSET_BEGINNING);
     pipeline_init(&d->pipe, d->cfg, d->store, d->prod, d->trk);
     d->pipe.bp = d->restored_bp;
+    /* The loop's wait is where input is waited for: without the wake-up
+     * descriptor, no message would end it. Before subscribing, so the
+     * first one is not missed. */
+    int wake = consumer_wake_fd(d->cons);
+    if (wake < 0 || loop_add_fd(d->loop, "kafka", wake, daemon_wake, d) < 0) {
+        errbuf_set(err, errlen, "cannot create the consumer's wake-up descriptor: %s",
+                   strerror(errno));
+        return DAEMON_EXIT_INTERNAL;
+    }
     if (consumer_subscribe(d->cons, err, errlen) < 0)
         return DAEMON_EXIT_FATAL;
     if (!http_disabled(d->cfg->http.listen)) {
-        d->http = http_start(d->cfg->http.listen, d, err, errlen);
-        if (!d->http)
+        if (daemon_http_start(d, d->cfg->http.listen, err, errlen) < 0)
             return DAEMON_EXIT_CONFIG;
         log_notice("http: listening on %s", http_address(d->http));
     }
@@ -235,8 +215,7 @@ static int daemon_start(daemon_ctx *d, char *err, size_t errlen) {
 }
 
 static void daemon_stop_all(daemon_ctx *d) {
-    http_stop(d->http);
-    d->http = NULL;
+    daemon_http_stop(d);
     if (d->cons)
         consumer_free(d->cons);
     if (d->prod) {
@@ -246,205 +225,145 @@ static void daemon_stop_all(daemon_ctx *d) {
     saver_free(d->saver);
     tracker_free(d->trk);
     store_free(d->store);
+    loop_free(d->loop);
     embedded_stop(d->emb);
 }
 
-/* Once a burst of events (a rescore that moved many customers) is mostly
- * delivered, hand the freed memory back to the kernel: glibc keeps freed
- * heap pages, so RSS would otherwise stay at the burst's high-water mark
- * (seen in the soak run: +164 MB after one large rescore). */
-static void daemon_maybe_trim(daemon_ctx *d, uint64_t *events_at_trim) {
-    uint64_t events = d->pipe.stats.events_order + d->pipe.stats.events_rescore;
-    if (events - *events_at_trim < DAEMON_TRIM_EVENTS || tracker_pending(d->trk) > 1000)
+/* ---- the loop turn -------------------------------------------------------- */
+
+/* How long this turn may wait for input (the loop shortens it to the
+ * nearest timer, the HTTP server to its own timers). */
+static int daemon_turn_wait(const daemon_ctx *d) {
+    int wait = d->full ? 0 : DAEMON_POLL_MS;
+    if (wait && pipeline_unpublished(&d->pipe) > 0)
+        wait = DAEMON_PUBLISH_POLL_MS;
+    return d->http ? http_wait_ms(d->http, wait) : wait;
+}
+
+/* Up to DAEMON_BATCH input messages through the pipeline. 0, or -1 on a
+ * fatal failure. */
+static int daemon_consume(daemon_ctx *d) {
+    int i;
+    for (i = 0; i < DAEMON_BATCH && !daemon_stop_sig; i++) {
+        rd_kafka_message_t *m = consumer_poll(d->cons, 0);
+        if (!m)
+            break;
+        if (!d->first_msg_ms)
+            d->first_msg_ms = clock_mono_ms();
+        int64_t now_us = clock_mono_us();
+        saver_note_input(d->saver, d->last_msg_us, now_us);
+        d->last_msg_us = now_us;
+        pipeline_input in = {
+            .topic = rd_kafka_topic_name(m->rkt),
+            .partition = m->partition,
+            .offset = m->offset,
+            .key = m->key,
+            .key_len = m->key_len,
+            .payload = m->payload,
+            .len = m->len,
+        };
+        int rc = pipeline_process(&d->pipe, &in);
+        rd_kafka_message_destroy(m);
+        if (rc < 0)
+            return -1;
+    }
+    d->full = i == DAEMON_BATCH;
+    return 0;
+}
+
+/* Delivery reports, then a slice of a rescore's events. 0 or -1 (fatal). */
+static int daemon_deliver(daemon_ctx *d) {
+    producer_poll(d->prod, 0);
+    if (daemon_fatal(d))
+        return -1;
+    /* A rescore's events go out a slice at a time, only while the producer
+     * has room: input keeps flowing between slices, and the queue never
+     * fills (which would pause consumption). */
+    if (pipeline_unpublished(&d->pipe) > 0 && producer_queue_len(d->prod) < DAEMON_PUBLISH_QUEUE &&
+        pipeline_publish(&d->pipe, DAEMON_PUBLISH_SLICE) < 0)
+        return -1;
+    daemon_jobs_trim(d);
+    return 0;
+}
+
+/* SIGHUP: reload_run changes the config, the daemon applies the rest (its
+ * timers, its HTTP listener). */
+static void daemon_reload(daemon_ctx *d) {
+    /* Before READY=1 systemd is still starting us: nothing to tell. */
+    if (d->ready)
+        notify_reloading();
+    reload_result r;
+    int rc = reload_run(d->cfg, &d->pipe, &r);
+    if (r.changed & RELOAD_RESCORE_INTERVAL)
+        loop_timer_set_period(d->loop, d->timer.rescore, r.rescore_interval_ms);
+    if (r.changed & RELOAD_SNAPSHOT_INTERVAL)
+        loop_timer_set_period(d->loop, d->timer.snapshot, r.snapshot_interval_ms);
+    bool moved = (r.changed & RELOAD_HTTP_LISTEN) && daemon_http_move(d, r.http_listen);
+    reload_finish(d->cfg, &r, moved);
+    if (rc < 0) {
+        d->reload_stats.failed++;
+    } else {
+        d->reload_stats.ok++;
+        d->reload_stats.last_ok_ms = clock_wall_ms();
+    }
+    if (d->ready)
+        notify_ready(rc < 0 ? "reload refused (see the log); running configuration kept" : NULL);
+}
+
+/* The flags the signal handlers set. 0, or -1 when a reload hit a fatal
+ * failure. */
+static int daemon_take_signals(daemon_ctx *d) {
+    if (daemon_reload_sig) {
+        daemon_reload_sig = 0;
+        daemon_reload(d);
+        if (daemon_fatal(d))
+            return -1;
+    }
+    if (daemon_snapshot_sig) {
+        daemon_snapshot_sig = 0;
+        d->snapshot_asked = true;
+        loop_timer_fire_now(d->loop, d->timer.snapshot);
+    }
+    return 0;
+}
+
+/* Ready once partitions are assigned; the backlog line once caught up. */
+static void daemon_note_progress(daemon_ctx *d) {
+    if (!d->ready && consumer_assigned(d->cons) > 0) {
+        d->ready = true;
+        notify_ready("ready: partitions assigned");
+        d->status_ms = 0; /* the next STATUS= line starts its rate afresh */
+    }
+    if (d->backlog_done || !tracker_all_eof(d->trk))
         return;
-    *events_at_trim = events;
-    int64_t t0 = clock_mono_us();
-    malloc_trim(0);
-    log_debug("malloc_trim after %llu events: %lld us", (unsigned long long)DAEMON_TRIM_EVENTS,
-              (long long)(clock_mono_us() - t0));
-}
-
-/* Fork the snapshot writer. Events in flight need no wait (the snapshot
- * records where to redo them from); a rescore's do, as no input message can
- * bring them back: the snapshot then waits for a later turn, without
- * blocking. Returns 0 started, -2 postponed, -1 failed. */
-static int daemon_snapshot(daemon_ctx *d, const char *why) {
-    if (saver_busy(d->saver)) {
-        log_info("snapshot (%s) skipped: the previous one is still being written", why);
-        return 0;
-    }
-    if (tracker_global_pending(d->trk) > 0 || pipeline_unpublished(&d->pipe) > 0) {
-        log_debug("snapshot (%s) postponed: %zu rescore events not delivered yet", why,
-                  tracker_global_pending(d->trk) + pipeline_unpublished(&d->pipe));
-        return -2;
-    }
-    return saver_start(d->saver, d->store, &d->pipe.bp, d->trk, why);
-}
-
-/* The STATUS= line of `systemctl status`: state size, input rate since the
- * previous line, total consumer lag. */
-static void daemon_notify_status(daemon_ctx *d, int64_t now, uint64_t *last_consumed,
-                                 int64_t *last_ms) {
-    uint64_t consumed = d->pipe.stats.consumed;
-    double secs = (double)(now - *last_ms) / 1000.0;
-    double rate = secs > 0 && *last_ms ? (double)(consumed - *last_consumed) / secs : 0;
-    *last_consumed = consumed;
-    *last_ms = now;
-    int64_t lag = consumer_lag(d->cons, NULL, NULL);
-    char lagbuf[32] = "unknown";
-    if (lag >= 0)
-        snprintf(lagbuf, sizeof lagbuf, "%lld", (long long)lag);
-    if (!d->ready)
-        notify_status("waiting for partition assignment; customers %zu", store_count(d->store));
-    else
-        notify_status("customers %zu, %.0f orders/s, lag %s%s%s", store_count(d->store), rate,
-                      lagbuf, d->backlog_done ? "" : " (catching up)",
-                      d->paused ? " (paused: producer queue full)" : "");
+    d->backlog_done = true;
+    int64_t now = clock_mono_ms();
+    double since_first = (double)(now - d->first_msg_ms) / 1000.0;
+    log_notice("backlog consumed: %llu messages in %.1f s (%.3f s and %.0f/s from the first "
+               "message)",
+               (unsigned long long)d->pipe.stats.consumed, (double)(now - d->started_ms) / 1000.0,
+               d->first_msg_ms ? since_first : 0,
+               d->first_msg_ms && since_first > 0 ? (double)d->pipe.stats.consumed / since_first
+                                                  : 0);
 }
 
 /* The loop proper; returns when asked to stop or on a fatal error. */
 static void daemon_loop(daemon_ctx *d) {
-    int64_t now = clock_mono_ms();
-    int64_t next_rescore = now + d->cfg->rescore.interval_ms;
-    int64_t next_commit = now + DAEMON_COMMIT_MS;
-    int64_t next_progress = now + DAEMON_PROGRESS_MS;
-    int64_t next_snapshot = now + d->cfg->snapshot.interval_ms;
-    uint64_t events_at_trim = 0;
-    bool snapshot_asked = false; /* a SIGUSR1 snapshot is postponed */
-    uint64_t last_consumed = 0;
-    int64_t last_progress = now;
-    uint64_t status_consumed = 0;
-    int64_t status_ms = 0;
-
-    bool full = false; /* the last turn took a whole batch: more is waiting */
     while (!daemon_stop_sig && !daemon_fatal(d)) {
-        int wait = full ? 0 : DAEMON_POLL_MS;
-        if (wait && pipeline_unpublished(&d->pipe) > 0)
-            wait = DAEMON_PUBLISH_POLL_MS;
-        if (d->http) {
-            http_serve(d->http, consumer_wake_fd(d->cons), wait);
-            wait = 0;
-        }
-        int i;
-        for (i = 0; i < DAEMON_BATCH && !daemon_stop_sig; i++) {
-            rd_kafka_message_t *m = consumer_poll(d->cons, i == 0 ? wait : 0);
-            if (!m)
-                break;
-            if (!d->first_msg_ms)
-                d->first_msg_ms = clock_mono_ms();
-            int64_t now_us = clock_mono_us();
-            saver_note_input(d->saver, d->last_msg_us, now_us);
-            d->last_msg_us = now_us;
-            pipeline_input in = {
-                .topic = rd_kafka_topic_name(m->rkt),
-                .partition = m->partition,
-                .offset = m->offset,
-                .key = m->key,
-                .key_len = m->key_len,
-                .payload = m->payload,
-                .len = m->len,
-            };
-            int rc = pipeline_process(&d->pipe, &in);
-            rd_kafka_message_destroy(m);
-            if (rc < 0)
-                return;
-        }
-        full = i == DAEMON_BATCH;
-        producer_poll(d->prod, 0);
-        if (daemon_fatal(d))
+        loop_wait(d->loop, daemon_turn_wait(d));
+        daemon_http_run(d);
+        if (daemon_consume(d) < 0 || daemon_deliver(d) < 0 || daemon_take_signals(d) < 0)
             return;
-        /* A rescore's events go out a slice at a time, only while the
-         * producer has room: input keeps flowing between slices, and the
-         * queue never fills (which would pause consumption). */
-        if (pipeline_unpublished(&d->pipe) > 0 &&
-            rd_kafka_outq_len(producer_handle(d->prod)) < DAEMON_PUBLISH_QUEUE &&
-            pipeline_publish(&d->pipe, DAEMON_PUBLISH_SLICE) < 0)
+        daemon_note_progress(d);
+        if (daemon_jobs_rescore(d) < 0)
             return;
-
-        now = clock_mono_ms();
-        if (daemon_reload_sig) {
-            daemon_reload_sig = 0;
-            /* Before READY=1 systemd is still starting us: nothing to tell. */
-            if (d->ready)
-                notify_reloading();
-            int rearm = reload_run(d);
-            if (daemon_fatal(d))
-                return;
-            if (d->ready)
-                notify_ready(rearm < 0 ? "reload refused (see the log); running configuration "
-                                         "kept"
-                                       : NULL);
-            if (rearm > 0 && (rearm & RELOAD_RESCORE_TIMER))
-                next_rescore = now + d->cfg->rescore.interval_ms;
-            if (rearm > 0 && (rearm & RELOAD_SNAPSHOT_TIMER))
-                next_snapshot = now + d->cfg->snapshot.interval_ms;
-        }
-        if (!d->ready && consumer_assigned(d->cons) > 0) {
-            d->ready = true;
-            notify_ready("ready: partitions assigned");
-            status_ms = 0;
-        }
-        bool caught_up = tracker_all_eof(d->trk);
-        if (caught_up && !d->backlog_done) {
-            d->backlog_done = true;
-            double since_first = (double)(now - d->first_msg_ms) / 1000.0;
-            log_notice("backlog consumed: %llu messages in %.1f s (%.3f s and %.0f/s from the "
-                       "first message)",
-                       (unsigned long long)d->pipe.stats.consumed,
-                       (double)(now - d->started_ms) / 1000.0, d->first_msg_ms ? since_first : 0,
-                       d->first_msg_ms && since_first > 0
-                           ? (double)d->pipe.stats.consumed / since_first
-                           : 0);
-        }
-        /* Topics that were empty at start-up: score as soon as the orders
-         * that arrived since have been consumed. */
-        if (caught_up && d->pipe.bp.version == 0 && store_count(d->store) > 0 &&
-            pipeline_rescore(&d->pipe, "caught up") < 0)
-            return;
-        /* Partitions came back from another member: once caught up on them,
-         * publish every customer again over that member's events. */
-        if (consumer_take_regained(d->cons))
-            d->republish_due = true;
-        if (d->republish_due && caught_up && store_count(d->store) > 0) {
-            d->republish_due = false;
-            d->pipe.republish = true;
-            if (pipeline_rescore(&d->pipe, "partitions regained") < 0)
-                return;
-        }
-        if (now >= next_rescore) {
-            if (pipeline_rescore(&d->pipe, "interval") < 0)
-                return;
-            now = clock_mono_ms();
-            next_rescore = now + d->cfg->rescore.interval_ms;
-        }
         saver_poll(d->saver);
-        daemon_maybe_trim(d, &events_at_trim);
-        if (daemon_snapshot_sig || now >= next_snapshot) {
-            bool asked = daemon_snapshot_sig || snapshot_asked;
-            daemon_snapshot_sig = 0;
-            int rc = daemon_snapshot(d, asked ? "SIGUSR1" : "interval");
-            if (daemon_fatal(d))
-                return;
-            snapshot_asked = asked && rc == -2;
-            now = clock_mono_ms();
-            next_snapshot = now + (rc == -2   ? DAEMON_SNAPSHOT_WAIT_MS
-                                   : rc == -1 ? DAEMON_SNAPSHOT_RETRY_MS
-                                              : d->cfg->snapshot.interval_ms);
-        }
-        if (now >= next_commit) {
-            consumer_commit(d->cons, false);
-            next_commit = now + DAEMON_COMMIT_MS;
-        }
-        if (now >= next_progress) {
-            daemon_log_progress(d, &last_consumed, &last_progress, "progress");
-            next_progress = now + DAEMON_PROGRESS_MS;
-        }
-        now = clock_mono_ms();
-        notify_watchdog(now);
-        if (notify_status_due(now))
-            daemon_notify_status(d, now, &status_consumed, &status_ms);
+        if (loop_run_timers(d->loop) < 0)
+            return;
     }
 }
+
+/* ---- shutdown ------------------------------------------------------------- */
 
 /* The shutdown snapshot, within what is left of the stop budget. */
 static void daemon_final_snapshot(daemon_ctx *d, int64_t stop_ms) {
@@ -456,7 +375,7 @@ static void daemon_final_snapshot(daemon_ctx *d, int64_t stop_ms) {
         log_warning("no time left for a shutdown snapshot; the previous one stays");
         return;
     }
-    int rc = daemon_snapshot(d, "shutdown");
+    int rc = daemon_jobs_snapshot(d, "shutdown");
     if (rc == -2)
         log_warning("no shutdown snapshot: rescore events still undelivered; the previous one "
                     "stays");
@@ -465,12 +384,59 @@ static void daemon_final_snapshot(daemon_ctx *d, int64_t stop_ms) {
                     "stays");
 }
 
+/* Final rescore, flush, commit, leave the group, snapshot; the exit code. */
+static int daemon_shutdown(daemon_ctx *d) {
+    int64_t stop_ms = clock_mono_ms();
+    notify_stopping(daemon_fatal(d) ? "fatal error: stopping (see the log)"
+                                    : "stopping: final rescore, flush, commit, snapshot");
+    /* Refuse requests from here on rather than leave them hanging through
+     * the final rescore and flush. */
+    daemon_http_stop(d);
+
+    if (!daemon_fatal(d)) {
+        log_notice("stopping (signal %d): final rescore, flush, commit", (int)daemon_stop_sig);
+        if (pipeline_rescore(&d->pipe, "shutdown") == 0)
+            pipeline_publish(&d->pipe, SIZE_MAX);
+    }
+    int left = producer_flush(d->prod, daemon_fatal(d) ? 2000 : DAEMON_SHUTDOWN_FLUSH_MS);
+    if (!consumer_failed(d->cons)) {
+        consumer_commit(d->cons, true);
+        consumer_close(d->cons);
+    }
+    if (!daemon_fatal(d) && left == 0)
+        daemon_final_snapshot(d, stop_ms);
+    uint64_t consumed = 0;
+    int64_t since = d->started_ms;
+    daemon_jobs_log_progress(d, &consumed, &since, "final");
+    daemon_jobs_log_rejects(d);
+
+    if (daemon_fatal(d)) {
+        const char *why = producer_failed(d->prod)   ? producer_error(d->prod)
+                          : consumer_failed(d->cons) ? consumer_error(d->cons)
+                                                     : "see the errors above";
+        log_error("fatal: %s; exiting (offsets committed only up to fully delivered input)", why);
+        notify_status("fatal: %s", why);
+        return d->pipe.failed && !producer_failed(d->prod) && !consumer_failed(d->cons)
+                   ? DAEMON_EXIT_INTERNAL
+                   : DAEMON_EXIT_FATAL;
+    }
+    if (left > 0) {
+        log_error("%d messages could not be delivered before the stop deadline; their input "
+                  "offsets are not committed",
+                  left);
+        return DAEMON_EXIT_FATAL;
+    }
+    log_notice("stopped cleanly after %.1f s", (double)(clock_mono_ms() - d->started_ms) / 1000.0);
+    return DAEMON_EXIT_OK;
+}
+
 int daemon_run(config *cfg, const daemon_options *opt) {
     daemon_ctx d;
     memset(&d, 0, sizeof d);
     d.cfg = cfg;
     if (opt)
         d.opt = *opt;
+    d.http_watch = -1;
     d.started_ms = clock_mono_ms();
     d.started_wall_ms = clock_wall_ms();
     daemon_install_signals();
@@ -479,6 +445,10 @@ int daemon_run(config *cfg, const daemon_options *opt) {
 
     char err[1024] = "";
     int rc = daemon_start(&d, err, sizeof err);
+    if (rc == DAEMON_EXIT_OK && daemon_jobs_start(&d) < 0) {
+        errbuf_set(err, sizeof err, "out of loop timers");
+        rc = DAEMON_EXIT_INTERNAL;
+    }
     if (rc != DAEMON_EXIT_OK) {
         log_error("cannot start: %s", err);
         notify_status("cannot start: %s", err);
@@ -487,53 +457,10 @@ int daemon_run(config *cfg, const daemon_options *opt) {
         return rc;
     }
     daemon_log_start(&d);
-    notify_watchdog(clock_mono_ms());
+    notify_watchdog();
 
     daemon_loop(&d);
-    int64_t stop_ms = clock_mono_ms();
-    notify_stopping(daemon_fatal(&d) ? "fatal error: stopping (see the log)"
-                                     : "stopping: final rescore, flush, commit, snapshot");
-    /* Refuse requests from here on rather than leave them hanging through
-     * the final rescore and flush. */
-    http_stop(d.http);
-    d.http = NULL;
-
-    if (!daemon_fatal(&d)) {
-        log_notice("stopping (signal %d): final rescore, flush, commit", (int)daemon_stop_sig);
-        if (pipeline_rescore(&d.pipe, "shutdown") == 0)
-            pipeline_publish(&d.pipe, SIZE_MAX);
-    }
-    int left = producer_flush(d.prod, daemon_fatal(&d) ? 2000 : DAEMON_SHUTDOWN_FLUSH_MS);
-    if (!consumer_failed(d.cons)) {
-        consumer_commit(d.cons, true);
-        consumer_close(d.cons);
-    }
-    if (!daemon_fatal(&d) && left == 0)
-        daemon_final_snapshot(&d, stop_ms);
-    uint64_t consumed = 0;
-    int64_t since = d.started_ms;
-    daemon_log_progress(&d, &consumed, &since, "final");
-    daemon_log_rejects(&d);
-
-    rc = DAEMON_EXIT_OK;
-    if (daemon_fatal(&d)) {
-        const char *why = producer_failed(d.prod)   ? producer_error(d.prod)
-                          : consumer_failed(d.cons) ? consumer_error(d.cons)
-                                                    : "see the errors above";
-        log_error("fatal: %s; exiting (offsets committed only up to fully delivered input)", why);
-        notify_status("fatal: %s", why);
-        rc = d.pipe.failed && !producer_failed(d.prod) && !consumer_failed(d.cons)
-                 ? DAEMON_EXIT_INTERNAL
-                 : DAEMON_EXIT_FATAL;
-    } else if (left > 0) {
-        log_error("%d messages could not be delivered before the stop deadline; their input "
-                  "offsets are not committed",
-                  left);
-        rc = DAEMON_EXIT_FATAL;
-    } else {
-        log_notice("stopped cleanly after %.1f s",
-                   (double)(clock_mono_ms() - d.started_ms) / 1000.0);
-    }
+    rc = daemon_shutdown(&d);
     daemon_stop_all(&d);
     return rc;
 }

@@ -1,31 +1,22 @@
 /*
  * daemon — rfmd's lifecycle: start Kafka clients (or the embedded cluster),
- * run the consume/apply/publish loop with its timers (rescore, commit,
- * progress), and shut down cleanly on SIGTERM/SIGINT: stop consuming, final
- * rescore, flush the producer, commit, leave the group.
+ * run the consume/apply/publish loop with its timers (rescore, snapshot,
+ * commit, progress, systemd status and watchdog), and shut down cleanly on
+ * SIGTERM/SIGINT: stop consuming, final rescore, flush the producer,
+ * commit, leave the group.
  *
- * The daemon struct is public so later subsystems (snapshots, HTTP metrics)
- * can reach the store, the tracker's per-partition offsets and the counters.
- *
- * SIGHUP re-reads the configuration file (reload.h); the HTTP server
- * (http.h) is served from this same loop, so its handlers read the store
- * without locks.
+ * This header is what main() needs: the exit codes, the loop's constants
+ * (documented behaviour, kept in one place) and daemon_run. The daemon's
+ * state is private to daemon*.c (daemon_internal.h); the HTTP side reads a
+ * status the daemon fills in (http/http.h), and a SIGHUP reload returns what
+ * changed for the daemon to apply (reload.h), so neither knows the daemon.
  */
 #ifndef RFM_DAEMON_H
 #define RFM_DAEMON_H
 
 #include <stdbool.h>
-#include <stdint.h>
 
 #include "rfm/config.h"
-#include "consumer.h"
-#include "embedded.h"
-#include "http/http.h"
-#include "pipeline.h"
-#include "producer.h"
-#include "saver.h"
-#include "rfm/store.h"
-#include "tracker.h"
 
 /* Exit codes of rfmd (documented in --help). */
 #define DAEMON_EXIT_OK       0
@@ -51,39 +42,6 @@
 typedef struct daemon_options {
     bool start_empty; /* snapshots exist but none is usable: start empty anyway */
 } daemon_options;
-
-/* SIGHUP reloads (src/rfmd/reload.c), for logs and metrics. */
-typedef struct daemon_reload_stats {
-    uint64_t ok, failed;
-    int64_t last_ok_ms; /* wall clock, epoch ms; 0 = never reloaded */
-} daemon_reload_stats;
-
-typedef struct daemon_ctx {
-    /* Owned by daemon_run's caller. Its address never changes, so every
-     * `const config *` held by the modules stays valid; a SIGHUP reload
-     * rewrites only the live keys in place (see reload.h). */
-    config *cfg;
-    daemon_options opt;
-    embedded *emb; /* NULL unless kafka.brokers is "embedded" */
-    const char *brokers;
-    store *store;
-    tracker *trk;
-    producer *prod;
-    consumer *cons;
-    saver *saver;
-    pipeline pipe;
-    score_breakpoints restored_bp; /* version 0 unless a snapshot was restored */
-    http *http;                    /* NULL when http.listen is "" */
-    int64_t started_ms;            /* monotonic */
-    int64_t started_wall_ms;       /* epoch ms, for the start-time metric */
-    int64_t first_msg_ms;          /* when the first input message arrived, 0 = none yet */
-    int64_t last_msg_us;           /* monotonic time of the last input message */
-    bool paused;
-    bool backlog_done;  /* every assigned partition was caught up once */
-    bool republish_due; /* partitions regained: republish everyone once caught up */
-    bool ready;         /* start-up done and partitions assigned once (GET /readyz) */
-    daemon_reload_stats reload_stats;
-} daemon_ctx;
 
 /* Run until a stop signal or a fatal error; returns a DAEMON_EXIT_* code.
  * cfg stays the caller's; SIGHUP updates its live keys in place. */

@@ -18,6 +18,7 @@
 
 #include "kconf.h"
 #include "log.h"
+#include "util/errbuf.h"
 
 struct embedded {
     rd_kafka_t *rk;
@@ -31,8 +32,8 @@ int embedded_wanted(const config *cfg) {
 static int embedded_topic(embedded *e, const char *name, int partitions, char *err, size_t errlen) {
     rd_kafka_resp_err_t r = rd_kafka_mock_topic_create(e->mc, name, partitions, 1);
     if (r && r != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-        snprintf(err, errlen, "embedded Kafka: cannot create topic %s: %s", name,
-                 rd_kafka_err2str(r));
+        errbuf_set(err, errlen, "embedded Kafka: cannot create topic %s: %s", name,
+                   rd_kafka_err2str(r));
         return -1;
     }
     return 0;
@@ -41,7 +42,7 @@ static int embedded_topic(embedded *e, const char *name, int partitions, char *e
 embedded *embedded_start(const config *cfg, char *err, size_t errlen) {
     embedded *e = calloc(1, sizeof *e);
     if (!e) {
-        snprintf(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         return NULL;
     }
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -51,14 +52,14 @@ embedded *embedded_start(const config *cfg, char *err, size_t errlen) {
     if (rd_kafka_conf_set(conf, "client.id", "rfmd-embedded", kerr, sizeof kerr) ||
         rd_kafka_conf_set(conf, "log_level", "4", kerr, sizeof kerr) ||
         !(e->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof kerr))) {
-        snprintf(err, errlen, "embedded Kafka: %s", kerr);
+        errbuf_set(err, errlen, "embedded Kafka: %s", kerr);
         rd_kafka_conf_destroy(conf);
         free(e);
         return NULL;
     }
     e->mc = rd_kafka_mock_cluster_new(e->rk, EMBEDDED_BROKERS);
     if (!e->mc) {
-        snprintf(err, errlen, "embedded Kafka: cannot start the mock cluster");
+        errbuf_set(err, errlen, "embedded Kafka: cannot start the mock cluster");
         embedded_stop(e);
         return NULL;
     }

@@ -18,12 +18,14 @@
 #include <string.h>
 
 #include "log.h"
+#include "util/errbuf.h"
 
 int kconf_set(rd_kafka_conf_t *conf, const char *section, const char *key, const char *value,
               char *err, size_t errlen) {
     char kerr[512];
     if (rd_kafka_conf_set(conf, key, value, kerr, sizeof kerr) != RD_KAFKA_CONF_OK) {
-        snprintf(err, errlen, "%s%s%s: %s", section ? section : "", section ? "." : "", key, kerr);
+        errbuf_set(err, errlen, "%s%s%s: %s", section ? section : "", section ? "." : "", key,
+                   kerr);
         return -1;
     }
     return 0;
@@ -76,30 +78,30 @@ rd_kafka_conf_t *kconf_build(const config *cfg, kconf_role role, const char *bro
 
     if (role == KCONF_CONSUMER) {
         if (!kconf_is(conf, "enable.auto.commit", "false")) {
-            snprintf(err, errlen,
-                     "%s.enable.auto.commit: must be false (rfmd commits an offset only once "
-                     "its events are delivered)",
-                     section);
+            errbuf_set(err, errlen,
+                       "%s.enable.auto.commit: must be false (rfmd commits an offset only once "
+                       "its events are delivered)",
+                       section);
             goto fail;
         }
         if (!kconf_is(conf, "enable.auto.offset.store", "false")) {
-            snprintf(err, errlen,
-                     "%s.enable.auto.offset.store: must be false (rfmd commits explicit offsets)",
-                     section);
+            errbuf_set(err, errlen,
+                       "%s.enable.auto.offset.store: must be false (rfmd commits explicit offsets)",
+                       section);
             goto fail;
         }
     } else {
         if (!kconf_is(conf, "enable.idempotence", "true")) {
-            snprintf(err, errlen,
-                     "%s.enable.idempotence: must be true (retries must not duplicate or "
-                     "reorder a customer's events)",
-                     section);
+            errbuf_set(err, errlen,
+                       "%s.enable.idempotence: must be true (retries must not duplicate or "
+                       "reorder a customer's events)",
+                       section);
             goto fail;
         }
         size_t tlen = 0; /* NULL dest: librdkafka reports the size only */
         if (rd_kafka_conf_get(conf, "transactional.id", NULL, &tlen) == RD_KAFKA_CONF_OK &&
             tlen > 1) {
-            snprintf(err, errlen, "%s.transactional.id: not supported by rfmd", section);
+            errbuf_set(err, errlen, "%s.transactional.id: not supported by rfmd", section);
             goto fail;
         }
     }
@@ -108,6 +110,18 @@ rd_kafka_conf_t *kconf_build(const config *cfg, kconf_role role, const char *bro
 fail:
     rd_kafka_conf_destroy(conf);
     return NULL;
+}
+
+int kconf_check(const config *cfg, char *err, size_t errlen) {
+    const kconf_role roles[] = {KCONF_CONSUMER, KCONF_PRODUCER};
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++) {
+        /* Any address will do: nothing connects. */
+        rd_kafka_conf_t *k = kconf_build(cfg, roles[i], "localhost:9092", err, errlen);
+        if (!k)
+            return -1;
+        rd_kafka_conf_destroy(k);
+    }
+    return 0;
 }
 
 void kconf_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {

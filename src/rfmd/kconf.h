@@ -24,6 +24,12 @@ typedef enum kconf_role { KCONF_CONSUMER, KCONF_PRODUCER } kconf_role;
 rd_kafka_conf_t *kconf_build(const config *cfg, kconf_role role, const char *brokers, char *err,
                              size_t errlen);
 
+/* Would librdkafka take cfg's Kafka properties? Builds (and drops) both
+ * configurations, so a refused property is found before any client exists:
+ * the one check `rfmd --check-config`, a start and a SIGHUP reload share.
+ * 0, or -1 with err naming the YAML key. */
+int kconf_check(const config *cfg, char *err, size_t errlen);
+
 /* Set one property; err names `section.key`. Returns 0 or -1. */
 int kconf_set(rd_kafka_conf_t *conf, const char *section, const char *key, const char *value,
               char *err, size_t errlen);

@@ -53,19 +53,6 @@ static void usage(FILE *out) {
             "snapshot.dir and none is usable (see --start-empty).\n");
 }
 
-/* Build (and drop) both librdkafka configurations to surface refused
- * properties now. */
-static int check_kafka(const config *cfg, char *err, size_t errlen) {
-    const kconf_role roles[] = {KCONF_CONSUMER, KCONF_PRODUCER};
-    for (size_t i = 0; i < 2; i++) {
-        rd_kafka_conf_t *c = kconf_build(cfg, roles[i], "localhost:9092", err, errlen);
-        if (!c)
-            return -1;
-        rd_kafka_conf_destroy(c);
-    }
-    return 0;
-}
-
 int main(int argc, char **argv) {
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -137,7 +124,7 @@ int main(int argc, char **argv) {
     }
     if (env_format && !*env_format)
         env_format = NULL;
-    if (check_kafka(&cfg, err, sizeof err) < 0) {
+    if (kconf_check(&cfg, err, sizeof err) < 0) {
         fprintf(stderr, "rfmd: %s: %s\n", path, err);
         config_free(&cfg);
         return DAEMON_EXIT_CONFIG;

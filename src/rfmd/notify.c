@@ -6,17 +6,15 @@
  * the environment: rfmd never executes another program, and the snapshot
  * writer it forks sends nothing.
  *
- * The watchdog timer keeps its phase (next += period) so the average rate
- * is one ping per period even though the loop only looks at it once a turn;
- * after a stall longer than a period it restarts from now instead of
- * sending a burst.
+ * No timers here: when to ping and when to refresh STATUS= is the daemon
+ * loop's business (its timers end its wait on time, and after a stall a
+ * timer runs once, so there is never a burst of pings).
  */
 #include "notify.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include <systemd/sd-daemon.h>
 
@@ -26,8 +24,6 @@
 static struct {
     bool enabled;
     int64_t watchdog_ms; /* ping period, 0 = off */
-    int64_t next_ping_ms;
-    int64_t next_status_ms;
     bool warned;
 } notify_st;
 
@@ -35,8 +31,6 @@ void notify_init(void) {
     const char *sock = getenv("NOTIFY_SOCKET");
     notify_st.enabled = sock && *sock;
     notify_st.watchdog_ms = 0;
-    notify_st.next_ping_ms = 0;
-    notify_st.next_status_ms = 0;
     notify_st.warned = false;
     if (!notify_st.enabled)
         return;
@@ -106,19 +100,7 @@ void notify_status(const char *fmt, ...) {
     notify_send(msg);
 }
 
-bool notify_watchdog(int64_t now_ms) {
-    if (!notify_st.enabled || !notify_st.watchdog_ms || now_ms < notify_st.next_ping_ms)
-        return false;
-    notify_send("WATCHDOG=1");
-    notify_st.next_ping_ms += notify_st.watchdog_ms;
-    if (notify_st.next_ping_ms <= now_ms)
-        notify_st.next_ping_ms = now_ms + notify_st.watchdog_ms;
-    return true;
-}
-
-bool notify_status_due(int64_t now_ms) {
-    if (!notify_st.enabled || now_ms < notify_st.next_status_ms)
-        return false;
-    notify_st.next_status_ms = now_ms + NOTIFY_STATUS_MS;
-    return true;
+void notify_watchdog(void) {
+    if (notify_st.enabled && notify_st.watchdog_ms)
+        notify_send("WATCHDOG=1");
 }

@@ -10,9 +10,9 @@
  *   RELOADING=1     a SIGHUP reload begins (with MONOTONIC_USEC=)
  *   STOPPING=1      shutdown begins (final rescore, flush, commit, snapshot)
  *   STATUS=...      one line for `systemctl status`, refreshed every
- *                   NOTIFY_STATUS_MS by the daemon loop
- *   WATCHDOG=1      from the daemon loop, every half of WATCHDOG_USEC, so a
- *                   loop that hangs gets rfmd restarted
+ *                   NOTIFY_STATUS_MS by a timer of the daemon loop
+ *   WATCHDOG=1      from a timer of the daemon loop, every half of
+ *                   WATCHDOG_USEC, so a loop that hangs gets rfmd restarted
  *
  * Without NOTIFY_SOCKET every call is a no-op (nothing is formatted or
  * sent). Single-threaded: only the daemon's main thread calls these.
@@ -26,7 +26,7 @@
 #define NOTIFY_STATUS_MS 2000 /* STATUS= refresh period */
 
 /* Read NOTIFY_SOCKET and the watchdog settings from the environment. Safe to
- * call again (tests); resets the timers. */
+ * call again (tests). */
 void notify_init(void);
 
 /* True when NOTIFY_SOCKET is set: there is someone to tell. */
@@ -45,12 +45,9 @@ void notify_stopping(const char *status);
 /* STATUS=<printf format>. */
 void notify_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* WATCHDOG=1 when a ping is due at now_ms (monotonic); call every loop turn.
- * Returns true when a ping was sent. */
-bool notify_watchdog(int64_t now_ms);
-
-/* True when a STATUS= refresh is due at now_ms; the caller then formats it
- * with notify_status. Always false when notifications are off. */
-bool notify_status_due(int64_t now_ms);
+/* WATCHDOG=1, when the watchdog is on. The daemon's "watchdog" timer calls
+ * it every notify_watchdog_period_ms (its "status" timer formats a STATUS=
+ * line every NOTIFY_STATUS_MS): the timing lives in the loop (loop.h). */
+void notify_watchdog(void);
 
 #endif

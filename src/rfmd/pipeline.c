@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "rfm/order.h"
 #include "rfm/timefmt.h"
@@ -310,7 +309,7 @@ int pipeline_rescore(pipeline *p, const char *why) {
         return -1;
     int64_t t0 = clock_mono_ms();
     score_breakpoints bp;
-    if (score_breakpoints_compute(&p->cfg->scoring, p->store, (int64_t)time(NULL), p->bp.version,
+    if (score_breakpoints_compute(&p->cfg->scoring, p->store, clock_wall_ms() / 1000, p->bp.version,
                                   &bp) < 0) {
         log_error("rescore: out of memory computing breakpoints");
         p->failed = 1;

@@ -22,6 +22,7 @@
 #include "kconf.h"
 #include "log.h"
 #include "util/clock.h"
+#include "util/errbuf.h"
 
 struct producer {
     rd_kafka_t *rk;
@@ -74,7 +75,7 @@ producer *producer_new(const config *cfg, const char *brokers, tracker *trk, cha
                        size_t errlen) {
     producer *p = calloc(1, sizeof *p);
     if (!p) {
-        snprintf(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         return NULL;
     }
     p->trk = trk;
@@ -90,7 +91,7 @@ producer *producer_new(const config *cfg, const char *brokers, tracker *trk, cha
     char kerr[512];
     p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof kerr);
     if (!p->rk) {
-        snprintf(err, errlen, "kafka.producer: %s", kerr);
+        errbuf_set(err, errlen, "kafka.producer: %s", kerr);
         rd_kafka_conf_destroy(conf);
         free(p);
         return NULL;
@@ -202,6 +203,7 @@ void producer_get_stats(const producer *p, producer_stats *out) {
     *out = p->stats;
 }
 
-rd_kafka_t *producer_handle(producer *p) {
-    return p->rk;
+size_t producer_queue_len(producer *p) {
+    int n = rd_kafka_outq_len(p->rk);
+    return n > 0 ? (size_t)n : 0;
 }

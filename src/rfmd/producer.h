@@ -20,6 +20,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "producer_stats.h"
 #include "rfm/config.h"
 #include "tracker.h"
 
@@ -67,11 +68,10 @@ bool producer_failed(const producer *p);
 const char *producer_error(const producer *p);
 
 /* Counters for logs and metrics. */
-typedef struct producer_stats {
-    uint64_t sent, delivered, failed, queue_full_waits;
-} producer_stats;
 void producer_get_stats(const producer *p, producer_stats *out);
 
-rd_kafka_t *producer_handle(producer *p);
+/* Messages in librdkafka's queue not yet delivered (rd_kafka_outq_len): what
+ * the daemon paces rescore slices by, and what /metrics shows. */
+size_t producer_queue_len(producer *p);
 
 #endif

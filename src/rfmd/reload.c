@@ -4,17 +4,18 @@
  * Which keys are live is a table: a key missing from it would silently be
  * "neither applied nor reported", so every config field appears once, either
  * in restart_keys (compared, reported) or in reload_run's live part.
+ *
+ * The fresh config lives only inside reload_run; what outlives it (the new
+ * http.listen, until the daemon has moved its server) is moved into the
+ * result, which reload_finish frees.
  */
 #include "reload.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "kconf.h"
 #include "log.h"
-#include "util/clock.h"
 
 static bool str_eq(const char *a, const char *b) {
     return (!a && !b) || (a && b && !strcmp(a, b));
@@ -117,18 +118,6 @@ static bool segments_eq(const segment_map *a, const segment_map *b) {
     return true;
 }
 
-/* The same check rfmd --check-config does: would librdkafka take it? */
-static int reload_check_kafka(const config *c, char *err, size_t errlen) {
-    const kconf_role roles[] = {KCONF_CONSUMER, KCONF_PRODUCER};
-    for (size_t i = 0; i < 2; i++) {
-        rd_kafka_conf_t *k = kconf_build(c, roles[i], "localhost:9092", err, errlen);
-        if (!k)
-            return -1;
-        rd_kafka_conf_destroy(k);
-    }
-    return 0;
-}
-
 /* Move the string *from into *to; the old one ends up in *from (freed with
  * the fresh config). */
 static void swap_str(char **to, char **from) {
@@ -137,40 +126,8 @@ static void swap_str(char **to, char **from) {
     *from = t;
 }
 
-/* True when the new address is in force. */
-static bool reload_http(daemon_ctx *d, config *fresh) {
-    config *cfg = d->cfg;
-    char err[512];
-    /* The old server goes first: the new address may be the same port on
-     * another interface, which the old socket would block. */
-    http_stop(d->http);
-    d->http = NULL;
-    if (!http_disabled(fresh->http.listen)) {
-        d->http = http_start(fresh->http.listen, d, err, sizeof err);
-        if (!d->http) {
-            log_error("reload: http.listen: %s; staying on \"%s\"", err, cfg->http.listen);
-            if (!http_disabled(cfg->http.listen)) {
-                d->http = http_start(cfg->http.listen, d, err, sizeof err);
-                if (!d->http)
-                    log_error("reload: http: cannot return to the old address either: %s; "
-                              "HTTP is off until the next reload",
-                              err);
-                else
-                    log_notice("http: listening on %s", http_address(d->http));
-            }
-            return false;
-        }
-        log_notice("reload: http.listen applied: listening on %s", http_address(d->http));
-    } else {
-        log_notice("reload: http.listen applied: HTTP server off");
-    }
-    swap_str(&cfg->http.listen, &fresh->http.listen);
-    return true;
-}
-
 /* True when the new rules are in force. */
-static bool reload_segments(daemon_ctx *d, config *fresh) {
-    config *cfg = d->cfg;
+static bool reload_segments(config *cfg, pipeline *pipe, config *fresh) {
     if (cfg->scoring.bins != fresh->scoring.bins) {
         log_warning("reload: segments changed but not applied: the new rules are for "
                     "scoring.bins %d, rfmd runs with %d bins (needs a restart)",
@@ -184,7 +141,7 @@ static bool reload_segments(daemon_ctx *d, config *fresh) {
     }
     *old = cfg->segments;
     cfg->segments = fresh->segments;
-    long changed = pipeline_resegment(&d->pipe, old);
+    long changed = pipeline_resegment(pipe, old);
     free(old);
     if (changed < 0)
         log_error("reload: segments: publishing the re-mapped segments failed");
@@ -195,37 +152,36 @@ static bool reload_segments(daemon_ctx *d, config *fresh) {
     return true;
 }
 
-int reload_run(daemon_ctx *d) {
-    config *cfg = d->cfg;
+int reload_run(config *cfg, pipeline *pipe, reload_result *out) {
+    memset(out, 0, sizeof *out);
+    out->refused = true;
     if (!cfg->path) {
         log_error("reload: rfmd runs on built-in defaults, there is no file to re-read");
-        d->reload_stats.failed++;
         return -1;
     }
     log_notice("reload: re-reading %s (SIGHUP)", cfg->path);
     config fresh;
     char err[1024];
     if (config_load(&fresh, cfg->path, err, sizeof err) < 0 ||
-        reload_check_kafka(&fresh, err, sizeof err) < 0) {
+        kconf_check(&fresh, err, sizeof err) < 0) {
         log_error("reload: %s; keeping the running configuration", err);
         config_free(&fresh);
-        d->reload_stats.failed++;
         return -1;
     }
+    out->refused = false;
 
-    int changed = 0, restart = 0, rearm = 0;
     for (size_t i = 0; i < sizeof restart_keys / sizeof restart_keys[0]; i++)
         if (!restart_keys[i].same(cfg, &fresh)) {
             log_warning("reload: %s changed: needs a restart (running with the old value)",
                         restart_keys[i].name);
-            restart++;
+            out->restart++;
         }
 
     if (!str_eq(cfg->log.level, fresh.log.level)) {
         log_set_level(log_level_parse(fresh.log.level));
         log_notice("reload: log.level applied: %s", fresh.log.level);
         swap_str(&cfg->log.level, &fresh.log.level);
-        changed++;
+        out->changed |= RELOAD_LOG_LEVEL;
     }
     if (!str_eq(cfg->log.format, fresh.log.format)) {
         const char *env = getenv("RFMD_LOG_FORMAT");
@@ -237,31 +193,44 @@ int reload_run(daemon_ctx *d) {
             log_notice("reload: log.format applied: %s", fresh.log.format);
         }
         swap_str(&cfg->log.format, &fresh.log.format);
-        changed++;
+        out->changed |= RELOAD_LOG_FORMAT;
     }
     if (cfg->rescore.interval_ms != fresh.rescore.interval_ms) {
         cfg->rescore.interval_ms = fresh.rescore.interval_ms;
         log_notice("reload: rescore.interval applied: %lld ms, next rescore one interval from now",
                    (long long)cfg->rescore.interval_ms);
-        rearm |= RELOAD_RESCORE_TIMER;
-        changed++;
+        out->rescore_interval_ms = cfg->rescore.interval_ms;
+        out->changed |= RELOAD_RESCORE_INTERVAL;
     }
     if (cfg->snapshot.interval_ms != fresh.snapshot.interval_ms) {
         cfg->snapshot.interval_ms = fresh.snapshot.interval_ms;
         log_notice("reload: snapshot.interval applied: %lld ms",
                    (long long)cfg->snapshot.interval_ms);
-        rearm |= RELOAD_SNAPSHOT_TIMER;
-        changed++;
+        out->snapshot_interval_ms = cfg->snapshot.interval_ms;
+        out->changed |= RELOAD_SNAPSHOT_INTERVAL;
     }
-    if (!str_eq(cfg->http.listen, fresh.http.listen) && reload_http(d, &fresh))
-        changed++;
-    if (!segments_eq(&cfg->segments, &fresh.segments) && reload_segments(d, &fresh))
-        changed++;
+    if (!str_eq(cfg->http.listen, fresh.http.listen)) {
+        swap_str(&out->http_listen, &fresh.http.listen);
+        out->changed |= RELOAD_HTTP_LISTEN;
+    }
+    if (!segments_eq(&cfg->segments, &fresh.segments) && reload_segments(cfg, pipe, &fresh))
+        out->changed |= RELOAD_SEGMENTS;
     config_free(&fresh);
+    return 0;
+}
 
-    d->reload_stats.ok++;
-    d->reload_stats.last_ok_ms = clock_wall_ms();
+void reload_finish(config *cfg, reload_result *r, bool http_moved) {
+    if (r->changed & RELOAD_HTTP_LISTEN) {
+        if (http_moved)
+            swap_str(&cfg->http.listen, &r->http_listen);
+        else
+            r->changed &= ~RELOAD_HTTP_LISTEN;
+    }
+    free(r->http_listen);
+    r->http_listen = NULL;
+    if (r->refused)
+        return;
+    int changed = __builtin_popcount(r->changed);
     log_notice("reload: done: %d live change%s applied, %d key%s waiting for a restart", changed,
-               changed == 1 ? "" : "s", restart, restart == 1 ? "" : "s");
-    return rearm;
+               changed == 1 ? "" : "s", r->restart, r->restart == 1 ? "" : "s");
 }

@@ -28,6 +28,7 @@
 #include "rfm/snapshot.h"
 #include "rfm/timefmt.h"
 #include "util/clock.h"
+#include "util/errbuf.h"
 
 struct saver {
     const config *cfg;
@@ -250,14 +251,14 @@ static int ensure_dir(const char *dir, char *err, size_t errlen) {
     if (!stat(dir, &st)) {
         if (S_ISDIR(st.st_mode))
             return 0;
-        snprintf(err, errlen, "snapshot.dir %s is not a directory", dir);
+        errbuf_set(err, errlen, "snapshot.dir %s is not a directory", dir);
         return -1;
     }
     if (errno == ENOENT && !mkdir(dir, 0750)) {
         log_notice("created snapshot directory %s", dir);
         return 0;
     }
-    snprintf(err, errlen, "snapshot.dir %s: %s", dir, strerror(errno));
+    errbuf_set(err, errlen, "snapshot.dir %s: %s", dir, strerror(errno));
     return -1;
 }
 
@@ -300,7 +301,7 @@ int saver_restore(saver *s, bool allow_invalid, store **out, score_breakpoints *
         for (size_t k = 0; k < info.noffsets; k++) {
             if (tracker_restore(trk, info.offsets[k].topic, info.offsets[k].partition,
                                 info.offsets[k].next, info.offsets[k].redo_from)) {
-                snprintf(err, errlen, "out of memory restoring offsets");
+                errbuf_set(err, errlen, "out of memory restoring offsets");
                 snapshot_info_free(&info);
                 store_free(st);
                 snapshot_list_free(paths, n);
@@ -329,9 +330,9 @@ int saver_restore(saver *s, bool allow_invalid, store **out, score_breakpoints *
                     n, dir);
         return 0;
     }
-    snprintf(err, errlen,
-             "none of the %zu snapshot(s) in %s is usable (reasons above); refusing to start "
-             "rather than lose the state: move them away or start with --start-empty",
-             n, dir);
+    errbuf_set(err, errlen,
+               "none of the %zu snapshot(s) in %s is usable (reasons above); refusing to start "
+               "rather than lose the state: move them away or start with --start-empty",
+               n, dir);
     return -1;
 }

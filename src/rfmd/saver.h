@@ -28,22 +28,8 @@
 #include "rfm/config.h"
 #include "rfm/score.h"
 #include "rfm/store.h"
+#include "saver_stats.h"
 #include "tracker.h"
-
-typedef struct saver_stats {
-    uint64_t written;        /* snapshots completed */
-    uint64_t failed;         /* attempts that failed (fork, write, fsync, rename) */
-    int64_t last_ok_unix_ms; /* when the newest good snapshot was taken, 0 = none */
-    int64_t last_write_ms;   /* fork to child exit, last good snapshot */
-    int64_t last_pause_us;   /* ingestion stopped for it: the fork */
-    int64_t max_pause_us;
-    int64_t last_gap_us; /* longest interval between two input messages while the last good
-                            snapshot was taken (idle time included) */
-    int64_t max_gap_us;
-    uint64_t last_bytes;
-    int64_t restore_ms; /* 0 when nothing was restored */
-    uint64_t restored_customers;
-} saver_stats;
 
 typedef struct saver saver;
 
@@ -74,6 +60,7 @@ int saver_poll(saver *s);
  * (0: still running at the deadline, or none was running). */
 int saver_wait(saver *s, int timeout_ms);
 
+/* The counters, in place: the address stays valid for the saver's life. */
 const saver_stats *saver_get_stats(const saver *s);
 
 /* Make sure snapshot.dir exists (one level is created) and drop the

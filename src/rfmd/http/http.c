@@ -5,12 +5,15 @@
  *
  * Why external polling: libmicrohttpd can run its own thread, but then every
  * handler would race the daemon loop over the store. Instead MHD runs in
- * epoll mode without a thread: its one epoll descriptor becomes readable when
- * a connection needs service, and http_serve polls it together with the
- * consumer's wake-up descriptor (librdkafka writes to it when a message,
- * rebalance or error is queued). So the loop sleeps until *either* Kafka or
- * HTTP has work: a request is answered within one loop turn (at most one
- * input batch, DAEMON_BATCH messages) instead of waiting out DAEMON_POLL_MS.
+ * epoll mode without a thread: its one epoll descriptor (http_fd) becomes
+ * readable when a connection needs service, and the daemon's loop waits on
+ * it together with the consumer's wake-up descriptor (librdkafka writes to
+ * it when a message, rebalance or error is queued). So the loop sleeps until
+ * *either* Kafka or HTTP has work: a request is answered within one loop
+ * turn (at most one input batch) instead of waiting out the input poll.
+ *
+ * The status the handlers read is asked for once per request, just before
+ * routing, so every answer is as current as the loop turn it is served in.
  *
  * URLs reach the router raw (an identity unescape callback replaces MHD's),
  * so the customer id is percent-decoded exactly once, by http_api.c, with
@@ -18,22 +21,19 @@
  */
 #include "http.h"
 
-#include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "http_internal.h"
-#include "rfmd/daemon.h"
 #include "rfmd/log.h"
 #include "util/clock.h"
+#include "util/errbuf.h"
 
 #define HTTP_CONN_LIMIT     64
 #define HTTP_CONN_TIMEOUT_S 10 /* idle or slow clients are dropped */
@@ -41,7 +41,8 @@
 
 struct http {
     struct MHD_Daemon *mhd;
-    daemon_ctx *d;
+    http_status_fn status;
+    void *status_ctx;
     int epoll_fd;
     char address[320];
     char last_error[256]; /* MHD's last log line: why a start failed */
@@ -88,20 +89,20 @@ void http_reply_error(http_reply *r, int status, const char *msg) {
     http_reply_json(r, status, json_pack("{s:s}", "error", msg));
 }
 
-static void http_route(http *h, const char *url, http_reply *r) {
+void http_route(const http_status *st, const char *url, http_reply *r) {
     static const char customers[] = "/customers/";
     if (!strcmp(url, "/healthz"))
-        http_api_health(h->d, false, r);
+        http_api_health(st, false, r);
     else if (!strcmp(url, "/readyz"))
-        http_api_health(h->d, true, r);
+        http_api_health(st, true, r);
     else if (!strcmp(url, "/metrics"))
-        http_metrics(h->d, r);
+        http_metrics(st, r);
     else if (!strcmp(url, "/segments"))
-        http_api_segments(h->d, r);
+        http_api_segments(st, r);
     else if (!strcmp(url, "/breakpoints"))
-        http_api_breakpoints(h->d, r);
+        http_api_breakpoints(st, r);
     else if (!strncmp(url, customers, sizeof customers - 1))
-        http_api_customer(h->d, url + sizeof customers - 1, r);
+        http_api_customer(st, url + sizeof customers - 1, r);
     else
         http_reply_error(r, 404,
                          "no such resource; try /healthz, /readyz, /metrics, /segments, "
@@ -152,7 +153,10 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
         return MHD_YES;
     }
     int64_t t0 = clock_mono_ms();
-    http_route(h, url, &r);
+    http_status st;
+    memset(&st, 0, sizeof st);
+    h->status(h->status_ctx, &st);
+    http_route(&st, url, &r);
     log_debug("http: %s %s -> %d (%zu bytes, %lld ms)", method, url, r.status, r.len,
               (long long)(clock_mono_ms() - t0));
     return http_respond(conn, &r, false);
@@ -188,10 +192,10 @@ static void http_format_address(http *h, const struct addrinfo *ai) {
              port);
 }
 
-http *http_start(const char *listen, daemon_ctx *d, char *err, size_t errlen) {
+http *http_start(const char *listen, http_status_fn status, void *ctx, char *err, size_t errlen) {
     char host[256], port[16];
     if (!http_split(listen, host, sizeof host, port, sizeof port)) {
-        snprintf(err, errlen, "http.listen \"%s\": expected host:port", listen);
+        errbuf_set(err, errlen, "http.listen \"%s\": expected host:port", listen);
         return NULL;
     }
     struct addrinfo hints, *ai = NULL;
@@ -201,16 +205,17 @@ http *http_start(const char *listen, daemon_ctx *d, char *err, size_t errlen) {
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     int gai = getaddrinfo(host, port, &hints, &ai);
     if (gai) {
-        snprintf(err, errlen, "http.listen \"%s\": %s", listen, gai_strerror(gai));
+        errbuf_set(err, errlen, "http.listen \"%s\": %s", listen, gai_strerror(gai));
         return NULL;
     }
     http *h = calloc(1, sizeof *h);
     if (!h) {
         freeaddrinfo(ai);
-        snprintf(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         return NULL;
     }
-    h->d = d;
+    h->status = status;
+    h->status_ctx = ctx;
     unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -222,8 +227,8 @@ http *http_start(const char *listen, daemon_ctx *d, char *err, size_t errlen) {
         http_unescape_none, NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONN_TIMEOUT_S, MHD_OPTION_END);
     if (!h->mhd) {
-        snprintf(err, errlen, "http.listen \"%s\": %s", listen,
-                 h->last_error[0] ? h->last_error : "cannot start the HTTP server");
+        errbuf_set(err, errlen, "http.listen \"%s\": %s", listen,
+                   h->last_error[0] ? h->last_error : "cannot start the HTTP server");
         freeaddrinfo(ai);
         free(h);
         return NULL;
@@ -246,20 +251,17 @@ const char *http_address(const http *h) {
     return h->address;
 }
 
-void http_serve(http *h, int wake_fd, int timeout_ms) {
+int http_fd(const http *h) {
+    return h->epoll_fd;
+}
+
+int http_wait_ms(const http *h, int max_ms) {
     MHD_UNSIGNED_LONG_LONG mhd_ms;
-    if (MHD_get_timeout(h->mhd, &mhd_ms) == MHD_YES && mhd_ms < (MHD_UNSIGNED_LONG_LONG)timeout_ms)
-        timeout_ms = (int)mhd_ms;
-    if (timeout_ms > 0) {
-        struct pollfd p[2] = {{.fd = h->epoll_fd, .events = POLLIN},
-                              {.fd = wake_fd, .events = POLLIN}};
-        /* EINTR (a signal) just ends the wait early: the loop checks flags. */
-        poll(p, wake_fd >= 0 ? 2 : 1, timeout_ms);
-    }
-    /* The wake-up is a notification, not data: empty it now, before the
-     * caller serves what it announced, so a later one is never lost. */
-    char buf[64];
-    while (wake_fd >= 0 && read(wake_fd, buf, sizeof buf) > 0)
-        ;
+    if (MHD_get_timeout(h->mhd, &mhd_ms) == MHD_YES && mhd_ms < (MHD_UNSIGNED_LONG_LONG)max_ms)
+        return (int)mhd_ms;
+    return max_ms;
+}
+
+void http_run(http *h) {
     MHD_run(h->mhd);
 }

@@ -3,9 +3,10 @@
  * health, one customer, segment summary, breakpoints.
  *
  * Handlers run on the daemon thread between two input messages (http.c), so
- * they read the store and the pipeline directly. What they show is what the
- * events say: r, f, m and segment as last scored, recency against the
- * current breakpoints' as_of (the as_of of the events being published).
+ * they read the store and the breakpoints the status points to directly.
+ * What they show is what the events say: r, f, m and segment as last scored,
+ * recency against the current breakpoints' as_of (the as_of of the events
+ * being published).
  *
  * JSON numbers with a fraction (monetary, means, edges) are printed with 15
  * significant digits: exact for every amount in cents rfmd accepts.
@@ -13,10 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "http_internal.h"
-#include "rfmd/log.h"
 #include "rfm/score.h"
 #include "rfm/store.h"
 #include "rfm/timefmt.h"
@@ -24,19 +23,19 @@
 
 /* ---- health ------------------------------------------------------------- */
 
-void http_api_health(const daemon_ctx *d, bool readiness, http_reply *r) {
-    double uptime = (double)(clock_mono_ms() - d->started_ms) / 1000.0;
+void http_api_health(const http_status *st, bool readiness, http_reply *r) {
+    double uptime = (double)(clock_mono_ms() - st->started_ms) / 1000.0;
     json_t *o =
         json_pack("{s:s,s:b,s:b,s:i,s:I,s:I,s:f}", "status",
-                  !readiness ? "ok"
-                  : d->ready ? "ready"
-                             : "not ready",
-                  "ready", d->ready, "caught_up", d->backlog_done, "partitions",
-                  consumer_assigned(d->cons), "customers", (json_int_t)store_count(d->store),
-                  "breakpoints_version", (json_int_t)d->pipe.bp.version, "uptime_seconds", uptime);
-    if (o && readiness && !d->ready)
+                  !readiness  ? "ok"
+                  : st->ready ? "ready"
+                              : "not ready",
+                  "ready", st->ready, "caught_up", st->caught_up, "partitions", st->partitions,
+                  "customers", (json_int_t)store_count(st->store), "breakpoints_version",
+                  (json_int_t)st->bp->version, "uptime_seconds", uptime);
+    if (o && readiness && !st->ready)
         json_object_set_new(o, "reason", json_string("no partitions assigned yet"));
-    http_reply_json(r, readiness && !d->ready ? 503 : 200, o);
+    http_reply_json(r, readiness && !st->ready ? 503 : 200, o);
 }
 
 /* ---- one customer ------------------------------------------------------- */
@@ -84,17 +83,17 @@ static json_t *score_or_null(uint8_t v) {
 
 /* The as_of recency is counted against: the breakpoints', or before the first
  * rescore the one they will have. */
-static int64_t http_as_of(const daemon_ctx *d) {
-    if (d->pipe.bp.version)
-        return d->pipe.bp.as_of;
-    return score_as_of(&d->cfg->scoring, d->store, (int64_t)time(NULL));
+static int64_t http_as_of(const http_status *st) {
+    if (st->bp->version)
+        return st->bp->as_of;
+    return score_as_of(st->scoring, st->store, clock_wall_ms() / 1000);
 }
 
-static json_t *customer_json(daemon_ctx *d, const store_customer *c) {
-    const segment_map *map = &d->cfg->segments;
+static json_t *customer_json(const http_status *st, const store_customer *c) {
+    const segment_map *map = st->segments;
     size_t klen;
-    const char *key = store_key(d->store, c, &klen);
-    int64_t as_of = http_as_of(d);
+    const char *key = store_key(st->store, c, &klen);
+    int64_t as_of = http_as_of(st);
     char as_of_s[16];
     timefmt_date(as_of, as_of_s, sizeof as_of_s);
     bool scored = c->r && c->f && c->m;
@@ -127,19 +126,19 @@ static json_t *customer_json(daemon_ctx *d, const store_customer *c) {
     json_object_set_new(o, "first_order", iso_time(c->first_ts));
     json_object_set_new(o, "last_order", iso_time(c->last_ts));
     for (int b = 0; b < STORE_MAX_CATEGORIES; b++)
-        if (c->categories & (1u << b) && store_category_name(d->store, b))
-            json_array_append_new(cats, json_string(store_category_name(d->store, b)));
+        if (c->categories & (1u << b) && store_category_name(st->store, b))
+            json_array_append_new(cats, json_string(store_category_name(st->store, b)));
     for (int b = 0; b < STORE_MAX_CHANNELS; b++)
-        if (c->channels & (1u << b) && store_channel_name(d->store, b))
-            json_array_append_new(chans, json_string(store_channel_name(d->store, b)));
+        if (c->channels & (1u << b) && store_channel_name(st->store, b))
+            json_array_append_new(chans, json_string(store_channel_name(st->store, b)));
     json_object_set_new(o, "categories", cats);
     json_object_set_new(o, "channels", chans);
     json_object_set_new(o, "as_of", json_string(as_of_s));
-    json_object_set_new(o, "breakpoints_version", json_integer((json_int_t)d->pipe.bp.version));
+    json_object_set_new(o, "breakpoints_version", json_integer((json_int_t)st->bp->version));
     return o;
 }
 
-void http_api_customer(daemon_ctx *d, const char *path_id, http_reply *r) {
+void http_api_customer(const http_status *st, const char *path_id, http_reply *r) {
     char id[STORE_KEY_MAX];
     long n = decode_id(path_id, id, sizeof id);
     if (n == -1) {
@@ -154,7 +153,7 @@ void http_api_customer(daemon_ctx *d, const char *path_id, http_reply *r) {
         http_reply_error(r, 400, "empty customer id: use /customers/{id}");
         return;
     }
-    store_customer *c = store_get(d->store, id, (size_t)n);
+    store_customer *c = store_get(st->store, id, (size_t)n);
     if (!c) {
         json_t *o = json_pack("{s:s}", "error", "unknown customer");
         json_t *s = json_stringn(id, (size_t)n); /* NULL when not UTF-8: not echoed */
@@ -162,18 +161,17 @@ void http_api_customer(daemon_ctx *d, const char *path_id, http_reply *r) {
             json_object_set_new(o, "customer_id", s);
         else
             json_decref(s);
-        {
-            http_reply_json(r, 404, o);
-            return;
-        }
+        http_reply_json(r, 404, o);
+        return;
     }
-    http_reply_json(r, 200, customer_json(d, c));
+    http_reply_json(r, 200, customer_json(st, c));
 }
 
 /* ---- segments ----------------------------------------------------------- */
 
-void http_segment_totals(daemon_ctx *d, segment_total tot[SEGMENT_MAX + 1], uint64_t *unscored) {
-    segment_totals(d->store, http_as_of(d), tot, unscored);
+void http_segment_totals(const http_status *st, segment_total tot[SEGMENT_MAX + 1],
+                         uint64_t *unscored) {
+    segment_totals(st->store, http_as_of(st), tot, unscored);
 }
 
 static json_t *segment_entry(const char *name, const segment_total *t) {
@@ -190,25 +188,23 @@ static json_t *segment_entry(const char *name, const segment_total *t) {
     return o;
 }
 
-void http_api_segments(daemon_ctx *d, http_reply *r) {
+void http_api_segments(const http_status *st, http_reply *r) {
     segment_total tot[SEGMENT_MAX + 1];
     uint64_t unscored;
-    http_segment_totals(d, tot, &unscored);
-    const segment_map *map = &d->cfg->segments;
+    http_segment_totals(st, tot, &unscored);
+    const segment_map *map = st->segments;
     char as_of[16];
-    timefmt_date(http_as_of(d), as_of, sizeof as_of);
+    timefmt_date(http_as_of(st), as_of, sizeof as_of);
     json_t *list = json_array();
     /* as_of is the breakpoints' (or the coming one's); none without orders. */
-    json_t *o = json_pack("{s:I,s:I,s:s?,s:I}", "customers", (json_int_t)store_count(d->store),
-                          "breakpoints_version", (json_int_t)d->pipe.bp.version, "as_of",
-                          store_count(d->store) ? as_of : NULL, "unscored", (json_int_t)unscored);
+    json_t *o = json_pack("{s:I,s:I,s:s?,s:I}", "customers", (json_int_t)store_count(st->store),
+                          "breakpoints_version", (json_int_t)st->bp->version, "as_of",
+                          store_count(st->store) ? as_of : NULL, "unscored", (json_int_t)unscored);
     if (!list || !o) {
         json_decref(list);
         json_decref(o);
-        {
-            http_reply_json(r, 500, NULL);
-            return;
-        }
+        http_reply_json(r, 500, NULL);
+        return;
     }
     /* Every configured segment in rule order, empty ones too, then the
      * customers no rule matched (only when there are any). */
@@ -229,8 +225,8 @@ static json_t *edges(const double *e, int bins) {
     return a;
 }
 
-void http_api_breakpoints(const daemon_ctx *d, http_reply *r) {
-    const score_breakpoints *bp = &d->pipe.bp;
+void http_api_breakpoints(const http_status *st, http_reply *r) {
+    const score_breakpoints *bp = st->bp;
     if (!bp->version) {
         http_reply_json(
             r, 503,

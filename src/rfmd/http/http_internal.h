@@ -1,7 +1,9 @@
 /*
  * http_internal — what the HTTP server (http.c) shares with its handlers
- * (http_api.c: JSON endpoints, http_metrics.c: Prometheus). A handler fills
- * an http_reply; http.c turns it into a libmicrohttpd response.
+ * (http_api.c: JSON endpoints, http_metrics.c: Prometheus). A handler reads
+ * the request's http_status and fills an http_reply; http.c turns the reply
+ * into a libmicrohttpd response. Nothing here needs a server, so tests call
+ * http_route with a status of their own.
  */
 #ifndef RFM_HTTP_INTERNAL_H
 #define RFM_HTTP_INTERNAL_H
@@ -11,7 +13,7 @@
 
 #include <jansson.h>
 
-#include "rfmd/daemon.h"
+#include "http.h"
 #include "rfm/segment.h"
 #include "rfm/segment_totals.h"
 
@@ -30,18 +32,23 @@ void http_reply_error(http_reply *r, int status, const char *msg);
 /* Serialise and take over o (NULL: out of memory -> 500). */
 void http_reply_json(http_reply *r, int status, json_t *o);
 
+/* Answer a GET of url (raw, still percent-encoded) from st: the endpoint's
+ * reply, or 404 for any other path. */
+void http_route(const http_status *st, const char *url, http_reply *r);
+
 /* Handlers (http_api.c). path_id is the raw, still percent-encoded id. */
-void http_api_health(const daemon_ctx *d, bool readiness, http_reply *r);
-void http_api_customer(daemon_ctx *d, const char *path_id, http_reply *r);
-void http_api_segments(daemon_ctx *d, http_reply *r);
-void http_api_breakpoints(const daemon_ctx *d, http_reply *r);
+void http_api_health(const http_status *st, bool readiness, http_reply *r);
+void http_api_customer(const http_status *st, const char *path_id, http_reply *r);
+void http_api_segments(const http_status *st, http_reply *r);
+void http_api_breakpoints(const http_status *st, http_reply *r);
 
 /* Prometheus exposition (http_metrics.c). */
-void http_metrics(daemon_ctx *d, http_reply *r);
+void http_metrics(const http_status *st, http_reply *r);
 
 /* Per-segment totals over the whole store (segment_totals, recency as of
  * the breakpoints' as_of or the coming one's), for /segments and /metrics. */
-void http_segment_totals(daemon_ctx *d, segment_total tot[SEGMENT_MAX + 1], uint64_t *unscored);
+void http_segment_totals(const http_status *st, segment_total tot[SEGMENT_MAX + 1],
+                         uint64_t *unscored);
 
 /* Label names for customers outside the map (segment label values). */
 #define HTTP_UNSCORED_NAME "unscored"

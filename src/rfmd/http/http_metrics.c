@@ -2,147 +2,113 @@
  * http_metrics — GET /metrics in the Prometheus text exposition format 0.0.4.
  *
  * Everything is read at scrape time from the counters the modules already
- * keep (pipeline_stats, producer_stats, the tracker, daemon_ctx), so there is
- * no second set of counters to keep in step. The costly parts are bounded:
- * per-segment gauges are one pass over the store (as GET /segments), and
- * consumer lag uses librdkafka's cached high watermarks
- * (rd_kafka_get_watermark_offsets: no broker round trip) against the
- * consumer's position, for the partitions assigned to this process.
+ * keep (pipeline_stats, producer_stats, saver_stats, handed over in the
+ * request's http_status), so there is no second set of counters to keep in
+ * step. The costly parts are bounded: per-segment gauges are one pass over
+ * the store (as GET /segments), and consumer lag comes from the status's
+ * lag callback (the daemon answers it from librdkafka's cached high
+ * watermarks: no broker round trip), for the partitions assigned to this
+ * process.
  *
  * Values not known yet (no snapshot written, no breakpoints) are NaN, which
  * Prometheus stores as such, rather than a 0 that would read as "1970".
  */
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "http_internal.h"
-#include "rfmd/log.h"
 #include "util/clock.h"
-
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-    if (b->oom)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = true;
-            return;
-        }
-        if ((size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap * 2 + (size_t)n;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-}
+#include "util/strbuf.h"
 
 /* Label values escape backslash, double quote and newline (0.0.4 grammar). */
-static void sb_label(sbuf *b, const char *v) {
+static void sb_label(strbuf *b, const char *v) {
     for (; *v; v++) {
-        if (*v == '\\' || *v == '"')
-            sb_printf(b, "\\%c", *v);
-        else if (*v == '\n')
-            sb_printf(b, "\\n");
-        else
-            sb_printf(b, "%c", *v);
+        if (*v == '\\' || *v == '"') {
+            strbuf_putc(b, '\\');
+            strbuf_putc(b, *v);
+        } else if (*v == '\n') {
+            strbuf_puts(b, "\\n");
+        } else {
+            strbuf_putc(b, *v);
+        }
     }
 }
 
 /* Shortest of %.15g / %.17g that reads back as the same double. */
-static void sb_double(sbuf *b, double v) {
+static void sb_double(strbuf *b, double v) {
     if (isnan(v)) {
-        sb_printf(b, "NaN");
+        strbuf_puts(b, "NaN");
         return;
     }
     if (isinf(v)) {
-        sb_printf(b, v > 0 ? "+Inf" : "-Inf");
+        strbuf_puts(b, v > 0 ? "+Inf" : "-Inf");
         return;
     }
     char s[40];
     snprintf(s, sizeof s, "%.15g", v);
     if (strtod(s, NULL) != v)
         snprintf(s, sizeof s, "%.17g", v);
-    sb_printf(b, "%s", s);
+    strbuf_puts(b, s);
 }
 
-static void family(sbuf *b, const char *name, const char *type, const char *help) {
-    sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+static void family(strbuf *b, const char *name, const char *type, const char *help) {
+    strbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void sample_u(sbuf *b, const char *name, uint64_t v) {
-    sb_printf(b, "%s %" PRIu64 "\n", name, v);
+static void sample_u(strbuf *b, const char *name, uint64_t v) {
+    strbuf_printf(b, "%s %" PRIu64 "\n", name, v);
 }
 
-static void sample_d(sbuf *b, const char *name, double v) {
-    sb_printf(b, "%s ", name);
+static void sample_d(strbuf *b, const char *name, double v) {
+    strbuf_printf(b, "%s ", name);
     sb_double(b, v);
-    sb_printf(b, "\n");
+    strbuf_putc(b, '\n');
 }
 
-static void metric_u(sbuf *b, const char *name, const char *type, const char *help, uint64_t v) {
+static void metric_u(strbuf *b, const char *name, const char *type, const char *help, uint64_t v) {
     family(b, name, type, help);
     sample_u(b, name, v);
 }
 
-static void metric_d(sbuf *b, const char *name, const char *type, const char *help, double v) {
+static void metric_d(strbuf *b, const char *name, const char *type, const char *help, double v) {
     family(b, name, type, help);
     sample_d(b, name, v);
 }
 
-static void labelled_u(sbuf *b, const char *name, const char *label, const char *value,
+static void labelled_u(strbuf *b, const char *name, const char *label, const char *value,
                        uint64_t v) {
-    sb_printf(b, "%s{%s=\"", name, label);
+    strbuf_printf(b, "%s{%s=\"", name, label);
     sb_label(b, value);
-    sb_printf(b, "\"} %" PRIu64 "\n", v);
+    strbuf_printf(b, "\"} %" PRIu64 "\n", v);
 }
 
-static void metrics_process(sbuf *b, const daemon_ctx *d) {
+static void metrics_process(strbuf *b, const http_status *st) {
     family(b, "rfmd_build_info", "gauge", "Build of the running rfmd; the value is always 1.");
-    sb_printf(b, "rfmd_build_info{version=\"");
+    strbuf_puts(b, "rfmd_build_info{version=\"");
     sb_label(b, RFM_VERSION);
-    sb_printf(b, "\",librdkafka=\"");
-    sb_label(b, rd_kafka_version_str());
-    sb_printf(b, "\"} 1\n");
+    strbuf_puts(b, "\",librdkafka=\"");
+    sb_label(b, st->kafka_version ? st->kafka_version : "unknown");
+    strbuf_puts(b, "\"} 1\n");
     metric_d(b, "rfmd_start_time_seconds", "gauge", "Start time of the process, Unix seconds.",
-             (double)d->started_wall_ms / 1000.0);
+             (double)st->started_wall_ms / 1000.0);
     metric_d(b, "rfmd_uptime_seconds", "gauge", "Seconds since the process started.",
-             (double)(clock_mono_ms() - d->started_ms) / 1000.0);
+             (double)(clock_mono_ms() - st->started_ms) / 1000.0);
     metric_u(b, "rfmd_ready", "gauge", "1 once started and partitions were assigned (/readyz).",
-             d->ready);
+             st->ready);
     metric_u(b, "rfmd_caught_up", "gauge",
-             "1 once every assigned partition was consumed to its end once.", d->backlog_done);
+             "1 once every assigned partition was consumed to its end once.", st->caught_up);
     family(b, "rfmd_config_reloads_total", "counter", "SIGHUP configuration reloads by result.");
-    labelled_u(b, "rfmd_config_reloads_total", "result", "ok", d->reload_stats.ok);
-    labelled_u(b, "rfmd_config_reloads_total", "result", "error", d->reload_stats.failed);
+    labelled_u(b, "rfmd_config_reloads_total", "result", "ok", st->reloads_ok);
+    labelled_u(b, "rfmd_config_reloads_total", "result", "error", st->reloads_failed);
     metric_d(b, "rfmd_config_last_reload_success_timestamp_seconds", "gauge",
              "When a reload last succeeded, Unix seconds; NaN if never.",
-             d->reload_stats.last_ok_ms ? (double)d->reload_stats.last_ok_ms / 1000.0 : NAN);
+             st->last_reload_ok_ms ? (double)st->last_reload_ok_ms / 1000.0 : NAN);
 }
 
-static void metrics_orders(sbuf *b, const pipeline_stats *s) {
+static void metrics_orders(strbuf *b, const pipeline_stats *s) {
     metric_u(b, "rfmd_orders_consumed_total", "counter",
              "Input messages consumed from the orders topics, valid or not.", s->consumed);
     metric_u(b, "rfmd_orders_applied_total", "counter", "Orders applied to customer state.",
@@ -164,15 +130,15 @@ static void metrics_orders(sbuf *b, const pipeline_stats *s) {
              s->dead_letter_refused);
 }
 
-static void metrics_customers(sbuf *b, daemon_ctx *d) {
+static void metrics_customers(strbuf *b, const http_status *st) {
     metric_u(b, "rfmd_customers", "gauge", "Customers in the in-memory store.",
-             store_count(d->store));
+             store_count(st->store));
     metric_u(b, "rfmd_store_memory_bytes", "gauge", "Bytes held by the customer store.",
-             store_memory(d->store));
+             store_memory(st->store));
     segment_total tot[SEGMENT_MAX + 1];
     uint64_t unscored;
-    http_segment_totals(d, tot, &unscored);
-    const segment_map *map = &d->cfg->segments;
+    http_segment_totals(st, tot, &unscored);
+    const segment_map *map = st->segments;
     family(b, "rfmd_segment_customers", "gauge",
            "Customers per segment (unclassified: no rule matched; unscored: no breakpoints "
            "yet). The values add up to rfmd_customers.");
@@ -183,9 +149,9 @@ static void metrics_customers(sbuf *b, daemon_ctx *d) {
     labelled_u(b, "rfmd_segment_customers", "segment", HTTP_UNSCORED_NAME, unscored);
 }
 
-static void metrics_scoring(sbuf *b, const daemon_ctx *d) {
-    const pipeline_stats *s = &d->pipe.stats;
-    const score_breakpoints *bp = &d->pipe.bp;
+static void metrics_scoring(strbuf *b, const http_status *st) {
+    const pipeline_stats *s = st->pipeline;
+    const score_breakpoints *bp = st->bp;
     family(b, "rfmd_rescore_duration_seconds", "summary",
            "Time to recompute breakpoints and rescore every customer.");
     sample_d(b, "rfmd_rescore_duration_seconds_sum", s->rescore_ms_total / 1000.0);
@@ -206,7 +172,7 @@ static void metrics_scoring(sbuf *b, const daemon_ctx *d) {
     labelled_u(b, "rfmd_events_published_total", "cause", "rescore", s->events_rescore);
 }
 
-static void metrics_snapshot(sbuf *b, const saver_stats *s, double now) {
+static void metrics_snapshot(strbuf *b, const saver_stats *s, double now) {
     bool have = s->last_ok_unix_ms > 0;
     metric_d(b, "rfmd_snapshot_last_success_timestamp_seconds", "gauge",
              "When the last snapshot was written, Unix seconds; NaN before the first.",
@@ -224,60 +190,57 @@ static void metrics_snapshot(sbuf *b, const saver_stats *s, double now) {
     metric_u(b, "rfmd_snapshot_failures_total", "counter", "Snapshots that failed.", s->failed);
 }
 
-static void metrics_producer(sbuf *b, daemon_ctx *d) {
-    producer_stats ps;
-    producer_get_stats(d->prod, &ps);
+static void metrics_producer(strbuf *b, const http_status *st) {
     metric_u(b, "rfmd_producer_queue_messages", "gauge",
              "Messages in the producer's queue, not yet delivered (rd_kafka_outq_len).",
-             (uint64_t)rd_kafka_outq_len(producer_handle(d->prod)));
+             st->producer_queue);
     metric_u(b, "rfmd_producer_delivered_total", "counter",
-             "Messages (events and dead letters) delivered to Kafka.", ps.delivered);
+             "Messages (events and dead letters) delivered to Kafka.", st->producer.delivered);
     metric_u(b, "rfmd_producer_queue_full_waits_total", "counter",
-             "Times consumption paused because the producer queue was full.", ps.queue_full_waits);
+             "Times consumption paused because the producer queue was full.",
+             st->producer.queue_full_waits);
     metric_u(b, "rfmd_pending_deliveries", "gauge",
              "Produced messages whose delivery is awaited before offsets can be committed.",
-             tracker_pending(d->trk));
+             st->pending);
 }
 
 static void metrics_lag_one(void *ctx, const char *topic, int32_t partition, int64_t lag) {
-    sbuf *b = ctx;
-    sb_printf(b, "rfmd_consumer_lag_messages{topic=\"");
+    strbuf *b = ctx;
+    strbuf_puts(b, "rfmd_consumer_lag_messages{topic=\"");
     sb_label(b, topic);
-    sb_printf(b, "\",partition=\"%" PRId32 "\"} %" PRId64 "\n", partition, lag);
+    strbuf_printf(b, "\",partition=\"%" PRId32 "\"} %" PRId64 "\n", partition, lag);
 }
 
-static void metrics_consumer(sbuf *b, daemon_ctx *d) {
+static void metrics_consumer(strbuf *b, const http_status *st) {
     metric_u(b, "rfmd_consumer_assigned_partitions", "gauge",
-             "Input partitions assigned to this process.", (uint64_t)consumer_assigned(d->cons));
+             "Input partitions assigned to this process.",
+             (uint64_t)(st->partitions > 0 ? st->partitions : 0));
     metric_u(b, "rfmd_consumer_paused", "gauge", "1 while consumption is paused (back-pressure).",
-             d->paused);
+             st->paused);
     family(b, "rfmd_consumer_lag_messages", "gauge",
            "Messages between this process's position and the high watermark, per assigned "
            "partition (librdkafka's cached watermarks; absent while unknown).");
-    consumer_lag(d->cons, metrics_lag_one, b);
+    if (st->lag)
+        st->lag(st->lag_ctx, metrics_lag_one, b);
 }
 
-void http_metrics(daemon_ctx *d, http_reply *r) {
-    sbuf b = {.cap = 16384};
-    b.p = malloc(b.cap);
-    if (!b.p) {
-        http_reply_error(r, 500, "out of memory");
-        return;
-    }
-    metrics_process(&b, d);
-    metrics_orders(&b, &d->pipe.stats);
-    metrics_customers(&b, d);
-    metrics_scoring(&b, d);
-    metrics_snapshot(&b, saver_get_stats(d->saver), (double)clock_wall_ms() / 1000.0);
-    metrics_producer(&b, d);
-    metrics_consumer(&b, d);
-    if (b.oom) {
-        free(b.p);
+void http_metrics(const http_status *st, http_reply *r) {
+    strbuf b = STRBUF_INIT;
+    metrics_process(&b, st);
+    metrics_orders(&b, st->pipeline);
+    metrics_customers(&b, st);
+    metrics_scoring(&b, st);
+    metrics_snapshot(&b, st->snapshot, (double)clock_wall_ms() / 1000.0);
+    metrics_producer(&b, st);
+    metrics_consumer(&b, st);
+    size_t len;
+    char *body = strbuf_finish(&b, &len);
+    if (!body) {
         http_reply_error(r, 500, "out of memory");
         return;
     }
     r->status = 200;
     r->content_type = HTTP_METRICS_TYPE;
-    r->body = b.p;
-    r->len = b.len;
+    r->body = body;
+    r->len = len;
 }

@@ -1,0 +1,98 @@
+/*
+ * daemon_http — the HTTP server's place in the daemon: its descriptor in the
+ * loop's one wait, its turn to serve, the status its handlers read, and
+ * following a reloaded http.listen. See daemon_internal.h.
+ *
+ * The status is filled when a request arrives, from the modules' own
+ * counters and state (no copy kept in step), so the HTTP layer sees plain
+ * values and Kafka-free structs only, never the daemon or librdkafka.
+ */
+#include <string.h>
+
+#include "daemon_internal.h"
+#include "log.h"
+
+/* Per-partition lag for /metrics: the consumer's own walk over its
+ * assignment (librdkafka's cached watermarks, no broker round trip). */
+static void daemon_http_lag(void *ctx, http_lag_emit_fn emit, void *emit_ctx) {
+    daemon_ctx *d = ctx;
+    consumer_lag(d->cons, emit, emit_ctx);
+}
+
+static void daemon_http_status(void *ctx, http_status *st) {
+    daemon_ctx *d = ctx;
+    *st = (http_status){
+        .kafka_version = rd_kafka_version_str(),
+        .started_ms = d->started_ms,
+        .started_wall_ms = d->started_wall_ms,
+        .ready = d->ready,
+        .caught_up = d->backlog_done,
+        .paused = d->paused,
+        .partitions = consumer_assigned(d->cons),
+        .reloads_ok = d->reload_stats.ok,
+        .reloads_failed = d->reload_stats.failed,
+        .last_reload_ok_ms = d->reload_stats.last_ok_ms,
+        .store = d->store,
+        .bp = &d->pipe.bp,
+        .scoring = &d->cfg->scoring,
+        .segments = &d->cfg->segments,
+        .pipeline = &d->pipe.stats,
+        .snapshot = saver_get_stats(d->saver),
+        .producer_queue = producer_queue_len(d->prod),
+        .pending = tracker_pending(d->trk),
+        .lag = daemon_http_lag,
+        .lag_ctx = d,
+    };
+    producer_get_stats(d->prod, &st->producer);
+}
+
+int daemon_http_start(daemon_ctx *d, const char *listen, char *err, size_t errlen) {
+    d->http = http_start(listen, daemon_http_status, d, err, errlen);
+    if (!d->http)
+        return -1;
+    /* A request ends the loop's wait as input does. */
+    d->http_watch = loop_add_fd(d->loop, "http", http_fd(d->http), NULL, NULL);
+    return 0;
+}
+
+void daemon_http_stop(daemon_ctx *d) {
+    if (!d->http)
+        return;
+    loop_remove_fd(d->loop, d->http_watch);
+    d->http_watch = -1;
+    http_stop(d->http);
+    d->http = NULL;
+}
+
+void daemon_http_run(daemon_ctx *d) {
+    /* Every turn, not only when its descriptor woke the wait: the server
+     * also has timers of its own (idle connections). */
+    if (d->http)
+        http_run(d->http);
+}
+
+bool daemon_http_move(daemon_ctx *d, const char *listen) {
+    const char *old = d->cfg->http.listen;
+    char err[512];
+    /* The old server goes first: the new address may be the same port on
+     * another interface, which the old socket would block. */
+    daemon_http_stop(d);
+    if (http_disabled(listen)) {
+        log_notice("reload: http.listen applied: HTTP server off");
+        return true;
+    }
+    if (daemon_http_start(d, listen, err, sizeof err) == 0) {
+        log_notice("reload: http.listen applied: listening on %s", http_address(d->http));
+        return true;
+    }
+    log_error("reload: http.listen: %s; staying on \"%s\"", err, old);
+    if (http_disabled(old))
+        return false;
+    if (daemon_http_start(d, old, err, sizeof err) < 0)
+        log_error("reload: http: cannot return to the old address either: %s; HTTP is off until "
+                  "the next reload",
+                  err);
+    else
+        log_notice("http: listening on %s", http_address(d->http));
+    return false;
+}

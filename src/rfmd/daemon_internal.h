@@ -1,0 +1,129 @@
+/*
+ * daemon_internal — the daemon's state, shared by its three files and no
+ * one else:
+ *
+ *   daemon.c        lifecycle and the loop turn (wait, input, deliveries,
+ *                   signals, shutdown)
+ *   daemon_jobs.c   the periodic jobs, each one timer of the loop, and the
+ *                   one rescore decision
+ *   daemon_http.c   the HTTP server's place in the loop and the status its
+ *                   handlers read
+ *
+ * Single-threaded: only the daemon thread touches it (librdkafka's
+ * callbacks that reach it are served on that thread too).
+ */
+#ifndef RFM_DAEMON_INTERNAL_H
+#define RFM_DAEMON_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "consumer.h"
+#include "daemon.h"
+#include "embedded.h"
+#include "http/http.h"
+#include "loop.h"
+#include "pipeline.h"
+#include "producer.h"
+#include "rfm/config.h"
+#include "rfm/store.h"
+#include "saver.h"
+#include "tracker.h"
+
+/* SIGHUP reloads (reload.h), for logs and metrics. */
+typedef struct daemon_reload_stats {
+    uint64_t ok, failed;
+    int64_t last_ok_ms; /* wall clock, epoch ms; 0 = never reloaded */
+} daemon_reload_stats;
+
+/* The loop's timers (ids from loop_add_timer; -1: not registered). */
+typedef struct daemon_timers {
+    int rescore, snapshot, commit, progress, status, watchdog;
+} daemon_timers;
+
+typedef struct daemon_ctx {
+    /* Owned by daemon_run's caller. Its address never changes, so every
+     * `const config *` held by the modules stays valid; a SIGHUP reload
+     * rewrites only the live keys in place (see reload.h). */
+    config *cfg;
+    daemon_options opt;
+    embedded *emb; /* NULL unless kafka.brokers is "embedded" */
+    const char *brokers;
+    store *store;
+    tracker *trk;
+    producer *prod;
+    consumer *cons;
+    saver *saver;
+    pipeline pipe;
+    score_breakpoints restored_bp; /* version 0 unless a snapshot was restored */
+    loop *loop;
+    daemon_timers timer;
+    http *http;              /* NULL when http.listen is "" or "off" */
+    int http_watch;          /* its descriptor's id in the loop, -1 = none */
+    int64_t started_ms;      /* monotonic */
+    int64_t started_wall_ms; /* epoch ms, for the start-time metric */
+    int64_t first_msg_ms;    /* when the first input message arrived, 0 = none yet */
+    int64_t last_msg_us;     /* monotonic time of the last input message */
+    bool full;               /* the last turn took a whole batch: more is waiting */
+    bool paused;
+    bool backlog_done;         /* every assigned partition was caught up once */
+    bool republish_due;        /* partitions regained: republish everyone once caught up */
+    bool ready;                /* start-up done and partitions assigned once (GET /readyz) */
+    bool rescore_interval_due; /* the rescore timer fired; the rescore is still to run */
+    bool snapshot_asked;       /* a SIGUSR1 snapshot is asked for (or postponed) */
+    daemon_reload_stats reload_stats;
+    uint64_t events_at_trim;    /* events published at the last malloc_trim */
+    uint64_t progress_consumed; /* the progress line's previous count and time */
+    int64_t progress_ms;
+    uint64_t status_consumed; /* the STATUS= line's previous count and time (0: none) */
+    int64_t status_ms;
+} daemon_ctx;
+
+/* The daemon cannot go on: the pipeline, the producer or the consumer
+ * failed. */
+bool daemon_fatal(const daemon_ctx *d);
+
+/* ---- daemon_jobs.c ---- */
+
+/* Register the periodic jobs as timers of d->loop (status and watchdog only
+ * under systemd). 0, or -1 when the loop's table is full. */
+int daemon_jobs_start(daemon_ctx *d);
+
+/* The rescore, if rescore_due says one is due now (every turn, and the
+ * rescore timer's job). 0, or -1 on a fatal failure. */
+int daemon_jobs_rescore(daemon_ctx *d);
+
+/* Hand freed heap back to the kernel after a burst of events (every turn;
+ * cheap unless DAEMON_TRIM_EVENTS events went out since the last time). */
+void daemon_jobs_trim(daemon_ctx *d);
+
+/* Fork the snapshot writer now. 0 started (or one still running), -2
+ * postponed (rescore events not delivered yet), -1 failed. */
+int daemon_jobs_snapshot(daemon_ctx *d, const char *why);
+
+/* The progress line ("progress", "final"): counts since *last_consumed at
+ * *last_ms, which are updated. */
+void daemon_jobs_log_progress(daemon_ctx *d, uint64_t *last_consumed, int64_t *last_ms,
+                              const char *what);
+
+/* The shutdown line of rejected input by reason. */
+void daemon_jobs_log_rejects(const daemon_ctx *d);
+
+/* ---- daemon_http.c ---- */
+
+/* Start the server on listen and wait on it in the loop. 0, or -1 with err. */
+int daemon_http_start(daemon_ctx *d, const char *listen, char *err, size_t errlen);
+
+/* Stop the server (no-op when off): requests are refused from here on. */
+void daemon_http_stop(daemon_ctx *d);
+
+/* Serve what the server has ready (every turn; no-op when off). */
+void daemon_http_run(daemon_ctx *d);
+
+/* Follow a reloaded http.listen: the old server goes, the new address is
+ * bound, and when it cannot be, the old one again. True when the new
+ * address (or "off") is in force. */
+bool daemon_http_move(daemon_ctx *d, const char *listen);
+
+#endif

@@ -1,0 +1,342 @@
+/*
+ * The HTTP handlers without a daemon, a server or Kafka: a store with five
+ * customers (one whose id needs percent-encoding), a status filled by hand
+ * as the daemon would, and http_route called with each endpoint's URL.
+ * Status codes, content types and bodies are checked before and after the
+ * first rescore, so what the endpoints derive from the status (readiness,
+ * unscored customers, breakpoints, metrics) is pinned down here and not
+ * only end to end (test_daemon_http).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "rfm/order.h"
+#include "rfm/score.h"
+#include "rfm/segment.h"
+#include "rfm/store.h"
+#include "rfmd/http/http_internal.h"
+#include "util/clock.h"
+
+#define DAY       86400
+#define MAY_1     1619827200LL /* 2021-05-01T00:00:00Z */
+#define NCUST     5
+#define SPECIAL   "a/b c+%\xc3\xa9" /* a/b c+%é */
+#define SPECIAL_Q "a%2Fb%20c%2B%25%C3%A9"
+
+typedef struct fixture {
+    store *store;
+    score_settings scoring;
+    segment_map map;
+    score_breakpoints bp;
+    pipeline_stats pipe;
+    saver_stats snap;
+    http_status st;
+    int lag_calls;
+} fixture;
+
+/* Customer i: i+1 orders of 10(i+1).50 on 2021-05-(2i+1); the special id
+ * one order on 2021-05-03, in category "books" through channel "web". */
+static void add_order(store *s, const char *cid, int k, int64_t ts, int64_t cents) {
+    char oid[64];
+    snprintf(oid, sizeof oid, "%s-%d", cid, k);
+    order_str cats[] = {{"books", 5}};
+    order o = {
+        .customer_id = {cid, strlen(cid)},
+        .order_id = {oid, strlen(oid)},
+        .ts = ts,
+        .amount_cents = cents,
+        .channel = {"web", 3},
+        .categories = cats,
+        .ncategories = 1,
+    };
+    assert_int_equal(order_apply(s, &o, NULL), ORDER_APPLIED);
+}
+
+/* What the daemon's lag callback does: one sample per assigned partition. */
+static void fake_lag(void *ctx, http_lag_emit_fn emit, void *emit_ctx) {
+    fixture *f = ctx;
+    f->lag_calls++;
+    emit(emit_ctx, "orders", 3, 42);
+    emit(emit_ctx, "orders", 4, 0);
+}
+
+static int setup(void **state) {
+    fixture *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    f->store = store_new();
+    if (!f->store)
+        return -1;
+    for (int i = 0; i < NCUST - 1; i++) {
+        char cid[16];
+        snprintf(cid, sizeof cid, "c-%d", i);
+        for (int k = 0; k <= i; k++)
+            add_order(f->store, cid, k, MAY_1 + 2 * i * DAY + k * 3600, 1000 * (i + 1) + 50);
+    }
+    add_order(f->store, SPECIAL, 0, MAY_1 + 2 * DAY, 999);
+    score_settings_default(&f->scoring);
+    segment_map_default(&f->map, f->scoring.bins);
+    f->pipe.consumed = 12;
+    f->pipe.applied = 11;
+    f->pipe.rejected_by[1] = 1;
+    f->snap.written = 0;
+    f->st = (http_status){
+        .kafka_version = "test-kafka",
+        .started_ms = clock_mono_ms() - 1500,
+        .started_wall_ms = clock_wall_ms() - 1500,
+        .partitions = 2,
+        .reloads_ok = 2,
+        .reloads_failed = 1,
+        .store = f->store,
+        .bp = &f->bp,
+        .scoring = &f->scoring,
+        .segments = &f->map,
+        .pipeline = &f->pipe,
+        .snapshot = &f->snap,
+        .producer = {.delivered = 9},
+        .producer_queue = 3,
+        .pending = 1,
+        .lag = fake_lag,
+        .lag_ctx = f,
+    };
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    store_free(f->store);
+    free(f);
+    return 0;
+}
+
+/* The first rescore, as the pipeline runs it. */
+static void rescore(fixture *f) {
+    assert_int_equal(score_breakpoints_compute(&f->scoring, f->store, clock_wall_ms() / 1000,
+                                               f->bp.version, &f->bp),
+                     0);
+    score_rescore_all(&f->scoring, &f->bp, &f->map, f->store, NULL, NULL);
+}
+
+/* GET url: the reply, its JSON body parsed into *out (caller decrefs). */
+static http_reply get(const fixture *f, const char *url, int want_status, json_t **out) {
+    http_reply r = {.status = 500, .content_type = HTTP_JSON_TYPE};
+    http_route(&f->st, url, &r);
+    if (r.status != want_status)
+        fail_msg("GET %s: status %d, wanted %d: %.*s", url, r.status, want_status, (int)r.len,
+                 r.body ? r.body : "");
+    if (out) {
+        assert_string_equal(r.content_type, HTTP_JSON_TYPE);
+        json_error_t e;
+        *out = json_loadb(r.body, r.len, 0, &e);
+        if (!*out)
+            fail_msg("GET %s: not JSON (%s): %.*s", url, e.text, (int)r.len, r.body);
+    }
+    return r;
+}
+
+static const char *jstr(const json_t *o, const char *key) {
+    const json_t *v = json_object_get(o, key);
+    if (!json_is_string(v))
+        fail_msg("\"%s\" is not a string", key);
+    return json_string_value(v);
+}
+
+static json_int_t jint(const json_t *o, const char *key) {
+    const json_t *v = json_object_get(o, key);
+    if (!json_is_integer(v))
+        fail_msg("\"%s\" is not an integer", key);
+    return json_integer_value(v);
+}
+
+static void test_health(void **state) {
+    fixture *f = *state;
+    json_t *o;
+    http_reply r = get(f, "/healthz", 200, &o);
+    assert_string_equal(jstr(o, "status"), "ok");
+    assert_true(json_is_false(json_object_get(o, "ready")));
+    assert_int_equal(jint(o, "customers"), NCUST);
+    assert_int_equal(jint(o, "partitions"), 2);
+    assert_int_equal(jint(o, "breakpoints_version"), 0);
+    assert_true(json_number_value(json_object_get(o, "uptime_seconds")) >= 1.4);
+    json_decref(o);
+    free(r.body);
+
+    /* Not ready: 503 with the reason; then ready. */
+    r = get(f, "/readyz", 503, &o);
+    assert_string_equal(jstr(o, "status"), "not ready");
+    assert_string_equal(jstr(o, "reason"), "no partitions assigned yet");
+    json_decref(o);
+    free(r.body);
+    f->st.ready = true;
+    f->st.caught_up = true;
+    r = get(f, "/readyz", 200, &o);
+    assert_string_equal(jstr(o, "status"), "ready");
+    assert_true(json_is_true(json_object_get(o, "caught_up")));
+    assert_null(json_object_get(o, "reason"));
+    json_decref(o);
+    free(r.body);
+}
+
+static void test_customers(void **state) {
+    fixture *f = *state;
+    json_t *o;
+    /* Before the first rescore: known, not scored. */
+    http_reply r = get(f, "/customers/c-3", 200, &o);
+    assert_string_equal(jstr(o, "customer_id"), "c-3");
+    assert_int_equal(jint(o, "frequency"), 4);
+    assert_true(json_is_null(json_object_get(o, "segment")));
+    assert_true(json_is_null(json_object_get(o, "rfm")));
+    /* as_of before breakpoints: the coming one, the newest order's day
+     * (05-07) + 2; its last order 05-07T03:00 is 1.875 days before. */
+    assert_string_equal(jstr(o, "as_of"), "2021-05-09");
+    assert_int_equal(jint(o, "recency_days"), 1);
+    json_decref(o);
+    free(r.body);
+
+    rescore(f);
+    r = get(f, "/customers/c-3", 200, &o);
+    assert_string_equal(
+        jstr(o, "segment"),
+        segment_name(&f->map, segment_of(&f->map, (int)jint(o, "r"), (int)jint(o, "f"))));
+    assert_int_equal(jint(o, "breakpoints_version"), 1);
+    assert_string_equal(jstr(o, "first_order"), "2021-05-07T00:00:00.000Z");
+    assert_string_equal(jstr(o, "last_order"), "2021-05-07T03:00:00.000Z");
+    assert_int_equal(json_array_size(json_object_get(o, "categories")), 1);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(o, "channels"), 0)),
+                        "web");
+    json_decref(o);
+    free(r.body);
+
+    /* The id is percent-decoded once: '/', ' ', '+', '%' and UTF-8. */
+    r = get(f, "/customers/" SPECIAL_Q, 200, &o);
+    assert_string_equal(jstr(o, "customer_id"), SPECIAL);
+    assert_true(json_is_real(json_object_get(o, "monetary")));
+    assert_true(json_real_value(json_object_get(o, "monetary")) == 9.99);
+    json_decref(o);
+    free(r.body);
+
+    /* Unknown: 404 naming it; malformed: 400. */
+    r = get(f, "/customers/nobody", 404, &o);
+    assert_string_equal(jstr(o, "error"), "unknown customer");
+    assert_string_equal(jstr(o, "customer_id"), "nobody");
+    json_decref(o);
+    free(r.body);
+    const char *bad[] = {"/customers/", "/customers/%zz", "/customers/a%2"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = get(f, bad[i], 400, &o);
+        assert_non_null(jstr(o, "error"));
+        json_decref(o);
+        free(r.body);
+    }
+    r = get(f, "/nowhere", 404, &o);
+    json_decref(o);
+    free(r.body);
+}
+
+static void test_segments_and_breakpoints(void **state) {
+    fixture *f = *state;
+    json_t *o;
+    http_reply r = get(f, "/segments", 200, &o);
+    assert_int_equal(jint(o, "customers"), NCUST);
+    assert_int_equal(jint(o, "unscored"), NCUST);
+    assert_int_equal(json_array_size(json_object_get(o, "segments")), 10);
+    json_decref(o);
+    free(r.body);
+    r = get(f, "/breakpoints", 503, &o);
+    assert_int_equal(jint(o, "version"), 0);
+    json_decref(o);
+    free(r.body);
+
+    rescore(f);
+    r = get(f, "/segments", 200, &o);
+    assert_int_equal(jint(o, "unscored"), 0);
+    assert_int_equal(jint(o, "breakpoints_version"), 1);
+    assert_string_equal(jstr(o, "as_of"), "2021-05-09");
+    json_t *list = json_object_get(o, "segments");
+    json_int_t total = 0;
+    for (size_t i = 0; i < json_array_size(list); i++)
+        total += jint(json_array_get(list, i), "customers");
+    assert_int_equal(total, NCUST);
+    json_decref(o);
+    free(r.body);
+
+    r = get(f, "/breakpoints", 200, &o);
+    assert_int_equal(jint(o, "version"), 1);
+    assert_int_equal(jint(o, "bins"), 5);
+    assert_int_equal(jint(o, "customers"), NCUST);
+    assert_string_equal(jstr(o, "as_of"), "2021-05-09");
+    assert_int_equal(json_array_size(json_object_get(json_object_get(o, "m"), "edges")), 6);
+    json_decref(o);
+    free(r.body);
+}
+
+static void assert_line(const http_reply *r, const char *line) {
+    char want[512];
+    snprintf(want, sizeof want, "\n%s\n", line);
+    if (!memmem(r->body, r->len, want, strlen(want)))
+        fail_msg("/metrics lacks the line \"%s\":\n%.*s", line, (int)r->len, r->body);
+}
+
+static void test_metrics(void **state) {
+    fixture *f = *state;
+    f->st.ready = true;
+    http_reply r = get(f, "/metrics", 200, NULL);
+    assert_string_equal(r.content_type, HTTP_METRICS_TYPE);
+    assert_int_equal(r.len, strlen(r.body));
+    assert_line(&r, "rfmd_build_info{version=\"" RFM_VERSION "\",librdkafka=\"test-kafka\"} 1");
+    assert_line(&r, "rfmd_ready 1");
+    assert_line(&r, "rfmd_caught_up 0");
+    assert_line(&r, "rfmd_customers 5");
+    assert_line(&r, "rfmd_breakpoints_version 0");
+    assert_line(&r, "rfmd_breakpoints_as_of_timestamp_seconds NaN");
+    assert_line(&r, "rfmd_segment_customers{segment=\"unscored\"} 5");
+    assert_line(&r, "rfmd_orders_consumed_total 12");
+    assert_line(&r, "rfmd_orders_applied_total 11");
+    assert_line(&r, "rfmd_config_reloads_total{result=\"ok\"} 2");
+    assert_line(&r, "rfmd_config_reloads_total{result=\"error\"} 1");
+    assert_line(&r, "rfmd_config_last_reload_success_timestamp_seconds NaN");
+    assert_line(&r, "rfmd_producer_queue_messages 3");
+    assert_line(&r, "rfmd_producer_delivered_total 9");
+    assert_line(&r, "rfmd_pending_deliveries 1");
+    assert_line(&r, "rfmd_snapshot_age_seconds NaN");
+    assert_line(&r, "rfmd_consumer_assigned_partitions 2");
+    assert_line(&r, "rfmd_consumer_lag_messages{topic=\"orders\",partition=\"3\"} 42");
+    assert_line(&r, "rfmd_consumer_lag_messages{topic=\"orders\",partition=\"4\"} 0");
+    assert_line(&r, "# TYPE rfmd_rescore_duration_seconds summary");
+    assert_int_equal(f->lag_calls, 1);
+    free(r.body);
+
+    rescore(f);
+    f->st.last_reload_ok_ms = 1620000000500;
+    r = get(f, "/metrics", 200, NULL);
+    assert_line(&r, "rfmd_breakpoints_version 1");
+    assert_line(&r, "rfmd_segment_customers{segment=\"unscored\"} 0");
+    assert_line(&r, "rfmd_config_last_reload_success_timestamp_seconds 1620000000.5");
+    free(r.body);
+
+    /* Without a lag callback the family is there, with no samples. */
+    f->st.lag = NULL;
+    r = get(f, "/metrics", 200, NULL);
+    assert_line(&r, "# TYPE rfmd_consumer_lag_messages gauge");
+    assert_null(memmem(r.body, r.len, "rfmd_consumer_lag_messages{", 27));
+    free(r.body);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_health, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_customers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_segments_and_breakpoints, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
