@@ -12,13 +12,13 @@
  */
 #include "rfm/reader_csv.h"
 
+#include "util/errbuf.h"
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include "util/errbuf.h"
 
 enum {
     ST_START,    /* at the first byte of a field */
@@ -108,7 +108,8 @@ csv_status csv_record_feed(csv_record *r, const char *text, size_t len, char *er
         return fail(r);
     }
     if (len > CSV_RECORD_MAX || r->buf_len + len > CSV_RECORD_MAX) {
-        errbuf_set(err, errlen, "record longer than %d bytes (an unmatched quote?)", CSV_RECORD_MAX);
+        errbuf_set(err, errlen, "record longer than %d bytes (an unmatched quote?)",
+                   CSV_RECORD_MAX);
         return fail(r);
     }
     if (r->buf_len + len + 1 > r->buf_cap) {
@@ -150,13 +151,13 @@ csv_status csv_record_feed(csv_record *r, const char *text, size_t len, char *er
             } else if ((lb = line_break_len(text, len, i)) > 0) {
                 if (i + (size_t)lb != len) {
                     errbuf_set(err, errlen, "field %zu: line break in the middle of the text",
-                            r->nfields);
+                               r->nfields);
                     return fail(r);
                 }
                 return finish(r);
             } else if (st == ST_QUOTE) {
-                errbuf_set(err, errlen, "field %zu: unexpected '%c' after a closing quote", r->nfields,
-                        c >= ' ' && c < 127 ? c : '?');
+                errbuf_set(err, errlen, "field %zu: unexpected '%c' after a closing quote",
+                           r->nfields, c >= ' ' && c < 127 ? c : '?');
                 return fail(r);
             } else {
                 r->buf[r->buf_len++] = c;

@@ -14,11 +14,11 @@
  */
 #include "rfm/segment.h"
 
+#include "util/errbuf.h"
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include "util/errbuf.h"
 
 void segment_map_init(segment_map *m, int bins) {
     memset(m, 0, sizeof *m);
@@ -37,7 +37,7 @@ static int parse_position(const char *pat, const char **pp, int bins, int which,
         int d = *p - '0';
         if (d < 1 || d > bins) {
             errbuf_set(err, errlen, "segment pattern '%s': %s score %d is outside 1..%d", pat,
-                    pos_name[which], d, bins);
+                       pos_name[which], d, bins);
             return -1;
         }
         *set = (uint16_t)(1u << d);
@@ -47,42 +47,43 @@ static int parse_position(const char *pat, const char **pp, int bins, int which,
     if (*p != '[') {
         if (!*p)
             errbuf_set(err, errlen,
-                    "segment pattern '%s': missing the %s position (a pattern is two positions, "
-                    "e.g. \"[1-2]5\")",
-                    pat, pos_name[which]);
+                       "segment pattern '%s': missing the %s position (a pattern is two positions, "
+                       "e.g. \"[1-2]5\")",
+                       pat, pos_name[which]);
         else
             errbuf_set(err, errlen,
-                    "segment pattern '%s': unexpected '%c' at offset %d (expected a digit or "
-                    "a class like [1-2])",
-                    pat, *p, (int)(p - pat));
+                       "segment pattern '%s': unexpected '%c' at offset %d (expected a digit or "
+                       "a class like [1-2])",
+                       pat, *p, (int)(p - pat));
         return -1;
     }
     p++;
     while (*p && *p != ']') {
         if (*p < '0' || *p > '9') {
             errbuf_set(err, errlen,
-                    "segment pattern '%s': unexpected '%c' at offset %d inside a class "
-                    "(only digits and ranges like 1-2)",
-                    pat, *p, (int)(p - pat));
+                       "segment pattern '%s': unexpected '%c' at offset %d inside a class "
+                       "(only digits and ranges like 1-2)",
+                       pat, *p, (int)(p - pat));
             return -1;
         }
         int lo = *p - '0', hi = lo;
         if (p[1] == '-') {
             if (p[2] < '0' || p[2] > '9') {
                 errbuf_set(err, errlen, "segment pattern '%s': incomplete range at offset %d", pat,
-                        (int)(p - pat));
+                           (int)(p - pat));
                 return -1;
             }
             hi = p[2] - '0';
             if (hi < lo) {
-                errbuf_set(err, errlen, "segment pattern '%s': range %d-%d is reversed", pat, lo, hi);
+                errbuf_set(err, errlen, "segment pattern '%s': range %d-%d is reversed", pat, lo,
+                           hi);
                 return -1;
             }
             p += 2;
         }
         if (lo < 1 || hi > bins) {
             errbuf_set(err, errlen, "segment pattern '%s': %s score %d is outside 1..%d", pat,
-                    pos_name[which], lo < 1 ? lo : hi, bins);
+                       pos_name[which], lo < 1 ? lo : hi, bins);
             return -1;
         }
         for (int d = lo; d <= hi; d++)
@@ -104,20 +105,21 @@ static int parse_position(const char *pat, const char **pp, int bins, int which,
 static int check_name(const char *name, char *err, size_t errlen) {
     size_t len = strlen(name);
     if (!len || len > SEGMENT_NAME_MAX) {
-        errbuf_set(err, errlen, "segment name '%s' must be 1..%d characters", name, SEGMENT_NAME_MAX);
+        errbuf_set(err, errlen, "segment name '%s' must be 1..%d characters", name,
+                   SEGMENT_NAME_MAX);
         return -1;
     }
     if (!strcmp(name, SEGMENT_UNMATCHED_NAME)) {
         errbuf_set(err, errlen,
-                "segment name '%s' is reserved for customers no rule matches; choose another",
-                name);
+                   "segment name '%s' is reserved for customers no rule matches; choose another",
+                   name);
         return -1;
     }
     /* Names are printed raw in the CSV table and logs. */
     for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
         if (*p < 0x20 || *p == 0x7f || *p == ',' || *p == '"') {
-            errbuf_set(err, errlen, "segment name '%s' contains a control character, comma or quote",
-                    name);
+            errbuf_set(err, errlen,
+                       "segment name '%s' contains a control character, comma or quote", name);
             return -1;
         }
     }
@@ -150,10 +152,11 @@ int segment_map_add(segment_map *m, const char *pattern, const char *name, char 
         parse_position(pattern, &p, m->bins, 1, &fset, err, errlen))
         return -1;
     if (*p) {
-        errbuf_set(err, errlen,
-                "segment pattern '%s': trailing '%s' (a pattern is exactly two positions, R then "
-                "F)",
-                pattern, p);
+        errbuf_set(
+            err, errlen,
+            "segment pattern '%s': trailing '%s' (a pattern is exactly two positions, R then "
+            "F)",
+            pattern, p);
         return -1;
     }
 

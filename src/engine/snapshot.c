@@ -27,8 +27,8 @@
 #include <unistd.h>
 
 #define XXH_INLINE_ALL
-#include <xxhash.h>
 #include "util/errbuf.h"
+#include <xxhash.h>
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "snapshot.c encodes little-endian by memcpy; add byte swapping for this host"
@@ -499,14 +499,14 @@ static int verify(const unsigned char *p, size_t size, uint64_t want_fp, snapsho
     in->file_bytes = size;
     if (in->version != SNAPSHOT_VERSION) {
         errbuf_set(err, errlen, "format version %u; this rfmd reads version %d", in->version,
-             SNAPSHOT_VERSION);
+                   SNAPSHOT_VERSION);
         return -1;
     }
     if (want_fp && in->fingerprint != want_fp) {
         errbuf_set(err, errlen,
-             "written under other scoring settings (bins, tie_break, clock or "
-             "as_of_offset_days differ: settings fingerprint %016llx, expected %016llx)",
-             (unsigned long long)in->fingerprint, (unsigned long long)want_fp);
+                   "written under other scoring settings (bins, tie_break, clock or "
+                   "as_of_offset_days differ: settings fingerprint %016llx, expected %016llx)",
+                   (unsigned long long)in->fingerprint, (unsigned long long)want_fp);
         return -1;
     }
     size_t off = HEADER_SIZE, nblock = 0;
@@ -521,15 +521,15 @@ static int verify(const unsigned char *p, size_t size, uint64_t want_fp, snapsho
         memcpy(&type, p + off, 4);
         memcpy(&len, p + off + 8, 8);
         if (len > size - off - BLOCK_HEAD - BLOCK_SUM) {
-            errbuf_set(err, errlen, "truncated: block %zu at byte %zu claims %llu bytes", nblock, off,
-                 (unsigned long long)len);
+            errbuf_set(err, errlen, "truncated: block %zu at byte %zu claims %llu bytes", nblock,
+                       off, (unsigned long long)len);
             return -1;
         }
         uint64_t sum;
         memcpy(&sum, p + off + BLOCK_HEAD + len, 8);
         if (sum != XXH3_64bits(p + off, BLOCK_HEAD + len)) {
-            errbuf_set(err, errlen, "checksum mismatch in block %zu (type %u) at byte %zu", nblock, type,
-                 off);
+            errbuf_set(err, errlen, "checksum mismatch in block %zu (type %u) at byte %zu", nblock,
+                       type, off);
             return -1;
         }
         end = type == BLK_END;
@@ -537,7 +537,8 @@ static int verify(const unsigned char *p, size_t size, uint64_t want_fp, snapsho
         nblock++;
     }
     if (size - off != BLOCK_SUM) {
-        errbuf_set(err, errlen, "%s after the end block", size - off < BLOCK_SUM ? "truncated" : "junk");
+        errbuf_set(err, errlen, "%s after the end block",
+                   size - off < BLOCK_SUM ? "truncated" : "junk");
         return -1;
     }
     uint64_t whole;
@@ -552,7 +553,7 @@ static int verify(const unsigned char *p, size_t size, uint64_t want_fp, snapsho
      * length byte, at least one key byte and the record). */
     if (in->customers > (size - HEADER_SIZE) / (2 + RECORD_BYTES)) {
         errbuf_set(err, errlen, "header claims %llu customers, more than %zu bytes can hold",
-             (unsigned long long)in->customers, size);
+                   (unsigned long long)in->customers, size);
         return -1;
     }
     return 0;
@@ -591,7 +592,7 @@ static int decode(const unsigned char *p, snapshot_info *in, store *s, const seg
             uint64_t n = get_uint64_t(&r), blocks = get_uint64_t(&r);
             if (r.bad || n != customers || n != in->customers || blocks != nblock) {
                 errbuf_set(err, errlen, "end block disagrees: %llu customers in %zu blocks",
-                     (unsigned long long)customers, nblock);
+                           (unsigned long long)customers, nblock);
                 return -1;
             }
             return 0;
@@ -600,8 +601,8 @@ static int decode(const unsigned char *p, snapshot_info *in, store *s, const seg
             return -1;
         }
         if (rc) {
-            errbuf_set(err, errlen, "block %zu (type %u) does not decode (or out of memory)", nblock,
-                 type);
+            errbuf_set(err, errlen, "block %zu (type %u) does not decode (or out of memory)",
+                       nblock, type);
             return -1;
         }
     }
@@ -639,7 +640,7 @@ int snapshot_load(const char *path, uint64_t want_fingerprint, const segment_map
         s = store_new();
         if (!s || store_reserve(s, info->customers)) {
             errbuf_set(err, errlen, "out of memory for %llu customers",
-                 (unsigned long long)info->customers);
+                       (unsigned long long)info->customers);
             rc = -1;
         }
     }

@@ -86,5 +86,4 @@ void log_ratelimit_init(log_ratelimit *rl, int64_t interval_ms, unsigned burst);
 bool log_rl(log_ratelimit *rl, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-
 #endif

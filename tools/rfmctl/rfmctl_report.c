@@ -49,7 +49,8 @@ static void print_text(FILE *out, const rfmctl_report *r) {
         double n = (double)a->count;
         fprintf(out, "%-22s %9llu %5.1f%% %9.2f %9.2f %11.2f\n", r->names[r->order[i]],
                 (unsigned long long)a->count, 100.0 * n / (double)r->customers,
-                (double)a->recency_days / n, (double)a->frequency / n, (double)a->cents / 100.0 / n);
+                (double)a->recency_days / n, (double)a->frequency / n,
+                (double)a->cents / 100.0 / n);
     }
     fprintf(out, "\ncustomers by frequency score (rows) and recency score (columns)\n%5s", "");
     for (int rs = 1; rs <= r->bins; rs++)

@@ -153,7 +153,8 @@ static void segments(FILE *out, const rfmctl_report *r) {
                 "</td><td>%llu</td><td>%.1f%%</td><td>%.1f</td><td>%.2f</td><td>%.2f</td>"
                 "</tr>\n",
                 (unsigned long long)a->count, 100.0 * n / (double)r->customers,
-                (double)a->recency_days / n, (double)a->frequency / n, (double)a->cents / 100.0 / n);
+                (double)a->recency_days / n, (double)a->frequency / n,
+                (double)a->cents / 100.0 / n);
         rec += a->recency_days;
         freq += a->frequency;
         cents += a->cents;
