@@ -527,7 +527,7 @@ static void test_reject_names(void **state) {
     assert_string_equal(event_reject_name(EVENT_REJECT_COUNT), "unknown");
 }
 
-/* The fast path for flat objects (src/event_flat.c) gives the general
+/* The fast path for flat objects (src/codec/event_flat.c) gives the general
  * decoder's verdict, message and order on inputs at its edges. */
 static void test_fast_path_agrees(void **state) {
     (void)state;

@@ -1,7 +1,7 @@
 /*
  * order: what one order does to a customer (SPEC §2, §3) — frequency, first
  * and last time, monetary in cents, categories and channels; refunds;
- * duplicates within the window documented in src/order.c; the engine's own
+ * duplicates within the window documented in src/engine/order.c; the engine's own
  * limits; and that the prefetching batch path leaves exactly the state and
  * results the one-by-one path does.
  */
@@ -252,7 +252,7 @@ static void test_duplicates(void **state) {
     store_free(s);
 }
 
-/* src/order.c: the last STORE_RECENT_ORDERS (3) orders and refunds of a
+/* src/engine/order.c: the last STORE_RECENT_ORDERS (3) orders and refunds of a
  * customer are remembered; an id 3 back is caught, 4 back is new again. */
 static void test_duplicate_window(void **state) {
     (void)state;
