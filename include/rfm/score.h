@@ -18,6 +18,13 @@
  * inner edge k the customer at rank floor(edge_k) in tie order. A customer's f
  * is 1 + the number of cuts it sorts after in (frequency, tie key) order; that
  * makes F scoring of a single customer between recomputes exact too.
+ *
+ * Several stores (one per owned input partition) score as one: the _set
+ * functions compute as_of and breakpoints over all their customers, bit for
+ * bit what one store holding them all gives (edges and cuts alike), and each
+ * store is then rescored on its own against those breakpoints — scoring reads
+ * only the breakpoints and the customer's own record and key, never the rest
+ * of its store. A customer id must live in one store of a set only.
  */
 #ifndef RFM_SCORE_H
 #define RFM_SCORE_H
@@ -75,6 +82,11 @@ typedef struct score_breakpoints {
 /* as_of for the store under these settings (epoch seconds). */
 int64_t score_as_of(const score_settings *st, const store *s, int64_t now);
 
+/* as_of over a set of stores: the event clock reads the newest order time of
+ * all of them. stores[0..nstores) non-NULL; nstores 0 counts as no orders. */
+int64_t score_as_of_set(const score_settings *st, const store *const *stores, size_t nstores,
+                        int64_t now);
+
 /* Recency in days: floor((as_of - last_ts) / day), never below 0. */
 int64_t score_recency_days(int64_t as_of, uint32_t last_ts);
 
@@ -83,7 +95,17 @@ int64_t score_recency_days(int64_t as_of, uint32_t last_ts);
 int score_breakpoints_compute(const score_settings *st, const store *s, int64_t now,
                               uint64_t prev_version, score_breakpoints *bp);
 
-/* Score one customer against bp (does not write the record). */
+/* score_breakpoints_compute over every customer of stores[0..nstores) as if
+ * they were one store (same bp, bit for bit; bp->customers counts them all).
+ * Costs what one store of as many records does: no record is copied. The
+ * stores are only read. -1 also when the set holds more than UINT32_MAX
+ * records. score_breakpoints_compute is this with one store. */
+int score_breakpoints_compute_set(const score_settings *st, const store *const *stores,
+                                  size_t nstores, int64_t now, uint64_t prev_version,
+                                  score_breakpoints *bp);
+
+/* Score one customer of store s against bp (does not write the record). bp
+ * may come from a set that s is one store of. */
 void score_customer(const score_settings *st, const score_breakpoints *bp, const store *s,
                     const store_customer *c, int *r, int *f, int *m);
 
@@ -95,7 +117,9 @@ uint8_t score_apply(const score_settings *st, const score_breakpoints *bp, const
 /* Called once per customer whose segment changed during a rescore. */
 typedef void (*score_change_fn)(void *ctx, size_t idx, store_customer *c, uint8_t old_segment);
 
-/* Rescore every customer against bp; returns how many changed segment. */
+/* Rescore every customer of s against bp; returns how many changed segment.
+ * With breakpoints of a set, call it once per store of the set: each store's
+ * customers get the scores the merged store would give them. */
 size_t score_rescore_all(const score_settings *st, const score_breakpoints *bp,
                          const segment_map *map, store *s, score_change_fn on_change, void *ctx);
 

@@ -1,12 +1,22 @@
 /*
- * score — breakpoints over the whole store, and scoring against them.
+ * score — breakpoints over the whole store, or over a set of stores as if they
+ * were one, and scoring against them.
+ *
+ * A set of stores (one per owned input partition) is never merged: every pass
+ * below walks the stores one after the other, and tie-order entries name a
+ * customer by (store, index). Step 1 keeps one value per customer exactly as
+ * for a single store of the same size, so k stores of N customers in all cost
+ * what one store of N does, and give bit-identical breakpoints: the edges
+ * depend only on the multiset of values, the cuts only on tie order, which is
+ * a total order on (frequency, tie key) whatever store a customer is in. The
+ * single-store functions are the set functions with one store.
  *
  * A recompute is a few linear passes, never a sort:
  *
  *  1. One pass over the records collects monetary (cents), recency (into a
  *     per-day histogram when the day range is sane) and frequency (histogram
  *     of small counts plus a list of the rare huge ones), and keeps a copy of
- *     every frequency indexed by store position for step 4.
+ *     every frequency in record order, store after store, for step 4.
  *  2. R and M edges need at most 2*(bins+1) order statistics, then are
  *     interpolated exactly as numpy does. Recency reads them off its
  *     histogram. Monetary has too wide a range for that: the pass also
@@ -48,13 +58,21 @@ void score_settings_default(score_settings *s) {
     s->as_of_fixed = 0;
 }
 
-int64_t score_as_of(const score_settings *st, const store *s, int64_t now) {
+int64_t score_as_of_set(const score_settings *st, const store *const *stores, size_t nstores,
+                        int64_t now) {
     if (st->as_of_fixed > 0)
         return st->as_of_fixed;
     if (st->clock == SCORE_CLOCK_WALL)
         return now > 0 ? now : (int64_t)time(NULL); /* batch callers pass 0 */
-    int64_t ts = store_max_ts(s);
+    int64_t ts = 0;
+    for (size_t k = 0; k < nstores; k++)
+        if ((int64_t)store_max_ts(stores[k]) > ts)
+            ts = store_max_ts(stores[k]);
     return ts - ts % SCORE_DAY + (int64_t)st->as_of_offset_days * SCORE_DAY;
+}
+
+int64_t score_as_of(const score_settings *st, const store *s, int64_t now) {
+    return score_as_of_set(st, &s, 1, now);
 }
 
 int64_t score_recency_days(int64_t as_of, uint32_t last_ts) {
@@ -68,8 +86,10 @@ static int clamp_bins(int bins) {
 
 /* Scratch of one recompute; every pointer owned here. */
 typedef struct work {
-    size_t count, n;
-    uint32_t *freq;       /* [count], 0 = not scored */
+    const store *const *stores;
+    size_t nstores;
+    size_t count, n;      /* records in all stores; of them scored */
+    uint32_t *freq;       /* [count], store after store; 0 = not scored */
     int64_t *cents;       /* [n] */
     uint32_t *cents_hist; /* [SCORE_BUCKETS], count per score_bucket */
     int64_t *recency;     /* [n] when no histogram */
@@ -97,8 +117,10 @@ static int cmp_u32(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static int collect(work *w, const store *s, int64_t as_of) {
-    w->count = store_count(s);
+static int collect(work *w, int64_t as_of) {
+    w->count = 0;
+    for (size_t k = 0; k < w->nstores; k++)
+        w->count += store_count(w->stores[k]);
     size_t alloc = w->count ? w->count : 1;
     w->freq = malloc(alloc * sizeof *w->freq);
     w->cents = malloc(alloc * sizeof *w->cents);
@@ -119,34 +141,37 @@ static int collect(work *w, const store *s, int64_t as_of) {
         if (!w->recency)
             return -1;
     }
-    size_t n = 0;
-    for (size_t i = 0; i < w->count; i++) {
-        const store_customer *c = store_at_const(s, i);
-        uint32_t fr = c->frequency;
-        w->freq[i] = fr;
-        if (!fr)
-            continue;
-        w->cents[n] = c->monetary_cents;
-        w->cents_hist[score_bucket(c->monetary_cents)]++;
-        int64_t rd = score_recency_days(as_of, c->last_ts);
-        if (w->rec_hist)
-            w->rec_hist[rd]++;
-        else
-            w->recency[n] = rd;
-        if (fr < FREQ_HIST) {
-            w->freq_hist[fr]++;
-        } else {
-            if (w->nbig == w->capbig) {
-                size_t cap = w->capbig ? 2 * w->capbig : 64;
-                uint32_t *p = realloc(w->freq_big, cap * sizeof *p);
-                if (!p)
-                    return -1;
-                w->freq_big = p;
-                w->capbig = cap;
+    size_t n = 0, at = 0;
+    for (size_t k = 0; k < w->nstores; k++) {
+        const store *s = w->stores[k];
+        for (size_t i = 0, cnt = store_count(s); i < cnt; i++) {
+            const store_customer *c = store_at_const(s, i);
+            uint32_t fr = c->frequency;
+            w->freq[at++] = fr;
+            if (!fr)
+                continue;
+            w->cents[n] = c->monetary_cents;
+            w->cents_hist[score_bucket(c->monetary_cents)]++;
+            int64_t rd = score_recency_days(as_of, c->last_ts);
+            if (w->rec_hist)
+                w->rec_hist[rd]++;
+            else
+                w->recency[n] = rd;
+            if (fr < FREQ_HIST) {
+                w->freq_hist[fr]++;
+            } else {
+                if (w->nbig == w->capbig) {
+                    size_t cap = w->capbig ? 2 * w->capbig : 64;
+                    uint32_t *p = realloc(w->freq_big, cap * sizeof *p);
+                    if (!p)
+                        return -1;
+                    w->freq_big = p;
+                    w->capbig = cap;
+                }
+                w->freq_big[w->nbig++] = fr;
             }
-            w->freq_big[w->nbig++] = fr;
+            n++;
         }
-        n++;
     }
     w->n = n;
     if (w->nbig)
@@ -273,7 +298,8 @@ static size_t group_size(const work *w, uint32_t v) {
  * its length byte, which starts pulling the key's cache line without the loop
  * waiting for it), and entry t-D is computed from cache. */
 #define PIPE_D 16
-static void fill_prefixes(const store *s, score_tie_break mode, score_ent *ents, size_t m) {
+static void fill_prefixes(const store *const *stores, score_tie_break mode, score_ent *ents,
+                          size_t m) {
     struct {
         const char *key;
         size_t len;
@@ -282,11 +308,11 @@ static void fill_prefixes(const store *s, score_tie_break mode, score_ent *ents,
     /* Step t: prefetch record t+D, locate key t, compute entry t-D. */
     for (size_t t = 0; t < m + PIPE_D; t++) {
         if (t + PIPE_D < m)
-            __builtin_prefetch(store_at_const(s, ents[t + PIPE_D].idx));
+            __builtin_prefetch(score_ent_rec(stores, &ents[t + PIPE_D]));
         if (t < m) {
-            const store_customer *c = store_at_const(s, ents[t].idx);
+            const store_customer *c = score_ent_rec(stores, &ents[t]);
             size_t r = t % (2 * PIPE_D);
-            ring[r].key = store_key(s, c, &ring[r].len);
+            ring[r].key = store_key(stores[ents[t].set], c, &ring[r].len);
             ring[r].first_ts = c->first_ts;
         }
         if (t >= PIPE_D) {
@@ -297,7 +323,7 @@ static void fill_prefixes(const store *s, score_tie_break mode, score_ent *ents,
 }
 
 /* Step 3-4 of the top comment: find the cut customers. */
-static int find_cuts(work *w, const score_settings *st, const store *s, score_breakpoints *bp) {
+static int find_cuts(work *w, const score_settings *st, score_breakpoints *bp) {
     int bins = bp->bins;
     /* Each cut's frequency group and its position there. Cut ranks ascend
      * with k, so cuts sharing a group are adjacent. */
@@ -331,23 +357,28 @@ static int find_cuts(work *w, const score_settings *st, const store *s, score_br
             tag[gval[g]] = (uint8_t)(g + 1);
     size_t fill[SCORE_BINS_MAX];
     memcpy(fill, goff, (size_t)ng * sizeof *fill);
-    for (size_t i = 0; i < w->count; i++) {
-        uint32_t fr = w->freq[i];
-        int g = -1;
-        if (fr < FREQ_HIST) {
-            g = tag[fr] - 1;
-        } else {
-            for (int h = 0; h < ng; h++)
-                if (gval[h] == fr)
-                    g = h;
+    const uint32_t *freq = w->freq;
+    for (size_t k = 0; k < w->nstores; k++) {
+        size_t cnt = store_count(w->stores[k]);
+        for (size_t i = 0; i < cnt; i++) {
+            uint32_t fr = freq[i];
+            int g = -1;
+            if (fr < FREQ_HIST) {
+                g = tag[fr] - 1;
+            } else {
+                for (int h = 0; h < ng; h++)
+                    if (gval[h] == fr)
+                        g = h;
+            }
+            if (fr && g >= 0)
+                w->ents[fill[g]++] = (score_ent){0, (uint32_t)i, (uint32_t)k};
         }
-        if (fr && g >= 0)
-            w->ents[fill[g]++] = (score_ent){0, (uint32_t)i, 0};
+        freq += cnt;
     }
     free(tag);
-    fill_prefixes(s, st->tie_break, w->ents, total);
+    fill_prefixes(w->stores, st->tie_break, w->ents, total);
 
-    score_tiectx tc = {s, st->tie_break};
+    score_tiectx tc = {w->stores, st->tie_break};
     for (int g = 0, k = 1; g < ng; g++) {
         size_t gpos[SCORE_BINS_MAX], np = 0;
         int k0 = k;
@@ -356,9 +387,9 @@ static int find_cuts(work *w, const score_settings *st, const store *s, score_br
         score_ent *e = w->ents + goff[g];
         score_select_ent(e, gsize[g], gpos, np, &tc);
         for (int j = k0; j < k; j++) {
-            const store_customer *c = store_at_const(s, e[pos[j]].idx);
+            const store_customer *c = score_ent_rec(w->stores, &e[pos[j]]);
             size_t len;
-            const char *key = store_key(s, c, &len);
+            const char *key = store_key(w->stores[e[pos[j]].set], c, &len);
             score_cut *cut = &bp->f_cuts[j];
             cut->valid = true;
             cut->frequency = c->frequency;
@@ -370,18 +401,26 @@ static int find_cuts(work *w, const score_settings *st, const store *s, score_br
     return 0;
 }
 
-int score_breakpoints_compute(const score_settings *st, const store *s, int64_t now,
-                              uint64_t prev_version, score_breakpoints *bp) {
+int score_breakpoints_compute_set(const score_settings *st, const store *const *stores,
+                                  size_t nstores, int64_t now, uint64_t prev_version,
+                                  score_breakpoints *bp) {
     memset(bp, 0, sizeof *bp);
     bp->version = prev_version + 1;
     bp->bins = clamp_bins(st->bins);
-    bp->as_of = score_as_of(st, s, now);
-    if (store_count(s) > UINT32_MAX)
-        return -1; /* entries hold 32-bit store indices */
+    bp->as_of = score_as_of_set(st, stores, nstores, now);
+    /* Entries hold 32-bit indices and store positions; the histograms count
+     * in 32 bits, so the set as a whole obeys one store's limit. */
+    size_t total = 0;
+    for (size_t k = 0; k < nstores; k++)
+        total += store_count(stores[k]);
+    if (total > UINT32_MAX || nstores > UINT32_MAX)
+        return -1;
 
     work w = {0};
+    w.stores = stores;
+    w.nstores = nstores;
     int rc = -1;
-    if (collect(&w, s, bp->as_of))
+    if (collect(&w, bp->as_of))
         goto out;
     bp->customers = w.n;
     if (w.n == 0) {
@@ -405,10 +444,15 @@ int score_breakpoints_compute(const score_settings *st, const store *s, int64_t 
         hi[k] = (double)(qp[k].hi + 1);
     }
     edges_from(qp, bp->bins, lo, hi, bp->f_edges);
-    rc = find_cuts(&w, st, s, bp);
+    rc = find_cuts(&w, st, bp);
 out:
     work_free(&w);
     return rc;
+}
+
+int score_breakpoints_compute(const score_settings *st, const store *s, int64_t now,
+                              uint64_t prev_version, score_breakpoints *bp) {
+    return score_breakpoints_compute_set(st, &s, 1, now, prev_version, bp);
 }
 
 /* ---- scoring ---- */
@@ -570,8 +614,8 @@ size_t *score_tie_order(const score_settings *st, const store *s, size_t *n) {
     for (size_t i = 0; i < count; i++)
         if (store_at_const(s, i)->frequency)
             ents[m++] = (score_ent){0, (uint32_t)i, 0};
-    fill_prefixes(s, st->tie_break, ents, m);
-    score_tiectx tc = {s, st->tie_break};
+    fill_prefixes(&s, st->tie_break, ents, m);
+    score_tiectx tc = {&s, st->tie_break};
     score_sort_ent(ents, m, &tc);
     for (size_t i = 0; i < m; i++)
         out[i] = ents[i].idx;

@@ -1,6 +1,11 @@
 /*
  * score internals shared by score.c and score_select.c: numpy's quantile
  * arithmetic, order-statistic selection and tie-order keys.
+ *
+ * Tie order works over a set of stores (the breakpoints of several stores
+ * computed as if they were one): an entry names its customer by the store's
+ * position in the set and the record's index in that store, so no record or
+ * key is ever copied out of its store.
  */
 #ifndef RFM_SCORE_INTERNAL_H
 #define RFM_SCORE_INTERNAL_H
@@ -56,20 +61,27 @@ int score_select_bucketed(const int64_t *v, size_t n, const uint32_t *hist, cons
  * most comparisons without touching the key itself. */
 typedef struct score_ent {
     uint64_t pre;
-    uint32_t idx; /* store index */
-    uint32_t pad;
+    uint32_t idx; /* record index in its store */
+    uint32_t set; /* the store's position in the set (0 for one store) */
 } score_ent;
 
+/* The stores entries point into; stores[ent.set] holds ent.idx. */
 typedef struct score_tiectx {
-    const store *s;
+    const store *const *stores;
     score_tie_break mode;
 } score_tiectx;
+
+/* The record an entry names. */
+static inline const store_customer *score_ent_rec(const store *const *stores, const score_ent *e) {
+    return store_at_const(stores[e->set], e->idx);
+}
 
 uint64_t score_tie_prefix(score_tie_break mode, const char *key, size_t len, uint32_t first_ts);
 
 /* Full tie-key comparison of two customers (first_ts when mode asks, then
- * the id bytes, a proper prefix first). */
-int score_tie_cmp(const score_tiectx *t, uint32_t a, uint32_t b);
+ * the id bytes, a proper prefix first). Equal ids in two stores compare
+ * equal: one customer lives in one store, so that never decides a cut. */
+int score_tie_cmp(const score_tiectx *t, const score_ent *a, const score_ent *b);
 
 void score_select_ent(score_ent *v, size_t n, const size_t *pos, size_t npos,
                       const score_tiectx *t);

@@ -243,12 +243,13 @@ uint64_t score_tie_prefix(score_tie_break mode, const char *key, size_t len, uin
     return load_be(key, len, 8);
 }
 
-int score_tie_cmp(const score_tiectx *t, uint32_t a, uint32_t b) {
-    const store_customer *ca = store_at_const(t->s, a), *cb = store_at_const(t->s, b);
+int score_tie_cmp(const score_tiectx *t, const score_ent *a, const score_ent *b) {
+    const store *sa = t->stores[a->set], *sb = t->stores[b->set];
+    const store_customer *ca = store_at_const(sa, a->idx), *cb = store_at_const(sb, b->idx);
     if (t->mode == SCORE_TIE_FIRST_ORDER && ca->first_ts != cb->first_ts)
         return ca->first_ts < cb->first_ts ? -1 : 1;
     size_t la, lb;
-    const char *ka = store_key(t->s, ca, &la), *kb = store_key(t->s, cb, &lb);
+    const char *ka = store_key(sa, ca, &la), *kb = store_key(sb, cb, &lb);
     int c = memcmp(ka, kb, la < lb ? la : lb);
     if (c)
         return c;
@@ -258,9 +259,9 @@ int score_tie_cmp(const score_tiectx *t, uint32_t a, uint32_t b) {
 static inline int ent_cmp(const score_tiectx *t, const score_ent *a, const score_ent *b) {
     if (a->pre != b->pre)
         return a->pre < b->pre ? -1 : 1;
-    if (a->idx == b->idx)
+    if (a->idx == b->idx && a->set == b->set)
         return 0;
-    return score_tie_cmp(t, a->idx, b->idx);
+    return score_tie_cmp(t, a, b);
 }
 
 static int ent_qsort_cmp(const void *a, const void *b, void *t) {
