@@ -56,6 +56,7 @@ static void assert_config_equal(const config *a, const config *b) {
         assert_string_equal(a->topics.orders[i], b->topics.orders[i]);
     assert_string_equal(a->topics.segments, b->topics.segments);
     assert_string_equal(a->topics.dead_letter, b->topics.dead_letter);
+    assert_int_equal(a->input.partitioner, b->input.partitioner);
     assert_string_equal(a->fields.order_id, b->fields.order_id);
     assert_string_equal(a->fields.customer_id, b->fields.customer_id);
     assert_string_equal(a->fields.ts, b->fields.ts);
@@ -114,6 +115,8 @@ static void test_defaults(void **state) {
     assert_null(c.topics.orders[1]);
     assert_string_equal(c.topics.segments, "rfm.segments");
     assert_string_equal(c.topics.dead_letter, "rfm.orders.dlq");
+    /* No keying check unless asked for (conf/rfmd.yaml says why). */
+    assert_int_equal(c.input.partitioner, CONFIG_PARTITIONER_TRUST);
     /* SPEC §2 field names. */
     assert_string_equal(c.fields.order_id, "order_id");
     assert_string_equal(c.fields.customer_id, "customer_id");
@@ -185,8 +188,8 @@ static void test_empty_is_defaults(void **state) {
                              "# nothing but a comment\n",
                              "---\n",
                              "---\n...\n",
-                             "kafka:\ntopics:\nfields:\nlimits:\nscoring:\nrescore:\nsnapshot:\n"
-                             "http:\nlog:\n",
+                             "kafka:\ntopics:\ninput:\nfields:\nlimits:\nscoring:\nrescore:\n"
+                             "snapshot:\nhttp:\nlog:\n",
                              "kafka: {consumer: {}, producer: }\n"};
     config d;
     assert_int_equal(config_defaults(&d), 0);
@@ -241,6 +244,7 @@ static void test_full_file(void **state) {
     assert_string_equal(c.topics.orders[2], "orders.app");
     assert_string_equal(c.topics.segments, "rfm.segments.v2");
     assert_string_equal(c.topics.dead_letter, "rfm.orders.dead");
+    assert_int_equal(c.input.partitioner, CONFIG_PARTITIONER_MURMUR2);
     assert_string_equal(c.fields.order_id, "InvoiceNo");
     assert_string_equal(c.fields.customer_id, "CustomerID");
     assert_string_equal(c.fields.ts, "InvoiceDate");
@@ -347,6 +351,23 @@ static void test_values(void **state) {
     assert_string_equal(c.http.listen, "127.0.0.1:0");
     config_free(&c);
 
+    /* input.partitioner: each spelling, and its name back. */
+    static const struct {
+        const char *name;
+        config_partitioner p;
+    } parts[] = {{"murmur2_random", CONFIG_PARTITIONER_MURMUR2},
+                 {"consistent_random", CONFIG_PARTITIONER_CONSISTENT},
+                 {"trust", CONFIG_PARTITIONER_TRUST}};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        char yaml[128];
+        snprintf(yaml, sizeof yaml, "input:\n  partitioner: %s\n", parts[i].name);
+        if (load(&c, yaml, err, sizeof err))
+            fail_msg("%s: %s", yaml, err);
+        assert_int_equal(c.input.partitioner, parts[i].p);
+        assert_string_equal(config_partitioner_name(c.input.partitioner), parts[i].name);
+        config_free(&c);
+    }
+
     /* Rules for 5 bins replace the default map entirely. */
     if (load(&c, "segments:\n  - {pattern: \"5[1-5]\", name: recent}\n", err, sizeof err))
         fail_msg("%s", err);
@@ -395,6 +416,12 @@ static const bad_case bad_cases[] = {
      "t.yaml:2:9: scoring.bins: must be an integer from 2 to 9, got \"1\""},
     {"scoring: {tie_break: random}\n",
      "t.yaml:1:22: scoring.tie_break: must be customer_id or first_order, got \"random\""},
+    {"input:\n  partitioner: murmur2\n",
+     "t.yaml:2:16: input.partitioner: must be murmur2_random, consistent_random or trust, got "
+     "\"murmur2\""},
+    {"input: {partitoner: trust}\n",
+     "t.yaml:1:9: input.partitoner: unknown key (did you mean 'partitioner'?)"},
+    {"input: [trust]\n", "t.yaml:1:8: input: expected a mapping of keys, got a list"},
     {"scoring: {clock: sun}\n", "t.yaml:1:18: scoring.clock: must be event or wall, got \"sun\""},
     {"scoring: {as_of_offset_days: -1}\n",
      "t.yaml:1:30: scoring.as_of_offset_days: must be an integer from 0 to 3650, got \"-1\""},

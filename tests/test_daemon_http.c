@@ -518,7 +518,9 @@ static void test_metrics(void **state) {
     assert_int_equal(
         value(&s, "rfmd_orders_rejected_total", "reason", event_reject_name(EVENT_BAD_TS)), 1);
     assert_int_equal(sum_of(&s, "rfmd_orders_rejected_total", &n), 3);
-    assert_int_equal(n, EVENT_REJECT_COUNT); /* every reason, plus invalid_order */
+    /* every reason, plus invalid_order and wrong_partition */
+    assert_int_equal(n, EVENT_REJECT_COUNT + 1);
+    assert_int_equal(value(&s, "rfmd_orders_rejected_total", "reason", "wrong_partition"), 0);
 
     hresp br;
     json_t *bp = hhttp_json(f->addr, "/breakpoints", 200, &br);

@@ -20,6 +20,18 @@
 #define CONFIG_MAX_PROPS      64
 #define CONFIG_MAX_FILE_BYTES (1024 * 1024)
 
+/* input.partitioner: how producers map a customer to an input partition,
+ * which rfmd checks every order against (docs/contract.md §3.1, §13.2). */
+typedef enum config_partitioner {
+    CONFIG_PARTITIONER_TRUST = 0,  /* no check: the default (see config.c) */
+    CONFIG_PARTITIONER_MURMUR2,    /* murmur2_random: Java clients, rfm-replay */
+    CONFIG_PARTITIONER_CONSISTENT, /* consistent_random: librdkafka's CRC32 */
+} config_partitioner;
+
+/* The input.partitioner spelling of p ("trust", "murmur2_random",
+ * "consistent_random"), for logs and messages. */
+const char *config_partitioner_name(config_partitioner p);
+
 typedef struct config_prop {
     char *key, *value;
 } config_prop;
@@ -42,6 +54,10 @@ typedef struct config {
         char *segments;
         char *dead_letter;
     } topics;
+
+    struct {
+        config_partitioner partitioner;
+    } input;
 
     event_fields fields; /* strings owned by the config */
     size_t max_message_bytes;

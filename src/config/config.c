@@ -27,6 +27,18 @@ static char *dup_or_fail(const char *s, bool *ok) {
     return d;
 }
 
+const char *config_partitioner_name(config_partitioner p) {
+    switch (p) {
+    case CONFIG_PARTITIONER_MURMUR2:
+        return "murmur2_random";
+    case CONFIG_PARTITIONER_CONSISTENT:
+        return "consistent_random";
+    case CONFIG_PARTITIONER_TRUST:
+    default:
+        return "trust";
+    }
+}
+
 int config_defaults(config *c) {
     memset(c, 0, sizeof *c);
     bool ok = true;
@@ -36,6 +48,12 @@ int config_defaults(config *c) {
     c->topics.norders = 1;
     c->topics.segments = dup_or_fail("rfm.segments", &ok);
     c->topics.dead_letter = dup_or_fail("rfm.orders.dlq", &ok);
+    /* No keying check by default: rfmd cannot know its producers'
+     * partitioner, and either hash would dead-letter the correctly keyed
+     * orders of the other (librdkafka/kcat producers use CRC32, Java ones and
+     * rfm-replay murmur2), as well as unkeyed ones, for users who run one
+     * rfmd, where keying does not matter. Several rfmd in a group set it. */
+    c->input.partitioner = CONFIG_PARTITIONER_TRUST;
     event_fields f;
     event_fields_default(&f);
     c->fields.order_id = dup_or_fail(f.order_id, &ok);

@@ -128,6 +128,18 @@ static int k_dlq(config_ctx *x, const yaml_node_t *n, const char *k) {
 static const config_keydef topic_keys[] = {
     {"orders", k_orders}, {"segments", k_segtopic}, {"dead_letter", k_dlq}};
 
+static int k_partitioner(config_ctx *x, const yaml_node_t *n, const char *k) {
+    static const char *const names[] = {"murmur2_random", "consistent_random", "trust"};
+    static const config_partitioner modes[] = {
+        CONFIG_PARTITIONER_MURMUR2, CONFIG_PARTITIONER_CONSISTENT, CONFIG_PARTITIONER_TRUST};
+    size_t i;
+    if (config_yaml_choose(x, n, k, names, COUNT(names), &i))
+        return -1;
+    x->c->input.partitioner = modes[i];
+    return 0;
+}
+static const config_keydef input_keys[] = {{"partitioner", k_partitioner}};
+
 /* fields.* are const char * in event_fields but owned here (see config_free). */
 static int set_field(config_ctx *x, const yaml_node_t *n, const char *k, const char **dst) {
     char *v = NULL;
@@ -278,6 +290,7 @@ static const config_keydef log_keys[] = {{"level", k_level}, {"format", k_format
     }
 SECTION(kafka, kafka_keys)
 SECTION(topics, topic_keys)
+SECTION(input, input_keys)
 SECTION(fields, field_keys)
 SECTION(limits, limit_keys)
 SECTION(scoring, scoring_keys)
@@ -295,9 +308,9 @@ static int k_segments(config_ctx *x, const yaml_node_t *n, const char *k) {
 }
 
 static const config_keydef top_keys[] = {
-    {"kafka", k_kafka},     {"topics", k_topics},    {"fields", k_fields},     {"limits", k_limits},
-    {"scoring", k_scoring}, {"rescore", k_rescore},  {"snapshot", k_snapshot}, {"http", k_http},
-    {"log", k_log},         {"segments", k_segments}};
+    {"kafka", k_kafka},   {"topics", k_topics},   {"input", k_input},      {"fields", k_fields},
+    {"limits", k_limits}, {"scoring", k_scoring}, {"rescore", k_rescore},  {"snapshot", k_snapshot},
+    {"http", k_http},     {"log", k_log},         {"segments", k_segments}};
 
 /* The segment rules remembered by k_segments, or the default map, compiled
  * for the final scoring.bins. */

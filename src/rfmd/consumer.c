@@ -12,6 +12,13 @@
  * librdkafka 2.0.x's batch API can skip or repeat offsets around pause/resume
  * (fixed in 2.1.0), and rfmd pauses on producer back-pressure. It also means
  * no message of a partition is processed after that partition was revoked.
+ *
+ * The keying check needs each orders topic's partition count. It is read
+ * from the cluster metadata (one round trip) the first time it is needed
+ * after each assignment, and cached: a partition count only changes with
+ * partitions added, which makes the group rebalance. Until it is known
+ * (metadata failing) orders are not checked rather than all refused, and the
+ * fetch is retried every CONSUMER_COUNT_RETRY_MS.
  */
 #include "consumer.h"
 
@@ -22,8 +29,13 @@
 #include <unistd.h>
 
 #include "kconf.h"
+#include "keying.h"
 #include "log.h"
+#include "util/clock.h"
 #include "util/errbuf.h"
+
+#define CONSUMER_COUNT_TIMEOUT_MS 5000  /* one metadata request */
+#define CONSUMER_COUNT_RETRY_MS   10000 /* between two after a failure */
 
 struct consumer {
     rd_kafka_t *rk;
@@ -44,6 +56,12 @@ struct consumer {
     char error[1024];
     log_ratelimit err_rl;
     int wake[2]; /* consumer_wake_fd: read end, librdkafka's write end */
+    /* Partition count of cfg->topics.orders[i], for the keying check. */
+    struct consumer_count {
+        int32_t count;   /* -1 unknown */
+        bool stale;      /* an assignment came since it was read */
+        int64_t next_ms; /* no fetch before (monotonic ms) */
+    } counts[CONFIG_MAX_TOPICS];
 };
 
 static void consumer_fail(consumer *c, const char *what, const char *detail) {
@@ -129,6 +147,10 @@ static bool consumer_note_assigned(consumer *c, int slot, bool cooperative) {
 static void consumer_assign(consumer *c, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
                             bool cooperative) {
     c->gen++;
+    for (size_t i = 0; i < CONFIG_MAX_TOPICS; i++) {
+        c->counts[i].stale = true;
+        c->counts[i].next_ms = 0;
+    }
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *p = &parts->elems[i];
         int slot = tracker_slot(c->trk, p->topic, p->partition);
@@ -254,6 +276,8 @@ consumer *consumer_new(const config *cfg, const char *brokers, tracker *trk, cha
     c->trk = trk;
     c->start_unknown = RD_KAFKA_OFFSET_INVALID;
     c->wake[0] = c->wake[1] = -1;
+    for (size_t i = 0; i < CONFIG_MAX_TOPICS; i++)
+        c->counts[i] = (struct consumer_count){.count = -1, .stale = true};
     log_ratelimit_init(&c->err_rl, 10000, 5);
     rd_kafka_conf_t *conf = kconf_build(cfg, KCONF_CONSUMER, brokers, err, errlen);
     if (!conf) {
@@ -470,4 +494,60 @@ int64_t consumer_lag(consumer *c, consumer_lag_fn fn, void *ctx) {
     }
     rd_kafka_topic_partition_list_destroy(l);
     return total;
+}
+
+/* Read topic i's partition count from the cluster metadata into the cache;
+ * on failure the old count (if any) stays and the next try waits. */
+static void consumer_fetch_count(consumer *c, size_t i) {
+    struct consumer_count *t = &c->counts[i];
+    const char *topic = c->cfg->topics.orders[i];
+    t->next_ms = clock_mono_ms() + CONSUMER_COUNT_RETRY_MS;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(c->rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rkt ? rd_kafka_metadata(c->rk, 0, rkt, &md, CONSUMER_COUNT_TIMEOUT_MS)
+                                : rd_kafka_last_error();
+    if (!e && (md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt < 1))
+        e = md->topic_cnt == 1 && md->topics[0].err ? md->topics[0].err
+                                                    : RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION;
+    if (e && t->count > 0) {
+        log_rl(&c->err_rl, LOG_LEVEL_WARNING,
+               "consumer: %s: partition count not read again (%s): keying checked against the "
+               "last one, %d; retrying in %d s",
+               topic, rd_kafka_err2str(e), (int)t->count, CONSUMER_COUNT_RETRY_MS / 1000);
+    } else if (e) {
+        log_rl(&c->err_rl, LOG_LEVEL_WARNING,
+               "consumer: %s: partition count unknown (%s): orders not checked for keying "
+               "meanwhile; retrying in %d s",
+               topic, rd_kafka_err2str(e), CONSUMER_COUNT_RETRY_MS / 1000);
+    } else {
+        int32_t n = md->topics[0].partition_cnt;
+        if (n != t->count)
+            log_info("consumer: %s has %d partitions; orders checked against %s keying", topic,
+                     (int)n, config_partitioner_name(c->cfg->input.partitioner));
+        t->count = n;
+        t->stale = false;
+    }
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    if (rkt)
+        rd_kafka_topic_destroy(rkt);
+}
+
+int32_t consumer_customer_partition(consumer *c, const char *topic, int32_t arrived,
+                                    const void *customer, size_t len, int32_t *count) {
+    if (c->cfg->input.partitioner == CONFIG_PARTITIONER_TRUST)
+        return -1;
+    size_t i = 0;
+    while (i < c->cfg->topics.norders && strcmp(c->cfg->topics.orders[i], topic))
+        i++;
+    if (i == c->cfg->topics.norders)
+        return -1;
+    struct consumer_count *t = &c->counts[i];
+    /* A partition beyond the count: partitions were added, read it again. */
+    if ((t->stale || arrived >= t->count) && clock_mono_ms() >= t->next_ms)
+        consumer_fetch_count(c, i);
+    if (t->count < 1 || arrived >= t->count)
+        return -1;
+    *count = t->count;
+    return keying_partition(c->cfg->input.partitioner, customer, len, t->count);
 }

@@ -10,6 +10,9 @@
  * where its state ends), and on revoke drains the producer and commits
  * before letting the partitions go.
  *
+ * For the keying check (input.partitioner) it also knows each orders
+ * topic's partition count, cached and read again after each rebalance.
+ *
  * consumer_poll returns data messages only; partition EOF is recorded in the
  * tracker, transient errors are logged (rate-limited), fatal ones make the
  * consumer failed.
@@ -92,5 +95,15 @@ rd_kafka_t *consumer_handle(consumer *c);
  * none is known. */
 typedef void (*consumer_lag_fn)(void *ctx, const char *topic, int32_t partition, int64_t lag);
 int64_t consumer_lag(consumer *c, consumer_lag_fn fn, void *ctx);
+
+/* The keying check: the partition of `topic` (one of topics.orders) that
+ * an order of `customer` (len bytes) must arrive on under
+ * cfg->input.partitioner, with the topic's partition count in *count; the
+ * order arrived on partition `arrived`. -1 when it is not checked: trust,
+ * a topic not subscribed, or the partition count unknown (metadata not
+ * answering; retried every few seconds). The count is read once after each
+ * rebalance (a blocking metadata request of at most 5 s), not per message. */
+int32_t consumer_customer_partition(consumer *c, const char *topic, int32_t arrived,
+                                    const void *customer, size_t len, int32_t *count);
 
 #endif

@@ -102,6 +102,14 @@ static void daemon_drain(void *ctx) {
                     left);
 }
 
+/* The pipeline's keying question, answered by the consumer (it knows the
+ * partition counts and the partitioner). */
+static int32_t daemon_home(void *ctx, const char *topic, int32_t arrived, const void *customer,
+                           size_t len, int32_t *count) {
+    daemon_ctx *d = ctx;
+    return consumer_customer_partition(d->cons, topic, arrived, customer, len, count);
+}
+
 /* The wake-up is a notification, not data: empty it right after the wait,
  * before the turn serves what it announced, so a later one is never lost. */
 static void daemon_wake(void *ctx, int fd) {
@@ -120,10 +128,11 @@ static void daemon_log_start(const daemon_ctx *d) {
             break;
         n += (size_t)w;
     }
-    log_notice("rfmd %s starting: brokers %s%s, group %s, orders %s -> segments %s, "
+    log_notice("rfmd %s starting: brokers %s%s, group %s, orders %s (keying: %s) -> segments %s, "
                "dead letters %s",
                RFM_VERSION, d->brokers, d->emb ? " (embedded)" : "", c->kafka.group_id, topics,
-               c->topics.segments, c->topics.dead_letter);
+               config_partitioner_name(c->input.partitioner), c->topics.segments,
+               c->topics.dead_letter);
     log_notice("scoring: %d bins, tie_break %s, clock %s (+%d days), %d segments; "
                "rescore every %lld ms; max message %zu bytes",
                c->scoring.bins,
@@ -195,6 +204,8 @@ static int daemon_start(daemon_ctx *d, char *err, size_t errlen) {
         consumer_set_start_unknown(d->cons, RD_KAFKA_OFFSET_BEGINNING);
     pipeline_init(&d->pipe, d->cfg, d->store, d->prod, d->trk);
     d->pipe.bp = d->restored_bp;
+    if (d->cfg->input.partitioner != CONFIG_PARTITIONER_TRUST)
+        pipeline_set_home(&d->pipe, daemon_home, d);
     /* The loop's wait is where input is waited for: without the wake-up
      * descriptor, no message would end it. Before subscribing, so the
      * first one is not missed. */

@@ -72,9 +72,20 @@ void daemon_jobs_log_rejects(const daemon_ctx *d) {
             break;
         n += (size_t)w;
     }
-    if (s->invalid && n < sizeof buf)
-        snprintf(buf + n, sizeof buf - n, " %s=%llu", PIPELINE_REJECT_INVALID,
-                 (unsigned long long)s->invalid);
+    const struct {
+        const char *name;
+        uint64_t count;
+    } more[] = {{PIPELINE_REJECT_INVALID, s->invalid},
+                {PIPELINE_REJECT_WRONG_PARTITION, s->wrong_partition}};
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) {
+        if (!more[i].count || n >= sizeof buf)
+            continue;
+        int w = snprintf(buf + n, sizeof buf - n, " %s=%llu", more[i].name,
+                         (unsigned long long)more[i].count);
+        if (w < 0 || (size_t)w >= sizeof buf - n)
+            break;
+        n += (size_t)w;
+    }
     log_notice("rejected by reason:%s (duplicates %llu, refunds for unknown customers %llu)",
                buf[0] ? buf : " none", (unsigned long long)s->duplicates,
                (unsigned long long)s->refund_unknown);

@@ -12,6 +12,10 @@
  *
  * Dead-letter copies carry the input's key and value byte for byte; the only
  * addition is the `rfmd-error: <reason>: <detail>` header.
+ *
+ * The keying check runs on the decoded order's customer_id, not on the
+ * message key: the customer is what decides whose state an order changes,
+ * and a key that is not the customer id proves nothing either way.
  */
 #include "pipeline.h"
 
@@ -34,6 +38,26 @@ void pipeline_init(pipeline *p, const config *cfg, store *s, producer *prod, tra
     p->prod = prod;
     p->trk = trk;
     log_ratelimit_init(&p->reject_rl, 10000, 10);
+}
+
+void pipeline_set_home(pipeline *p, pipeline_home_fn fn, void *ctx) {
+    p->home = fn;
+    p->home_ctx = ctx;
+}
+
+/* True when the decoded order belongs to another partition than the one it
+ * arrived on; the dead-letter detail is written into why. */
+static bool pipeline_misplaced(pipeline *p, const pipeline_input *in, char *why, size_t len) {
+    if (!p->home)
+        return false;
+    const order_str *id = &p->dec.o.customer_id;
+    int32_t count = 0;
+    int32_t home = p->home(p->home_ctx, in->topic, in->partition, id->p, id->len, &count);
+    if (home < 0 || home == in->partition)
+        return false;
+    snprintf(why, len, "customer %.*s belongs to partition %d of %d, arrived on %d", (int)id->len,
+             id->p, (int)home, (int)count, (int)in->partition);
+    return true;
 }
 
 void pipeline_free(pipeline *p) {
@@ -179,8 +203,11 @@ static int pipeline_redo(pipeline *p, const pipeline_input *in, int slot, event_
                          const char *err) {
     p->stats.redone++;
     int rc = 0;
+    char why[320];
     if (r != EVENT_OK) {
         rc = pipeline_dead_letter(p, in, slot, event_reject_name(r), err);
+    } else if (pipeline_misplaced(p, in, why, sizeof why)) {
+        rc = pipeline_dead_letter(p, in, slot, PIPELINE_REJECT_WRONG_PARTITION, why);
     } else if (!order_valid(&p->dec.o)) {
         rc = pipeline_dead_letter(p, in, slot, PIPELINE_REJECT_INVALID, PIPELINE_INVALID_DETAIL);
     } else {
@@ -213,12 +240,16 @@ int pipeline_process(pipeline *p, const pipeline_input *in) {
     event_reject r = event_decode(&p->cfg->fields, buf, in->payload ? in->len : 0,
                                   p->cfg->max_message_bytes, &p->dec, err, sizeof err);
     int rc = 0;
+    char why[320];
     if (tracker_in_state(p->trk, slot, in->offset)) {
         rc = pipeline_redo(p, in, slot, r, err[0] ? err : "rejected");
     } else if (r != EVENT_OK) {
         if ((int)r > 0 && r < EVENT_REJECT_COUNT)
             p->stats.rejected_by[r]++;
         rc = pipeline_dead_letter(p, in, slot, event_reject_name(r), err[0] ? err : "rejected");
+    } else if (pipeline_misplaced(p, in, why, sizeof why)) {
+        p->stats.wrong_partition++;
+        rc = pipeline_dead_letter(p, in, slot, PIPELINE_REJECT_WRONG_PARTITION, why);
     } else {
         store_customer *c = NULL;
         errno = 0;

@@ -1,9 +1,10 @@
 /*
  * pipeline — what rfmd does with one input message and with a rescore:
  *
- *   message -> event_decode -> order_apply -> score_apply -> segment event
- *                  |                              (only when breakpoints exist
- *                  +-> dead-letter copy            and the segment changed)
+ *   message -> event_decode -> home partition? -> order_apply -> score_apply
+ *                  |                |                    -> segment event (only
+ *                  +----------------+-> dead-letter copy    when breakpoints exist
+ *                                                           and the segment changed)
  *
  *   rescore -> score_breakpoints_compute -> score_rescore_all -> one event per
  *              customer whose segment changed (cause "rescore"), published
@@ -14,7 +15,8 @@
  * Every produced message takes a tracker ref for the input message that
  * caused it (rescore events take a global one), so input offsets are only
  * committed once their effects are delivered. Kafka-free apart from the
- * producer it is handed.
+ * producer it is handed: which partition a customer belongs to is asked of
+ * a function the daemon sets (pipeline_set_home), backed by the consumer.
  */
 #ifndef RFM_PIPELINE_H
 #define RFM_PIPELINE_H
@@ -34,6 +36,12 @@
 
 #define PIPELINE_ERROR_HEADER "rfmd-error"
 
+/* The keying check: the partition of `topic` that orders of `customer` (len
+ * bytes) must arrive on, with the topic's partition count in *count, given
+ * that this one arrived on `arrived`; -1 when it is not checked. */
+typedef int32_t (*pipeline_home_fn)(void *ctx, const char *topic, int32_t arrived,
+                                    const void *customer, size_t len, int32_t *count);
+
 typedef struct pipeline {
     const config *cfg;
     store *store;
@@ -43,8 +51,10 @@ typedef struct pipeline {
     pipeline_stats stats;
     event_decoded dec;
     log_ratelimit reject_rl;
-    int failed;           /* producer or memory failure: the daemon must stop */
-    bool republish;       /* next rescore publishes every customer, changed or not */
+    int failed;            /* producer or memory failure: the daemon must stop */
+    bool republish;        /* next rescore publishes every customer, changed or not */
+    pipeline_home_fn home; /* NULL: no keying check */
+    void *home_ctx;
     const uint8_t *saved; /* during such a rescore: segments before it, by index */
     /* A rescore's changes not yet published: customer index and the segment
      * it had before, oldest first from `next`. */
@@ -68,6 +78,11 @@ typedef struct pipeline_input {
 
 void pipeline_init(pipeline *p, const config *cfg, store *s, producer *prod, tracker *trk);
 void pipeline_free(pipeline *p);
+
+/* Check every decoded order against its customer's partition with fn (NULL:
+ * no check): one on another partition is dead-lettered with the reason
+ * PIPELINE_REJECT_WRONG_PARTITION and not applied. */
+void pipeline_set_home(pipeline *p, pipeline_home_fn fn, void *ctx);
 
 /* Returns 0, or -1 on a fatal failure (producer failed, out of memory). */
 int pipeline_process(pipeline *p, const pipeline_input *in);

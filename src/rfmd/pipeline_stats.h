@@ -16,6 +16,10 @@
  * beside event_reject_name's reasons in logs and metrics). */
 #define PIPELINE_REJECT_INVALID "invalid_order"
 
+/* Reason for orders that arrived on another partition than their
+ * customer's (input.partitioner; docs/contract.md §3.1). */
+#define PIPELINE_REJECT_WRONG_PARTITION "wrong_partition"
+
 typedef struct pipeline_stats {
     uint64_t consumed;       /* input messages handled */
     uint64_t redone;         /* already in the restored state: effects re-published only */
@@ -23,9 +27,10 @@ typedef struct pipeline_stats {
     uint64_t refunds;        /* refunds applied */
     uint64_t duplicates;     /* same order_id again: ignored */
     uint64_t refund_unknown; /* refund for an unknown customer: ignored */
-    uint64_t rejected;       /* dead-lettered: sum of rejected_by + invalid */
+    uint64_t rejected;       /* dead-lettered: rejected_by + invalid + wrong_partition */
     uint64_t rejected_by[EVENT_REJECT_COUNT];
     uint64_t invalid;             /* PIPELINE_REJECT_INVALID */
+    uint64_t wrong_partition;     /* PIPELINE_REJECT_WRONG_PARTITION */
     uint64_t dead_letter_refused; /* copies too large for the producer */
     uint64_t events_order;
     uint64_t events_rescore;

@@ -75,6 +75,7 @@ SAME_VAL(same_tie, scoring.tie_break)
 SAME_VAL(same_clock, scoring.clock)
 SAME_VAL(same_offset, scoring.as_of_offset_days)
 SAME_VAL(same_keep, snapshot.keep)
+SAME_VAL(same_partitioner, input.partitioner)
 
 static bool same_consumer(const config *a, const config *b) {
     return props_eq(a->kafka.consumer, a->kafka.nconsumer, b->kafka.consumer, b->kafka.nconsumer);
@@ -91,6 +92,10 @@ static const restart_key restart_keys[] = {
     {"topics.orders", orders_eq},
     {"topics.segments", same_segtopic},
     {"topics.dead_letter", same_dlq},
+    /* Which partition an order must arrive on is a property of the
+     * producers, decided once with the deployment, not a knob to turn under
+     * a running stream. */
+    {"input.partitioner", same_partitioner},
     {"fields.order_id", same_f_order_id},
     {"fields.customer_id", same_f_customer_id},
     {"fields.ts", same_f_ts},

@@ -125,6 +125,8 @@ static void metrics_orders(strbuf *b, const pipeline_stats *s) {
         labelled_u(b, "rfmd_orders_rejected_total", "reason", event_reject_name((event_reject)r),
                    s->rejected_by[r]);
     labelled_u(b, "rfmd_orders_rejected_total", "reason", PIPELINE_REJECT_INVALID, s->invalid);
+    labelled_u(b, "rfmd_orders_rejected_total", "reason", PIPELINE_REJECT_WRONG_PARTITION,
+               s->wrong_partition);
     metric_u(b, "rfmd_dead_letter_refused_total", "counter",
              "Dead-letter copies the producer refused (larger than message.max.bytes).",
              s->dead_letter_refused);
