@@ -3,7 +3,9 @@
 # run, which sets KAFKA_BOOTSTRAP): rfm-replay sends the FLO file, rfmd consumes
 # it, an independent client (kcat) reads the segments topic, and the last event
 # of every one of the 19,945 customers carries the seed notebook's segment
-# (tests/data/flo_golden.csv). Then SIGTERM: rfmd must exit 0 within 10 s.
+# (tests/data/flo_golden.csv), with every order checked to be on its
+# customer's partition (input.partitioner: murmur2_random). Then SIGTERM:
+# rfmd must exit 0 within 10 s.
 #
 # usage: test_daemon_kafka.sh RFMD RFM_REPLAY
 set -euo pipefail
@@ -23,6 +25,10 @@ fail() {
 }
 
 kafka_rfmd_config "$tmp/rfmd.yaml" rfmd-e2e 2s "$tmp/state"
+# rfm-replay keys by customer with Java's partitioner: check every order
+# against it (a misplaced one would be dead-lettered and its customer's
+# segment would differ from the seed below).
+printf 'input:\n  partitioner: murmur2_random\n' >>"$tmp/rfmd.yaml"
 
 "$replay" -q --format flo --brokers "$boot" --topic orders "$flo"
 kafka_rfmd_start "$rfmd" "$tmp/rfmd.yaml" "$tmp/rfmd.log"
