@@ -560,6 +560,74 @@ static void test_metrics(void **state) {
     }
 }
 
+/* ---- /partitions ---------------------------------------------------------- */
+
+/* An entry's offset: its value, or -1 for null. */
+static long long joffset(const json_t *o, const char *k) {
+    json_t *v = json_object_get(o, k);
+    if (json_is_null(v))
+        return -1;
+    return jint(o, k);
+}
+
+/* Both input partitions, caught up with lag 0: the offsets agree with each
+ * other, with what was produced, and with /metrics' per-partition lag. */
+static void test_partitions(void **state) {
+    fixture *f = *state;
+    int64_t t0 = harness_now_ms();
+    hresp r;
+    json_t *o;
+    for (;;) {
+        o = hhttp_json(f->addr, "/partitions", 200, &r);
+        json_t *list = json_object_get(o, "assignment");
+        bool done = json_array_size(list) == 2;
+        for (size_t i = 0; done && i < 2; i++) {
+            json_t *e = json_array_get(list, i);
+            done = joffset(e, "lag") == 0 && json_is_true(json_object_get(e, "caught_up")) &&
+                   joffset(e, "committed_offset") == joffset(e, "next_offset");
+        }
+        if (done)
+            break;
+        if (harness_now_ms() - t0 > 30000)
+            fail_msg("/partitions never settled: %.*s", (int)r.len, r.body);
+        hresp_free(&r);
+        harness_sleep_ms(200);
+    }
+    assert_string_equal(jstr(o, "group_id"), HARNESS_GROUP);
+    assert_int_equal(jint(o, "partitions"), 2);
+    assert_true(json_is_true(json_object_get(o, "caught_up")));
+    assert_null(json_object_get(o, "members"));
+    json_t *list = json_object_get(o, "assignment");
+    long long produced = 0;
+    scrape s;
+    scrape_metrics(f, &s);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *e = json_array_get(list, i);
+        assert_string_equal(jstr(e, "topic"), HARNESS_ORDERS);
+        assert_int_equal(jint(e, "partition"), (long long)i); /* sorted */
+        assert_string_equal(jstr(e, "state"), "running");
+        long long next = jint(e, "next_offset"), high = jint(e, "high_watermark");
+        /* The mock cluster's offsets start at 0: the watermark is the
+         * number of messages produced there, all applied and committed. */
+        assert_int_equal(next, high);
+        assert_true(high > 0);
+        assert_int_equal(jint(e, "committed_offset"), next);
+        produced += high;
+        char part[16];
+        snprintf(part, sizeof part, "%zu", i);
+        assert_int_equal(value(&s, "rfmd_consumer_lag_messages", "partition", part),
+                         jint(e, "lag"));
+        assert_int_equal(high - next, jint(e, "lag"));
+    }
+    json_decref(s.doc);
+    assert_int_equal(produced, f->consumed);
+    hresp_free(&r);
+    /* /healthz counts the same partitions. */
+    o = hhttp_json(f->addr, "/healthz", 200, &r);
+    assert_int_equal(jint(o, "partitions"), 2);
+    hresp_free(&r);
+}
+
 /* ---- an rfmd with nothing to score --------------------------------------- */
 
 static void test_before_first_rescore(void **state) {
@@ -597,6 +665,25 @@ static void test_before_first_rescore(void **state) {
     assert_int_equal(jint(o, "customers"), 0);
     assert_true(json_is_null(json_object_get(o, "as_of")));
     hresp_free(&r);
+    /* One empty partition, owned: nothing applied or committed, at its end
+     * once the first fetch says so. */
+    t0 = harness_now_ms();
+    for (;;) {
+        o = hhttp_json(addr, "/partitions", 200, &r);
+        assert_int_equal(jint(o, "partitions"), 1);
+        json_t *e = json_array_get(json_object_get(o, "assignment"), 0);
+        assert_string_equal(jstr(e, "state"), "running");
+        assert_true(json_is_null(json_object_get(e, "committed_offset")));
+        bool done = json_is_true(json_object_get(e, "caught_up")) &&
+                    joffset(e, "high_watermark") == 0 && joffset(e, "lag") == 0;
+        if (done)
+            break;
+        if (harness_now_ms() - t0 > 30000)
+            fail_msg("/partitions: the empty partition never caught up: %.*s", (int)r.len, r.body);
+        hresp_free(&r);
+        harness_sleep_ms(100);
+    }
+    hresp_free(&r);
     int64_t took;
     assert_int_equal(harness_stop(&h, 15000, &took), 0);
     /* Stopped: the port is closed, not hanging. */
@@ -616,7 +703,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_health),          cmocka_unit_test(test_customers),
         cmocka_unit_test(test_customer_errors), cmocka_unit_test(test_errors),
         cmocka_unit_test(test_segments),        cmocka_unit_test(test_breakpoints),
-        cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_metrics),         cmocka_unit_test(test_partitions),
     };
     const struct CMUnitTest empty[] = {
         cmocka_unit_test(test_before_first_rescore),

@@ -40,6 +40,7 @@ typedef struct fixture {
     saver_stats snap;
     http_status st;
     int lag_calls;
+    int owned_mode; /* fake_owned: 0 none, 1 several, unsorted */
 } fixture;
 
 /* Customer i: i+1 orders of 10(i+1).50 on 2021-05-(2i+1); the special id
@@ -66,6 +67,41 @@ static void fake_lag(void *ctx, http_lag_emit_fn emit, void *emit_ctx) {
     f->lag_calls++;
     emit(emit_ctx, "orders", 3, 42);
     emit(emit_ctx, "orders", 4, 0);
+}
+
+/* What the daemon's partitions callback does, out of order, each topic
+ * name in a buffer reused for the next (borrowed for the call only). */
+static void fake_owned(void *ctx, http_partitions_emit_fn emit, void *emit_ctx) {
+    fixture *f = ctx;
+    if (f->owned_mode == 0)
+        return;
+    static const struct {
+        const char *topic;
+        int32_t partition;
+        int64_t next, committed, high, lag;
+        bool caught_up;
+    } parts[] = {
+        {"orders", 10, 500, 480, 520, 20, true},
+        {"orders", 2, 7, -1, 7, 0, true},
+        {"b-orders", 0, 0, -1, -1, -1, false},  /* nothing known yet */
+        {"orders", 9, 100, 100, -1, -1, false}, /* watermark not cached */
+    };
+    char topic[32];
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        snprintf(topic, sizeof topic, "%s", parts[i].topic);
+        http_partition p = {
+            .topic = topic,
+            .partition = parts[i].partition,
+            .state = HTTP_PARTITION_RUNNING,
+            .next_offset = parts[i].next,
+            .committed = parts[i].committed,
+            .high_watermark = parts[i].high,
+            .lag = parts[i].lag,
+            .caught_up = parts[i].caught_up,
+        };
+        emit(emit_ctx, &p);
+        memset(topic, 'x', sizeof topic - 1);
+    }
 }
 
 static int setup(void **state) {
@@ -106,6 +142,9 @@ static int setup(void **state) {
         .pending = 1,
         .lag = fake_lag,
         .lag_ctx = f,
+        .group_id = "rfmd-test",
+        .owned = fake_owned,
+        .owned_ctx = f,
     };
     *state = f;
     return 0;
@@ -331,12 +370,85 @@ static void test_metrics(void **state) {
     free(r.body);
 }
 
+/* An entry's offset field: its value, or -1 for null. */
+static json_int_t joffset(const json_t *o, const char *key) {
+    const json_t *v = json_object_get(o, key);
+    if (json_is_null(v))
+        return -1;
+    if (!json_is_integer(v))
+        fail_msg("\"%s\" is neither an integer nor null", key);
+    return json_integer_value(v);
+}
+
+static void test_partitions(void **state) {
+    fixture *f = *state;
+    json_t *o;
+    /* None owned: an empty list, the group named. */
+    http_reply r = get(f, "/partitions", 200, &o);
+    assert_string_equal(jstr(o, "group_id"), "rfmd-test");
+    assert_int_equal(jint(o, "partitions"), 0);
+    assert_true(json_is_false(json_object_get(o, "caught_up")));
+    assert_true(json_is_array(json_object_get(o, "assignment")));
+    assert_int_equal(json_array_size(json_object_get(o, "assignment")), 0);
+    assert_null(json_object_get(o, "members")); /* unknown: omitted */
+    json_decref(o);
+    free(r.body);
+    /* No callback at all, no group: the same, group_id omitted. */
+    f->st.owned = NULL;
+    f->st.group_id = NULL;
+    r = get(f, "/partitions", 200, &o);
+    assert_null(json_object_get(o, "group_id"));
+    assert_int_equal(jint(o, "partitions"), 0);
+    json_decref(o);
+    free(r.body);
+
+    /* Several, emitted out of order: sorted by topic, then partition
+     * numerically (2 before 9 before 10); unknown values are null. */
+    f->st.owned = fake_owned;
+    f->owned_mode = 1;
+    f->st.caught_up = true;
+    r = get(f, "/partitions", 200, &o);
+    assert_int_equal(jint(o, "partitions"), 4);
+    assert_true(json_is_true(json_object_get(o, "caught_up")));
+    json_t *list = json_object_get(o, "assignment");
+    assert_int_equal(json_array_size(list), 4);
+    static const struct {
+        const char *topic;
+        json_int_t partition, next, committed, high, lag;
+        bool caught_up;
+    } want[] = {
+        {"b-orders", 0, 0, -1, -1, -1, false},
+        {"orders", 2, 7, -1, 7, 0, true},
+        {"orders", 9, 100, 100, -1, -1, false},
+        {"orders", 10, 500, 480, 520, 20, true},
+    };
+    for (size_t i = 0; i < 4; i++) {
+        json_t *e = json_array_get(list, i);
+        assert_string_equal(jstr(e, "topic"), want[i].topic);
+        assert_int_equal(jint(e, "partition"), want[i].partition);
+        assert_string_equal(jstr(e, "state"), "running");
+        assert_int_equal(joffset(e, "next_offset"), want[i].next);
+        assert_int_equal(joffset(e, "committed_offset"), want[i].committed);
+        assert_int_equal(joffset(e, "high_watermark"), want[i].high);
+        assert_int_equal(joffset(e, "lag"), want[i].lag);
+        assert_int_equal(json_is_true(json_object_get(e, "caught_up")), want[i].caught_up);
+        /* Unknown is null, never absent; no restore fields while running. */
+        assert_non_null(json_object_get(e, "lag"));
+        assert_non_null(json_object_get(e, "high_watermark"));
+        assert_null(json_object_get(e, "restore"));
+        assert_int_equal(json_object_size(e), 8);
+    }
+    json_decref(o);
+    free(r.body);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_health, setup, teardown),
         cmocka_unit_test_setup_teardown(test_customers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segments_and_breakpoints, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partitions, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

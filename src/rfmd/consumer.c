@@ -452,48 +452,90 @@ rd_kafka_t *consumer_handle(consumer *c) {
     return c->rk;
 }
 
+/* The tracker's view of a partition, false when it has none. */
+static bool consumer_info(const consumer *c, const char *topic, int32_t partition,
+                          tracker_partition_info *out) {
+    for (size_t i = 0, n = tracker_count(c->trk); i < n; i++) {
+        tracker_info(c->trk, i, out);
+        if (out->partition == partition && !strcmp(out->topic, topic))
+            return true;
+    }
+    return false;
+}
+
 /* Where this process is in a partition: the consumer's position once it has
  * consumed from it, else what the tracker knows (state restored, or offsets
  * committed earlier), else "at the end" if it reached EOF; -1 unknown. */
-static int64_t consumer_pos(const consumer *c, const rd_kafka_topic_partition_t *p, int64_t hi) {
+static int64_t consumer_pos(const rd_kafka_topic_partition_t *p, const tracker_partition_info *info,
+                            int64_t hi) {
     if (p->offset >= 0)
         return p->offset;
-    for (size_t i = 0, n = tracker_count(c->trk); i < n; i++) {
+    if (!info)
+        return -1;
+    if (info->applied != TRACKER_OFFSET_NONE)
+        return info->applied;
+    if (info->committed != TRACKER_OFFSET_NONE)
+        return info->committed;
+    return info->eof && hi >= 0 ? hi : -1;
+}
+
+/* One walk over the assignment for consumer_lag and consumer_partitions:
+ * librdkafka's position and cached watermarks, and the tracker's view.
+ * Returns the number of partitions walked. */
+static int consumer_walk(consumer *c, consumer_partition_fn fn, void *ctx) {
+    rd_kafka_topic_partition_list_t *l = NULL;
+    if (rd_kafka_assignment(c->rk, &l) || !l)
+        return 0;
+    bool have_pos = l->cnt && rd_kafka_position(c->rk, l) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int i = 0; i < l->cnt; i++) {
+        const rd_kafka_topic_partition_t *p = &l->elems[i];
         tracker_partition_info info;
-        tracker_info(c->trk, i, &info);
-        if (info.partition != p->partition || strcmp(info.topic, p->topic))
-            continue;
-        if (info.applied != TRACKER_OFFSET_NONE)
-            return info.applied;
-        if (info.committed != TRACKER_OFFSET_NONE)
-            return info.committed;
-        return info.eof ? hi : -1;
+        bool known = consumer_info(c, p->topic, p->partition, &info);
+        int64_t lo, hi;
+        if (rd_kafka_get_watermark_offsets(c->rk, p->topic, p->partition, &lo, &hi) || hi < 0)
+            hi = -1;
+        int64_t pos = have_pos ? consumer_pos(p, known ? &info : NULL, hi) : -1;
+        int64_t applied = known && info.applied != TRACKER_OFFSET_NONE ? info.applied : pos;
+        consumer_partition cp = {
+            .topic = p->topic,
+            .partition = p->partition,
+            .applied = applied,
+            .position = pos,
+            .committed = known && info.committed != TRACKER_OFFSET_NONE ? info.committed : -1,
+            .high = hi,
+            .lag = hi >= 0 && pos >= 0 ? (hi > pos ? hi - pos : 0) : -1,
+            .reached_end = known && info.reached_end,
+        };
+        fn(ctx, &cp);
     }
-    return -1;
+    int n = l->cnt;
+    rd_kafka_topic_partition_list_destroy(l);
+    return n;
+}
+
+typedef struct consumer_lag_walk {
+    consumer_lag_fn fn;
+    void *ctx;
+    int64_t total;
+} consumer_lag_walk;
+
+static void consumer_lag_one(void *ctx, const consumer_partition *p) {
+    consumer_lag_walk *w = ctx;
+    if (p->lag < 0)
+        return;
+    if (w->fn)
+        w->fn(w->ctx, p->topic, p->partition, p->lag);
+    w->total = (w->total < 0 ? 0 : w->total) + p->lag;
 }
 
 int64_t consumer_lag(consumer *c, consumer_lag_fn fn, void *ctx) {
-    rd_kafka_topic_partition_list_t *l = NULL;
-    if (rd_kafka_assignment(c->rk, &l) || !l)
-        return -1;
-    int64_t total = -1;
-    if (l->cnt && rd_kafka_position(c->rk, l) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        for (int i = 0; i < l->cnt; i++) {
-            const rd_kafka_topic_partition_t *p = &l->elems[i];
-            int64_t lo, hi;
-            if (rd_kafka_get_watermark_offsets(c->rk, p->topic, p->partition, &lo, &hi) || hi < 0)
-                continue;
-            int64_t pos = consumer_pos(c, p, hi);
-            if (pos < 0)
-                continue;
-            int64_t lag = hi > pos ? hi - pos : 0;
-            if (fn)
-                fn(ctx, p->topic, p->partition, lag);
-            total = (total < 0 ? 0 : total) + lag;
-        }
-    }
-    rd_kafka_topic_partition_list_destroy(l);
-    return total;
+    consumer_lag_walk w = {.fn = fn, .ctx = ctx, .total = -1};
+    consumer_walk(c, consumer_lag_one, &w);
+    return w.total;
+}
+
+int consumer_partitions(consumer *c, consumer_partition_fn fn, void *ctx) {
+    return consumer_walk(c, fn, ctx);
 }
 
 /* Read topic i's partition count from the cluster metadata into the cache;

@@ -96,6 +96,28 @@ rd_kafka_t *consumer_handle(consumer *c);
 typedef void (*consumer_lag_fn)(void *ctx, const char *topic, int32_t partition, int64_t lag);
 int64_t consumer_lag(consumer *c, consumer_lag_fn fn, void *ctx);
 
+/* One assigned partition as this process sees it (GET /partitions). Offsets
+ * in "next offset" form (last offset + 1), -1 where unknown. Nothing here
+ * costs a broker round trip: librdkafka's position and cached watermarks,
+ * and the tracker. */
+typedef struct consumer_partition {
+    const char *topic; /* valid during the callback only */
+    int32_t partition;
+    int64_t applied;   /* the tracker's applied position (every message below it
+                          is in the state), else `position` */
+    int64_t position;  /* where consumer_lag counts from (see there) */
+    int64_t committed; /* the last offset this process committed and Kafka
+                          acknowledged; -1 before its first commit there */
+    int64_t high;      /* librdkafka's cached high watermark */
+    int64_t lag;       /* high - position (0 when past it), as consumer_lag */
+    bool reached_end;  /* EOF reached at least once since it was assigned */
+} consumer_partition;
+typedef void (*consumer_partition_fn)(void *ctx, const consumer_partition *p);
+
+/* Calls fn for each assigned partition, in librdkafka's assignment order;
+ * returns how many. consumer_lag is the same walk, so the two agree. */
+int consumer_partitions(consumer *c, consumer_partition_fn fn, void *ctx);
+
 /* The keying check: the partition of `topic` (one of topics.orders) that
  * an order of `customer` (len bytes) must arrive on under
  * cfg->input.partitioner, with the topic's partition count in *count; the

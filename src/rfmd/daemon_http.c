@@ -19,6 +19,34 @@ static void daemon_http_lag(void *ctx, http_lag_emit_fn emit, void *emit_ctx) {
     consumer_lag(d->cons, emit, emit_ctx);
 }
 
+typedef struct daemon_http_owned {
+    http_partitions_emit_fn emit;
+    void *emit_ctx;
+} daemon_http_owned;
+
+/* A consumer_partition as the HTTP layer's plain struct. */
+static void daemon_http_owned_one(void *ctx, const consumer_partition *p) {
+    const daemon_http_owned *o = ctx;
+    http_partition hp = {
+        .topic = p->topic,
+        .partition = p->partition,
+        .state = HTTP_PARTITION_RUNNING, /* no restore on assignment yet */
+        .next_offset = p->applied,
+        .committed = p->committed,
+        .high_watermark = p->high,
+        .lag = p->lag,
+        .caught_up = p->reached_end,
+    };
+    o->emit(o->emit_ctx, &hp);
+}
+
+/* The owned partitions for /partitions: the same walk as the lag above. */
+static void daemon_http_owned_all(void *ctx, http_partitions_emit_fn emit, void *emit_ctx) {
+    daemon_ctx *d = ctx;
+    daemon_http_owned o = {.emit = emit, .emit_ctx = emit_ctx};
+    consumer_partitions(d->cons, daemon_http_owned_one, &o);
+}
+
 static void daemon_http_status(void *ctx, http_status *st) {
     daemon_ctx *d = ctx;
     *st = (http_status){
@@ -29,6 +57,7 @@ static void daemon_http_status(void *ctx, http_status *st) {
         .caught_up = d->backlog_done,
         .paused = d->paused,
         .partitions = consumer_assigned(d->cons),
+        .group_id = d->cfg->kafka.group_id,
         .reloads_ok = d->reload_stats.ok,
         .reloads_failed = d->reload_stats.failed,
         .last_reload_ok_ms = d->reload_stats.last_ok_ms,
@@ -42,6 +71,8 @@ static void daemon_http_status(void *ctx, http_status *st) {
         .pending = tracker_pending(d->trk),
         .lag = daemon_http_lag,
         .lag_ctx = d,
+        .owned = daemon_http_owned_all,
+        .owned_ctx = d,
     };
     producer_get_stats(d->prod, &st->producer);
 }

@@ -29,6 +29,7 @@ typedef struct trk_part {
     char *topic;
     int32_t partition;
     bool assigned, eof;
+    bool reached_end; /* EOF seen since the last assignment (latched) */
     int64_t applied, committed;
     int64_t redo_from; /* restored redo range start, NONE once consumed past it */
     trk_entry *e;
@@ -100,10 +101,12 @@ int tracker_slot(tracker *t, const char *topic, int32_t partition) {
 void tracker_set_assigned(tracker *t, int slot, bool assigned) {
     t->parts[slot].assigned = assigned;
     t->parts[slot].eof = false;
+    t->parts[slot].reached_end = false;
 }
 
 void tracker_set_eof(tracker *t, int slot) {
     t->parts[slot].eof = true;
+    t->parts[slot].reached_end = true;
 }
 
 bool tracker_all_eof(const tracker *t) {
@@ -304,6 +307,7 @@ void tracker_info(const tracker *t, size_t slot, tracker_partition_info *out) {
     out->partition = p->partition;
     out->assigned = p->assigned;
     out->eof = p->eof;
+    out->reached_end = p->reached_end;
     out->applied = p->applied;
     out->committable = trk_committable(t, p);
     out->committed = p->committed;

@@ -52,6 +52,8 @@ typedef struct tracker_partition_info {
     int32_t partition;
     bool assigned;
     bool eof;            /* caught up: EOF seen and no message consumed since */
+    bool reached_end;    /* EOF seen at least once since the partition was last
+                            assigned (stays true as new messages arrive) */
     int64_t applied;     /* TRACKER_OFFSET_NONE until a message was applied/restored */
     int64_t committable; /* TRACKER_OFFSET_NONE when nothing to commit */
     int64_t committed;   /* last offset Kafka acknowledged, or NONE */
@@ -66,8 +68,8 @@ void tracker_free(tracker *t);
 /* Slot of a partition, created on first use; -1 on allocation failure. */
 int tracker_slot(tracker *t, const char *topic, int32_t partition);
 
-/* Assignment bookkeeping (rebalance callback). Assign clears `eof`, and so
- * does consuming a message (tracker_begin). */
+/* Assignment bookkeeping (rebalance callback). Assign clears `eof` and
+ * `reached_end`; consuming a message (tracker_begin) clears `eof` only. */
 void tracker_set_assigned(tracker *t, int slot, bool assigned);
 void tracker_set_eof(tracker *t, int slot);
 /* True when at least one partition is assigned and every assigned one is

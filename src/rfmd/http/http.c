@@ -101,12 +101,14 @@ void http_route(const http_status *st, const char *url, http_reply *r) {
         http_api_segments(st, r);
     else if (!strcmp(url, "/breakpoints"))
         http_api_breakpoints(st, r);
+    else if (!strcmp(url, "/partitions"))
+        http_api_partitions(st, r);
     else if (!strncmp(url, customers, sizeof customers - 1))
         http_api_customer(st, url + sizeof customers - 1, r);
     else
         http_reply_error(r, 404,
                          "no such resource; try /healthz, /readyz, /metrics, /segments, "
-                         "/breakpoints or /customers/{id}");
+                         "/breakpoints, /partitions or /customers/{id}");
 }
 
 static enum MHD_Result http_respond(struct MHD_Connection *conn, http_reply *r, bool allow) {

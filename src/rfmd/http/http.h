@@ -8,6 +8,8 @@
  *   GET /customers/{id}   one customer's state (id URL-decoded)
  *   GET /segments         per segment: customers and mean R, F, M
  *   GET /breakpoints      current breakpoints; 503 before the first rescore
+ *   GET /partitions       the input partitions this instance owns: state,
+ *                         offsets, lag (docs/contract.md §12)
  *
  * GET and HEAD only (405 with Allow otherwise); every error is a JSON
  * {"error": "..."} with its 4xx/5xx status.
@@ -44,6 +46,34 @@ typedef void (*http_lag_emit_fn)(void *emit_ctx, const char *topic, int32_t part
 /* Calls emit for each assigned partition whose lag is known. */
 typedef void (*http_lag_fn)(void *ctx, http_lag_emit_fn emit, void *emit_ctx);
 
+/* What an owned input partition is doing (GET /partitions "state"). Only
+ * RUNNING exists in this version; a partition whose state is being restored
+ * on assignment (issue 12's changelog restore) will be RESTORING, with its
+ * progress in fields added to http_partition then. */
+typedef enum http_partition_state {
+    HTTP_PARTITION_RUNNING = 0, /* consuming and applying orders */
+} http_partition_state;
+
+/* One owned input partition (GET /partitions). Offsets are "next offset"
+ * form (last offset + 1); -1 where unknown (shown as null). */
+typedef struct http_partition {
+    const char *topic; /* borrowed for the emit call only: copied if kept */
+    int32_t partition;
+    http_partition_state state;
+    int64_t next_offset;    /* the next offset to apply: every message below it
+                               is in the state */
+    int64_t committed;      /* committed to the group by this instance */
+    int64_t high_watermark; /* cached, as of the consumer's last fetch */
+    int64_t lag;            /* as rfmd_consumer_lag_messages */
+    bool caught_up;         /* reached its end once since it was assigned */
+} http_partition;
+
+/* One owned partition for GET /partitions. */
+typedef void (*http_partitions_emit_fn)(void *emit_ctx, const http_partition *p);
+/* Calls emit for each owned input partition, in any order (the handler
+ * sorts them). */
+typedef void (*http_partitions_fn)(void *ctx, http_partitions_emit_fn emit, void *emit_ctx);
+
 /* Everything the endpoints show. Pointers are borrowed for one request. */
 typedef struct http_status {
     /* The process. */
@@ -54,6 +84,7 @@ typedef struct http_status {
     bool caught_up;            /* every assigned partition was consumed to its end once */
     bool paused;               /* consumption paused by producer back-pressure */
     int partitions;            /* input partitions assigned now */
+    const char *group_id;      /* kafka.group_id (/partitions); NULL: omitted */
     /* SIGHUP reloads. */
     uint64_t reloads_ok, reloads_failed;
     int64_t last_reload_ok_ms; /* epoch ms, 0 = never */
@@ -71,6 +102,8 @@ typedef struct http_status {
     size_t pending;        /* deliveries awaited before offsets can be committed */
     http_lag_fn lag;       /* NULL: no lag samples */
     void *lag_ctx;
+    http_partitions_fn owned; /* NULL: /partitions lists none */
+    void *owned_ctx;
 } http_status;
 
 /* Fill *st (zeroed by the caller) with the current values. */

@@ -1,9 +1,9 @@
 /*
  * http_internal — what the HTTP server (http.c) shares with its handlers
- * (http_api.c: JSON endpoints, http_metrics.c: Prometheus). A handler reads
- * the request's http_status and fills an http_reply; http.c turns the reply
- * into a libmicrohttpd response. Nothing here needs a server, so tests call
- * http_route with a status of their own.
+ * (http_api.c: JSON endpoints, http_partitions.c: /partitions,
+ * http_metrics.c: Prometheus). A handler reads the request's http_status and
+ * fills an http_reply; http.c turns the reply into a libmicrohttpd response. Nothing here needs a
+ * server, so tests call http_route with a status of their own.
  */
 #ifndef RFM_HTTP_INTERNAL_H
 #define RFM_HTTP_INTERNAL_H
@@ -41,6 +41,9 @@ void http_api_health(const http_status *st, bool readiness, http_reply *r);
 void http_api_customer(const http_status *st, const char *path_id, http_reply *r);
 void http_api_segments(const http_status *st, http_reply *r);
 void http_api_breakpoints(const http_status *st, http_reply *r);
+/* GET /partitions (http_partitions.c): st->owned's partitions, sorted by
+ * topic then partition. */
+void http_api_partitions(const http_status *st, http_reply *r);
 
 /* Prometheus exposition (http_metrics.c). */
 void http_metrics(const http_status *st, http_reply *r);
