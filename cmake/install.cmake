@@ -4,27 +4,28 @@
 #   cmake --install build --prefix DIR   lays out, relative to DIR:
 #     bin/rfmd bin/rfmctl bin/rfm-replay
 #     etc/rfmd/rfmd.yaml
-#     lib/systemd/system/rfmd.service
+#     lib/systemd/system/rfmd.service lib/systemd/system/rfmd@.service
 #     lib/sysusers.d/rfmd.conf
 #     share/man/man8/rfmd.8 share/man/man1/{rfmctl,rfm-replay}.1
 #     share/doc/rfmd/README.md share/doc/rfmd/contract.md
 #   cpack -G DEB (in the build directory) packages the same under /usr, except
 #   the configuration, which goes to /etc/rfmd (a conffile).
 #
-# The unit starts /usr/bin/rfmd: it is written for the package's layout.
+# The units start /usr/bin/rfmd: they are written for the package's layout.
+# rfmd@.service is the template for several instances on one host.
 
 include(GNUInstallDirs)
 
 set(RFM_INSTALL_CONFDIR "${CMAKE_INSTALL_SYSCONFDIR}/rfmd" CACHE STRING
     "Where rfmd.yaml is installed (relative to the prefix unless absolute)")
 set(RFM_INSTALL_UNITDIR "lib/systemd/system" CACHE STRING
-    "Where rfmd.service is installed (relative to the prefix unless absolute)")
+    "Where rfmd.service and rfmd@.service are installed (relative to the prefix unless absolute)")
 set(RFM_INSTALL_SYSUSERSDIR "lib/sysusers.d" CACHE STRING
     "Where the sysusers.d(5) file is installed (relative to the prefix unless absolute)")
 
 install(TARGETS rfmd rfmctl rfm-replay RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES conf/rfmd.yaml DESTINATION ${RFM_INSTALL_CONFDIR})
-install(FILES systemd/rfmd.service DESTINATION ${RFM_INSTALL_UNITDIR})
+install(FILES systemd/rfmd.service systemd/rfmd@.service DESTINATION ${RFM_INSTALL_UNITDIR})
 install(FILES systemd/rfmd.sysusers.conf DESTINATION ${RFM_INSTALL_SYSUSERSDIR} RENAME rfmd.conf)
 install(FILES man/rfmd.8 DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
 install(FILES man/rfmctl.1 man/rfm-replay.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)

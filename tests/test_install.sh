@@ -2,7 +2,8 @@
 # `cmake --install` into a scratch prefix lays out everything a system
 # installation needs, and what it installs works: the binaries run, the
 # shipped configuration passes rfmd --check-config, the man pages format
-# without warnings, the unit and sysusers file are the source's.
+# without warnings, the units (rfmd.service, the template rfmd@.service) and
+# the sysusers file are the source's.
 #
 # usage: test_install.sh CMAKE BUILD_DIR SOURCE_DIR
 set -euo pipefail
@@ -22,12 +23,15 @@ r=$tmp/root
 for f in bin/rfmd bin/rfmctl bin/rfm-replay; do
     [ -x "$r/$f" ] || fail "$f missing or not executable"
 done
-for f in etc/rfmd/rfmd.yaml lib/systemd/system/rfmd.service lib/sysusers.d/rfmd.conf \
+for f in etc/rfmd/rfmd.yaml lib/systemd/system/rfmd.service lib/systemd/system/rfmd@.service \
+    lib/sysusers.d/rfmd.conf \
     share/man/man8/rfmd.8 share/man/man1/rfmctl.1 share/man/man1/rfm-replay.1 \
     share/doc/rfmd/README.md share/doc/rfmd/contract.md; do
     [ -f "$r/$f" ] || fail "$f missing"
 done
 cmp -s "$src/systemd/rfmd.service" "$r/lib/systemd/system/rfmd.service" || fail "unit differs"
+cmp -s "$src/systemd/rfmd@.service" "$r/lib/systemd/system/rfmd@.service" ||
+    fail "template unit differs"
 cmp -s "$src/systemd/rfmd.sysusers.conf" "$r/lib/sysusers.d/rfmd.conf" || fail "sysusers differs"
 cmp -s "$src/conf/rfmd.yaml" "$r/etc/rfmd/rfmd.yaml" || fail "rfmd.yaml differs"
 

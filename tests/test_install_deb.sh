@@ -24,7 +24,8 @@ deb=$(ls "$tmp"/pkg/rfmd_*.deb)
 [ -f "$deb" ] || fail "no .deb"
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's#^\./#/#' >"$tmp/files"
 for f in /usr/bin/rfmd /usr/bin/rfmctl /usr/bin/rfm-replay /etc/rfmd/rfmd.yaml \
-    /usr/lib/systemd/system/rfmd.service /usr/lib/sysusers.d/rfmd.conf \
+    /usr/lib/systemd/system/rfmd.service /usr/lib/systemd/system/rfmd@.service \
+    /usr/lib/sysusers.d/rfmd.conf \
     /usr/share/man/man8/rfmd.8.gz /usr/share/man/man1/rfmctl.1.gz \
     /usr/share/man/man1/rfm-replay.1.gz /usr/share/doc/rfmd/contract.md; do
     grep -qxF "$f" "$tmp/files" || { cat "$tmp/files" >&2; fail "$f not in the package"; }

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# The systemd unit and sysusers file, checked with systemd's own tools:
+# The systemd units and sysusers file, checked with systemd's own tools:
 #  - the settings rfmd relies on are there (Type=notify, watchdog, reload...);
+#  - the template rfmd@.service is rfmd.service but for its instance lines
+#    (Description=, ExecStart=, StateDirectory=, WorkingDirectory=; comments
+#    aside), so the two cannot drift apart;
 #  - `systemd-analyze verify` is clean (on a copy whose ExecStart points at
 #    the built rfmd, since /usr/bin/rfmd need not exist here; man pages from
-#    man/, so Documentation=man:rfmd(8) resolves);
-#  - `systemd-analyze security --offline=true` rates it 2.0 or lower;
+#    man/, so Documentation=man:rfmd(8) resolves), for the template as an
+#    instance (rfmd@a.service) too;
+#  - `systemd-analyze security --offline=true` rates rfmd.service 2.0 or
+#    lower, and rfmd@a.service no worse than rfmd.service;
 #  - systemd-sysusers accepts the sysusers.d file (dry run, scratch root).
 # Exit 77 (skipped) without systemd-analyze.
 #
@@ -13,6 +18,7 @@ set -euo pipefail
 src=$1
 rfmd=$(realpath "$2")
 unit=$src/systemd/rfmd.service
+template=$src/systemd/rfmd@.service
 sysusers=$src/systemd/rfmd.sysusers.conf
 command -v systemd-analyze >/dev/null || {
     echo "SKIP: systemd-analyze not installed" >&2
@@ -32,6 +38,23 @@ for line in 'Type=notify' 'NotifyAccess=main' 'WatchdogSec=30' 'TimeoutStopSec=1
     grep -qxF -- "$line" "$unit" || fail "$unit: no line '$line'"
 done
 
+# 1b. The template: its instance lines, and otherwise the same unit.
+for line in 'ExecStart=/usr/bin/rfmd -c /etc/rfmd/%i.yaml' 'StateDirectory=rfmd/%i' \
+    'WorkingDirectory=/var/lib/rfmd/%i' 'ConfigurationDirectory=rfmd'; do
+    grep -qxF -- "$line" "$template" || fail "$template: no line '$line'"
+done
+settings() { grep -v -e '^#' -e '^$' "$1"; }
+settings "$template" | sed -e 's#^\(Description=.*\) (instance %i)$#\1#' \
+    -e 's#^ExecStart=/usr/bin/rfmd -c /etc/rfmd/%i.yaml$#ExecStart=/usr/bin/rfmd -c /etc/rfmd/rfmd.yaml#' \
+    -e 's#^StateDirectory=rfmd/%i$#StateDirectory=rfmd#' \
+    -e 's#^WorkingDirectory=/var/lib/rfmd/%i$#WorkingDirectory=/var/lib/rfmd#' >"$tmp/template.norm"
+settings "$unit" >"$tmp/unit.norm"
+if ! d=$(diff -u "$tmp/unit.norm" "$tmp/template.norm"); then
+    fail "rfmd@.service differs from rfmd.service beyond its instance lines (keep them in step):
+$d"
+fi
+[ "$(grep -c '%i' "$tmp/template.norm" || true)" = 0 ] || fail "rfmd@.service: %i on another line"
+
 # 2. verify, on a copy that starts the binary just built.
 mkdir -p "$tmp/unit" "$tmp/man/man1" "$tmp/man/man8"
 sed "s#/usr/bin/rfmd#$rfmd#g" "$unit" >"$tmp/unit/rfmd.service"
@@ -44,6 +67,14 @@ if ! out=$(MANPATH=$tmp/man systemd-analyze verify "${man_opt[@]}" "$tmp/unit/rf
     fail "systemd-analyze verify: $out"
 fi
 [ -z "$out" ] || fail "systemd-analyze verify is not clean: $out"
+# The template, as the instance rfmd@a (verify loads rfmd@.service for it).
+sed "s#/usr/bin/rfmd#$rfmd#g" "$template" >"$tmp/unit/rfmd@.service"
+grep -q "^ExecStart=$rfmd " "$tmp/unit/rfmd@.service" || fail "template ExecStart not rewritten"
+ln -s "rfmd@.service" "$tmp/unit/rfmd@a.service"
+if ! out=$(MANPATH=$tmp/man systemd-analyze verify "${man_opt[@]}" "$tmp/unit/rfmd@a.service" 2>&1); then
+    fail "systemd-analyze verify rfmd@a.service: $out"
+fi
+[ -z "$out" ] || fail "systemd-analyze verify rfmd@a.service is not clean: $out"
 
 # 3. security: overall exposure <= 2.0 (--threshold is in tenths).
 if ! sec=$(systemd-analyze security --offline=true --threshold=20 "$tmp/unit/rfmd.service" 2>&1); then
@@ -55,6 +86,16 @@ exposure=$(printf '%s\n' "$sec" | sed -n 's/.*Overall exposure level for [^:]*: 
 awk -v e="$exposure" 'BEGIN { exit !(e + 0 <= 2.0) }' || fail "exposure $exposure > 2.0"
 echo "exposure: $exposure"
 printf '%s\n' "$sec" | grep '✗' || true
+# The template's instance: no worse than the plain unit.
+if ! isec=$(systemd-analyze security --offline=true "$tmp/unit/rfmd@a.service" 2>&1); then
+    echo "$isec" >&2
+    fail "systemd-analyze security rfmd@a.service failed"
+fi
+iexp=$(printf '%s\n' "$isec" | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+[ -n "$iexp" ] || fail "no overall exposure level for rfmd@a.service in: $isec"
+awk -v a="$iexp" -v b="$exposure" 'BEGIN { exit !(a + 0 <= b + 0) }' ||
+    fail "rfmd@a.service exposure $iexp is worse than rfmd.service's $exposure"
+echo "exposure rfmd@a: $iexp"
 
 # 4. sysusers.d: creates user and group rfmd.
 if command -v systemd-sysusers >/dev/null; then
