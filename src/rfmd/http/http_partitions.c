@@ -89,7 +89,8 @@ void http_api_partitions(const http_status *st, http_reply *r) {
     json_t *list = l.oom ? NULL : json_array();
     json_t *o = json_object();
     if (list && o) {
-        qsort(l.v, l.n, sizeof *l.v, partitions_cmp);
+        if (l.n) /* qsort(NULL, 0, ...) is undefined */
+            qsort(l.v, l.n, sizeof *l.v, partitions_cmp);
         for (size_t i = 0; i < l.n; i++)
             json_array_append_new(list, partitions_entry(&l.v[i]));
         if (st->group_id)
