@@ -23,7 +23,7 @@ fi
 # Public headers by layer.
 util_api="money timefmt"
 engine_api="store order score segment segment_totals snapshot"
-codec_api="event reader reader_csv"
+codec_api="event reader reader_csv changelog"
 config_api="config"
 
 allowed_api() { # layer -> public headers it may include
@@ -55,7 +55,8 @@ layer_of() {
     src/rfmd/*) echo rfmd ;;
     tools/*) echo tools ;;
     include/rfm/money.h | include/rfm/timefmt.h) echo util ;;
-    include/rfm/event.h | include/rfm/reader.h | include/rfm/reader_csv.h) echo codec ;;
+    include/rfm/event.h | include/rfm/reader.h | include/rfm/reader_csv.h | \
+        include/rfm/changelog.h) echo codec ;;
     include/rfm/config.h) echo config ;;
     include/rfm/*) echo engine ;;
     esac
