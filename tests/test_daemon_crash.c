@@ -11,7 +11,8 @@
  * table (tests/data/flo_golden.csv): nothing lost, nothing counted twice.
  * (The events of this replay are not read back here: with the mock cluster,
  * rfmd's group join for the uninterrupted run then hung in JoinGroup for
- * minutes, 4 times in 5. redo_after_kill checks the events.)
+ * minutes, 4 times in 5. redo_after_kill checks the events. The
+ * uninterrupted run gets a cluster of its own, for the same reason.)
  *
  * resend_after_restart: orders already applied, sent again after a restart
  * (same order_id), change nothing.
@@ -38,7 +39,6 @@
 
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -50,19 +50,6 @@
 static const char *rfmd_path;
 
 #define REDONE "(already in the restored state) published again"
-
-static void remove_snapshots(const harness *h) {
-    DIR *d = opendir(h->dir);
-    assert_non_null(d);
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strstr(e->d_name, ".snap")) {
-            char p[600];
-            snprintf(p, sizeof p, "%s/%s", h->dir, e->d_name);
-            assert_int_equal(unlink(p), 0);
-        }
-    closedir(d);
-}
 
 static void test_crash_replay(void **state) {
     harness *h = *state;
@@ -120,8 +107,16 @@ static void test_crash_replay(void **state) {
             harness_log_count(h, REDONE));
     char *interrupted = flo_dump(h, "interrupted.csv");
 
-    /* The same topic, read once from the beginning without interruption. */
-    remove_snapshots(h);
+    /* The same orders, produced in the same order into a fresh cluster and
+     * read once from the beginning without interruption. Not the same
+     * cluster: after 25 interrupted members, librdkafka's mock cluster at
+     * times never answers the next member's JoinGroup, even in a new group
+     * (seen in CI: no assignment in 120 s, rfmd's loop alive; the same with
+     * the rfmd of the commit before the layout change, seed 1796169801). */
+    harness_cleanup(h);
+    harness_init(h, rfmd_path, 8, 8, 1);
+    flo_produce(h, &os, 0, os.n);
+    harness_write_config(h, "60s", NULL, NULL, NULL);
     harness_run_to_end(h, 120000);
     char *whole = flo_dump(h, "uninterrupted.csv");
     flo_first_difference(interrupted, whole, "interrupted vs uninterrupted dump");
