@@ -11,6 +11,10 @@
 #     rfm-bench-latency produces orders of new customers at RATE/s for SECS
 #     seconds and times each one to its segment-change event: p50, p99.
 #
+# RFM_BENCH_CHANGELOG=on runs rfmd with changelog.enabled; =alternate turns
+# it on for the even-numbered rfmd runs only (off, on, off, ...) and reports
+# the medians of both and their ratio as well.
+#
 # usage: bench/kafka.sh [ORDERS [RUNS [RATE [SECS]]]]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,6 +41,9 @@ echo "## pre-fill: $n orders ($((n / 4)) customers) by rfm-replay in $(awk -v a=
 start_rfmd() { # run-number
     mkdir -p "$tmp/state$1"
     kafka_rfmd_config "$tmp/rfmd$1.yaml" "rfmd-bench-$1" 10m "$tmp/state$1" 10m
+    case ${RFM_BENCH_CHANGELOG:-off}:$(($1 % 2)) in
+    on:* | alternate:0) printf 'changelog:\n  enabled: true\n' >>"$tmp/rfmd$1.yaml" ;;
+    esac
     kafka_rfmd_start "$build/rfmd" "$tmp/rfmd$1.yaml" "$tmp/rfmd$1.log"
 }
 
@@ -57,6 +64,7 @@ for i in $(seq 1 "$runs"); do
     got=$(sed -n 's/.*backlog consumed: \([0-9]*\) messages.*/\1/p' "$tmp/rfmd$i.log")
     [ "$got" = "$n" ] || { echo "rfmd consumed $got of $n" >&2; exit 1; }
     echo "$rr" >>"$tmp/rfmd.rates"
+    if grep -q '^changelog:' "$tmp/rfmd$i.yaml"; then echo "$rr" >>"$tmp/cl-on.rates"; else echo "$rr" >>"$tmp/cl-off.rates"; fi
     printf 'run %d: kcat %.0f orders/s, rfmd %.0f orders/s\n' "$i" "$kr" "$rr"
     if [ "$i" -lt "$runs" ]; then
         kafka_rfmd_stop
@@ -67,6 +75,13 @@ rm=$(kafka_median <"$tmp/rfmd.rates")
 printf 'ingest_kcat_orders_per_s_median %.0f\n' "$km"
 printf 'ingest_rfmd_orders_per_s_median %.0f\n' "$rm"
 awk -v r="$rm" -v k="$km" 'BEGIN { printf "ingest_ratio_rfmd_to_kcat %.2f\n", r / k }'
+if [ "${RFM_BENCH_CHANGELOG:-off}" = alternate ] && [ -s "$tmp/cl-on.rates" ]; then
+    off=$(kafka_median <"$tmp/cl-off.rates")
+    on=$(kafka_median <"$tmp/cl-on.rates")
+    printf 'ingest_rfmd_changelog_off_orders_per_s_median %.0f\n' "$off"
+    printf 'ingest_rfmd_changelog_on_orders_per_s_median %.0f\n' "$on"
+    awk -v a="$on" -v b="$off" 'BEGIN { printf "ingest_ratio_changelog_on_to_off %.2f\n", a / b }'
+fi
 
 echo
 echo "## latency: new customers' orders at $rate/s for $secs s into the running rfmd"

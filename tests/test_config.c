@@ -57,6 +57,8 @@ static void assert_config_equal(const config *a, const config *b) {
     assert_string_equal(a->topics.segments, b->topics.segments);
     assert_string_equal(a->topics.dead_letter, b->topics.dead_letter);
     assert_int_equal(a->input.partitioner, b->input.partitioner);
+    assert_int_equal(a->changelog.enabled, b->changelog.enabled);
+    assert_string_equal(a->changelog.topic, b->changelog.topic);
     assert_string_equal(a->fields.order_id, b->fields.order_id);
     assert_string_equal(a->fields.customer_id, b->fields.customer_id);
     assert_string_equal(a->fields.ts, b->fields.ts);
@@ -117,6 +119,9 @@ static void test_defaults(void **state) {
     assert_string_equal(c.topics.dead_letter, "rfm.orders.dlq");
     /* No keying check unless asked for (conf/rfmd.yaml says why). */
     assert_int_equal(c.input.partitioner, CONFIG_PARTITIONER_TRUST);
+    /* No changelog unless asked for; its topic follows the group. */
+    assert_false(c.changelog.enabled);
+    assert_string_equal(c.changelog.topic, "rfmd-changelog");
     /* SPEC §2 field names. */
     assert_string_equal(c.fields.order_id, "order_id");
     assert_string_equal(c.fields.customer_id, "customer_id");
@@ -368,6 +373,20 @@ static void test_values(void **state) {
         config_free(&c);
     }
 
+    /* changelog: the topic follows the final group_id whatever the key order,
+     * unless given. */
+    if (load(&c, "changelog: {enabled: true}\nkafka: {group_id: g1}\n", err, sizeof err))
+        fail_msg("%s", err);
+    assert_true(c.changelog.enabled);
+    assert_string_equal(c.changelog.topic, "g1-changelog");
+    config_free(&c);
+    if (load(&c, "changelog: {topic: cl, enabled: false}\nkafka: {group_id: g1}\n", err,
+             sizeof err))
+        fail_msg("%s", err);
+    assert_false(c.changelog.enabled);
+    assert_string_equal(c.changelog.topic, "cl");
+    config_free(&c);
+
     /* Rules for 5 bins replace the default map entirely. */
     if (load(&c, "segments:\n  - {pattern: \"5[1-5]\", name: recent}\n", err, sizeof err))
         fail_msg("%s", err);
@@ -422,6 +441,11 @@ static const bad_case bad_cases[] = {
     {"input: {partitoner: trust}\n",
      "t.yaml:1:9: input.partitoner: unknown key (did you mean 'partitioner'?)"},
     {"input: [trust]\n", "t.yaml:1:8: input: expected a mapping of keys, got a list"},
+    {"changelog:\n  enabled: yes\n",
+     "t.yaml:2:12: changelog.enabled: must be true or false, got \"yes\""},
+    {"changelog: {topic: \"\"}\n", "t.yaml:1:20: changelog.topic: must not be empty"},
+    {"changelog: {enable: true}\n",
+     "t.yaml:1:13: changelog.enable: unknown key (did you mean 'enabled'?)"},
     {"scoring: {clock: sun}\n", "t.yaml:1:18: scoring.clock: must be event or wall, got \"sun\""},
     {"scoring: {as_of_offset_days: -1}\n",
      "t.yaml:1:30: scoring.as_of_offset_days: must be an integer from 0 to 3650, got \"-1\""},

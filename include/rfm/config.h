@@ -59,6 +59,12 @@ typedef struct config {
         config_partitioner partitioner;
     } input;
 
+    /* changelog.*: the compacted per-customer changelog topic (contract §9.1). */
+    struct {
+        bool enabled; /* default false: nothing reads it back yet */
+        char *topic;  /* default "<kafka.group_id>-changelog", set after the walk */
+    } changelog;
+
     event_fields fields; /* strings owned by the config */
     size_t max_message_bytes;
 

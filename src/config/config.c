@@ -54,6 +54,12 @@ int config_defaults(config *c) {
      * rfm-replay murmur2), as well as unkeyed ones, for users who run one
      * rfmd, where keying does not matter. Several rfmd in a group set it. */
     c->input.partitioner = CONFIG_PARTITIONER_TRUST;
+    /* Off: nothing restores from the changelog yet, so writing it costs
+     * produced bytes only a user who wants the topic should pay. The topic
+     * follows the group (config_keys_apply derives it from the final
+     * kafka.group_id unless changelog.topic is given). */
+    c->changelog.enabled = false;
+    c->changelog.topic = dup_or_fail("rfmd-changelog", &ok);
     event_fields f;
     event_fields_default(&f);
     c->fields.order_id = dup_or_fail(f.order_id, &ok);
@@ -96,6 +102,7 @@ void config_free(config *c) {
         free(c->topics.orders[i]);
     free(c->topics.segments);
     free(c->topics.dead_letter);
+    free(c->changelog.topic);
     free((char *)c->fields.order_id);
     free((char *)c->fields.customer_id);
     free((char *)c->fields.ts);

@@ -140,6 +140,20 @@ static int k_partitioner(config_ctx *x, const yaml_node_t *n, const char *k) {
 }
 static const config_keydef input_keys[] = {{"partitioner", k_partitioner}};
 
+static int k_cl_enabled(config_ctx *x, const yaml_node_t *n, const char *k) {
+    static const char *const names[] = {"true", "false"};
+    size_t i;
+    if (config_yaml_choose(x, n, k, names, COUNT(names), &i))
+        return -1;
+    x->c->changelog.enabled = i == 0;
+    return 0;
+}
+static int k_cl_topic(config_ctx *x, const yaml_node_t *n, const char *k) {
+    x->changelog_topic_given = true;
+    return config_yaml_set_str(x, n, k, &x->c->changelog.topic, true);
+}
+static const config_keydef changelog_keys[] = {{"enabled", k_cl_enabled}, {"topic", k_cl_topic}};
+
 /* fields.* are const char * in event_fields but owned here (see config_free). */
 static int set_field(config_ctx *x, const yaml_node_t *n, const char *k, const char **dst) {
     char *v = NULL;
@@ -291,6 +305,7 @@ static const config_keydef log_keys[] = {{"level", k_level}, {"format", k_format
 SECTION(kafka, kafka_keys)
 SECTION(topics, topic_keys)
 SECTION(input, input_keys)
+SECTION(changelog, changelog_keys)
 SECTION(fields, field_keys)
 SECTION(limits, limit_keys)
 SECTION(scoring, scoring_keys)
@@ -308,9 +323,10 @@ static int k_segments(config_ctx *x, const yaml_node_t *n, const char *k) {
 }
 
 static const config_keydef top_keys[] = {
-    {"kafka", k_kafka},   {"topics", k_topics},   {"input", k_input},      {"fields", k_fields},
-    {"limits", k_limits}, {"scoring", k_scoring}, {"rescore", k_rescore},  {"snapshot", k_snapshot},
-    {"http", k_http},     {"log", k_log},         {"segments", k_segments}};
+    {"kafka", k_kafka},         {"topics", k_topics},   {"input", k_input},
+    {"changelog", k_changelog}, {"fields", k_fields},   {"limits", k_limits},
+    {"scoring", k_scoring},     {"rescore", k_rescore}, {"snapshot", k_snapshot},
+    {"http", k_http},           {"log", k_log},         {"segments", k_segments}};
 
 /* The segment rules remembered by k_segments, or the default map, compiled
  * for the final scoring.bins. */
@@ -372,10 +388,28 @@ static int compile_segments(config_ctx *x) {
     return 0;
 }
 
+/* changelog.topic not given: "<kafka.group_id>-changelog", once the group
+ * is final whatever the key order. */
+static int default_changelog_topic(config_ctx *x) {
+    config *c = x->c;
+    if (x->changelog_topic_given)
+        return 0;
+    size_t len = strlen(c->kafka.group_id) + sizeof "-changelog";
+    char *t = malloc(len);
+    if (!t)
+        return config_yaml_fail(x, NULL, "changelog.topic", "out of memory");
+    snprintf(t, len, "%s-changelog", c->kafka.group_id);
+    free(c->changelog.topic);
+    c->changelog.topic = t;
+    return 0;
+}
+
 int config_keys_apply(config_ctx *x, const yaml_node_t *root) {
     /* No document or an empty one: all defaults. */
     if (root && !(root->type == YAML_SCALAR_NODE && !*config_yaml_scalar(root)) &&
         config_yaml_walk(x, root, "", top_keys, COUNT(top_keys)))
+        return -1;
+    if (default_changelog_topic(x))
         return -1;
     return compile_segments(x);
 }

@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "changelog_topic.h"
 #include "daemon_internal.h"
 #include "log.h"
 #include "notify.h"
@@ -129,10 +130,10 @@ static void daemon_log_start(const daemon_ctx *d) {
         n += (size_t)w;
     }
     log_notice("rfmd %s starting: brokers %s%s, group %s, orders %s (keying: %s) -> segments %s, "
-               "dead letters %s",
+               "dead letters %s, changelog %s",
                RFM_VERSION, d->brokers, d->emb ? " (embedded)" : "", c->kafka.group_id, topics,
                config_partitioner_name(c->input.partitioner), c->topics.segments,
-               c->topics.dead_letter);
+               c->topics.dead_letter, c->changelog.enabled ? c->changelog.topic : "off");
     log_notice("scoring: %d bins, tie_break %s, clock %s (+%d days), %d segments; "
                "rescore every %lld ms; max message %zu bytes",
                c->scoring.bins,
@@ -190,6 +191,11 @@ static int daemon_start(daemon_ctx *d, char *err, size_t errlen) {
     int rc = daemon_start_state(d, err, errlen);
     if (rc != DAEMON_EXIT_OK)
         return rc;
+    if (d->cfg->changelog.enabled) {
+        int cr = changelog_topic_ensure(d->cfg, d->brokers, err, errlen);
+        if (cr < 0)
+            return cr == -1 ? DAEMON_EXIT_CONFIG : DAEMON_EXIT_FATAL;
+    }
     d->prod = producer_new(d->cfg, d->brokers, d->trk, err, errlen);
     if (!d->prod)
         return DAEMON_EXIT_CONFIG;
@@ -204,6 +210,9 @@ static int daemon_start(daemon_ctx *d, char *err, size_t errlen) {
         consumer_set_start_unknown(d->cons, RD_KAFKA_OFFSET_BEGINNING);
     pipeline_init(&d->pipe, d->cfg, d->store, d->prod, d->trk);
     d->pipe.bp = d->restored_bp;
+    changelog_log_init(&d->changelog, d->cfg->changelog.topic);
+    if (d->cfg->changelog.enabled)
+        pipeline_set_changelog(&d->pipe, &d->changelog);
     if (d->cfg->input.partitioner != CONFIG_PARTITIONER_TRUST)
         pipeline_set_home(&d->pipe, daemon_home, d);
     /* The loop's wait is where input is waited for: without the wake-up
@@ -233,6 +242,7 @@ static void daemon_stop_all(daemon_ctx *d) {
         pipeline_free(&d->pipe);
         producer_free(d->prod);
     }
+    changelog_log_free(&d->changelog);
     saver_free(d->saver);
     tracker_free(d->trk);
     store_free(d->store);
@@ -420,6 +430,10 @@ static int daemon_shutdown(daemon_ctx *d) {
     int64_t since = d->started_ms;
     daemon_jobs_log_progress(d, &consumed, &since, "final");
     daemon_jobs_log_rejects(d);
+    if (d->cfg->changelog.enabled)
+        log_notice("changelog: %llu records written to %s%s",
+                   (unsigned long long)d->changelog.records, d->cfg->changelog.topic,
+                   d->changelog.refused ? " (some customers refused, see above)" : "");
 
     if (daemon_fatal(d)) {
         const char *why = producer_failed(d->prod)   ? producer_error(d->prod)

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "changelog_log.h"
 #include "consumer.h"
 #include "daemon.h"
 #include "embedded.h"
@@ -56,6 +57,7 @@ typedef struct daemon_ctx {
     consumer *cons;
     saver *saver;
     pipeline pipe;
+    changelog_log changelog;       /* written only with changelog.enabled */
     score_breakpoints restored_bp; /* version 0 unless a snapshot was restored */
     loop *loop;
     daemon_timers timer;

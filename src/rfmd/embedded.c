@@ -69,6 +69,12 @@ embedded *embedded_start(const config *cfg, char *err, size_t errlen) {
     if (embedded_topic(e, cfg->topics.segments, EMBEDDED_OTHER_PARTITIONS, err, errlen) < 0 ||
         embedded_topic(e, cfg->topics.dead_letter, EMBEDDED_OTHER_PARTITIONS, err, errlen) < 0)
         goto fail;
+    /* The mock has no CreateTopics and no topic configs: the changelog gets
+     * the orders' partition count here, and no compaction (nothing in
+     * memory lives long enough to need it). */
+    if (cfg->changelog.enabled &&
+        embedded_topic(e, cfg->changelog.topic, EMBEDDED_ORDERS_PARTITIONS, err, errlen) < 0)
+        goto fail;
     log_notice("embedded Kafka: %d brokers at %s (in memory, ~5 MB per partition)",
                EMBEDDED_BROKERS, embedded_bootstraps(e));
     return e;

@@ -23,8 +23,9 @@ typedef struct embedded embedded;
 /* True when cfg asks for the embedded cluster. */
 int embedded_wanted(const config *cfg);
 
-/* Start the cluster and create topics.orders (every name), topics.segments
- * and topics.dead_letter. NULL with err on failure. */
+/* Start the cluster and create topics.orders (every name), topics.segments,
+ * topics.dead_letter and, with changelog.enabled, changelog.topic (as many
+ * partitions as the orders). NULL with err on failure. */
 embedded *embedded_start(const config *cfg, char *err, size_t errlen);
 
 /* "127.0.0.1:port,..." (owned by e). */

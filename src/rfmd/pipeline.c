@@ -40,6 +40,10 @@ void pipeline_init(pipeline *p, const config *cfg, store *s, producer *prod, tra
     log_ratelimit_init(&p->reject_rl, 10000, 10);
 }
 
+void pipeline_set_changelog(pipeline *p, changelog_log *l) {
+    p->changelog = l;
+}
+
 void pipeline_set_home(pipeline *p, pipeline_home_fn fn, void *ctx) {
     p->home = fn;
     p->home_ctx = ctx;
@@ -194,6 +198,26 @@ static int pipeline_score_touched(pipeline *p, store_customer *c, int slot, int6
     return pipeline_emit_caused(p, c, old, slot, offset);
 }
 
+/* The changelog record of a customer input message in changed (or, redone,
+ * may have changed): to the input's partition number, under its ref. */
+static int pipeline_log_touched(pipeline *p, store_customer *c, int slot,
+                                const pipeline_input *in) {
+    if (!p->changelog || !c || p->failed)
+        return p->failed ? -1 : 0;
+    tracker_ref *ref = tracker_ref_take(p->trk, slot, in->offset);
+    if (!ref) {
+        log_error("pipeline: out of memory");
+        p->failed = 1;
+        return -1;
+    }
+    if (changelog_log_write(p->changelog, p->prod, p->store, c, &p->cfg->segments, in->partition,
+                            p->trk, ref) < 0) {
+        p->failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
 /* A message the restored state already holds (see tracker.h): what it caused
  * may have died with the previous process, so publish it again from the
  * state as it is now — a dead-letter copy if it is rejected, else the
@@ -215,6 +239,8 @@ static int pipeline_redo(pipeline *p, const pipeline_input *in, int slot, event_
         store_customer *c = store_get(p->store, id->p, id->len);
         if (c && p->bp.version && c->segment)
             rc = pipeline_emit_caused(p, c, c->segment, slot, in->offset);
+        if (rc == 0)
+            rc = pipeline_log_touched(p, c, slot, in);
     }
     tracker_partition_info pi;
     tracker_info(p->trk, (size_t)slot, &pi);
@@ -258,10 +284,14 @@ int pipeline_process(pipeline *p, const pipeline_input *in) {
         case ORDER_APPLIED:
             p->stats.applied++;
             rc = pipeline_score_touched(p, c, slot, in->offset);
+            if (rc == 0)
+                rc = pipeline_log_touched(p, c, slot, in);
             break;
         case ORDER_REFUNDED:
             p->stats.refunds++;
             rc = pipeline_score_touched(p, c, slot, in->offset);
+            if (rc == 0)
+                rc = pipeline_log_touched(p, c, slot, in);
             break;
         case ORDER_DUPLICATE:
             p->stats.duplicates++;

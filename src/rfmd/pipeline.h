@@ -14,7 +14,9 @@
  *
  * Every produced message takes a tracker ref for the input message that
  * caused it (rescore events take a global one), so input offsets are only
- * committed once their effects are delivered. Kafka-free apart from the
+ * committed once their effects are delivered. With a changelog, each
+ * applied order also writes its customer's record (changelog_log.h) under
+ * the same message's ref; rescores write none. Kafka-free apart from the
  * producer it is handed: which partition a customer belongs to is asked of
  * a function the daemon sets (pipeline_set_home), backed by the consumer.
  */
@@ -25,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "changelog_log.h"
 #include "log.h"
 #include "pipeline_stats.h"
 #include "producer.h"
@@ -55,7 +58,8 @@ typedef struct pipeline {
     bool republish;        /* next rescore publishes every customer, changed or not */
     pipeline_home_fn home; /* NULL: no keying check */
     void *home_ctx;
-    const uint8_t *saved; /* during such a rescore: segments before it, by index */
+    changelog_log *changelog; /* NULL: changelog.enabled is false */
+    const uint8_t *saved;     /* during such a rescore: segments before it, by index */
     /* A rescore's changes not yet published: customer index and the segment
      * it had before, oldest first from `next`. */
     struct pipeline_change {
@@ -83,6 +87,11 @@ void pipeline_free(pipeline *p);
  * no check): one on another partition is dead-lettered with the reason
  * PIPELINE_REJECT_WRONG_PARTITION and not applied. */
 void pipeline_set_home(pipeline *p, pipeline_home_fn fn, void *ctx);
+
+/* Write a changelog record (changelog_log.h) for the customer of every
+ * applied order and refund, and of every redone one, with the input
+ * message's tracker ref; NULL: none (the default). l must outlive p. */
+void pipeline_set_changelog(pipeline *p, changelog_log *l);
 
 /* Returns 0, or -1 on a fatal failure (producer failed, out of memory). */
 int pipeline_process(pipeline *p, const pipeline_input *in);

@@ -117,15 +117,18 @@ void producer_set_backpressure(producer *p, producer_backpressure_fn fn, void *c
 
 static rd_kafka_resp_err_t producer_try(producer *p, const producer_msg *m, tracker_ref *ref) {
     int flags = m->owned ? RD_KAFKA_MSG_F_FREE : RD_KAFKA_MSG_F_COPY;
+    int32_t part = m->partitioned ? m->partition : RD_KAFKA_PARTITION_UA;
     if (m->header_name)
         return rd_kafka_producev(
-            p->rk, RD_KAFKA_V_TOPIC(m->topic), RD_KAFKA_V_MSGFLAGS(flags),
-            RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(m->value, m->len),
+            p->rk, RD_KAFKA_V_TOPIC(m->topic), RD_KAFKA_V_PARTITION(part),
+            RD_KAFKA_V_MSGFLAGS(flags), RD_KAFKA_V_KEY(m->key, m->key_len),
+            RD_KAFKA_V_VALUE(m->value, m->len),
             RD_KAFKA_V_HEADER(m->header_name, m->header_value, (ssize_t)m->header_len),
             RD_KAFKA_V_OPAQUE(ref), RD_KAFKA_V_END);
-    return rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(m->topic), RD_KAFKA_V_MSGFLAGS(flags),
-                             RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(m->value, m->len),
-                             RD_KAFKA_V_OPAQUE(ref), RD_KAFKA_V_END);
+    return rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(m->topic), RD_KAFKA_V_PARTITION(part),
+                             RD_KAFKA_V_MSGFLAGS(flags), RD_KAFKA_V_KEY(m->key, m->key_len),
+                             RD_KAFKA_V_VALUE(m->value, m->len), RD_KAFKA_V_OPAQUE(ref),
+                             RD_KAFKA_V_END);
 }
 
 int producer_send(producer *p, const producer_msg *m, tracker_ref *ref) {

@@ -44,6 +44,8 @@ typedef struct producer_msg {
     void *value; /* with owned=true, malloc'd and taken over (freed in every case) */
     size_t len;
     bool owned;
+    bool partitioned;        /* true: to `partition` exactly, never the partitioner */
+    int32_t partition;       /* (the changelog's same-partition-as-input rule) */
     const char *header_name; /* optional single header */
     const void *header_value;
     size_t header_len;

@@ -61,6 +61,7 @@ SAME_STR(same_brokers, kafka.brokers)
 SAME_STR(same_group, kafka.group_id)
 SAME_STR(same_segtopic, topics.segments)
 SAME_STR(same_dlq, topics.dead_letter)
+SAME_STR(same_cltopic, changelog.topic)
 SAME_STR(same_f_order_id, fields.order_id)
 SAME_STR(same_f_customer_id, fields.customer_id)
 SAME_STR(same_f_ts, fields.ts)
@@ -76,6 +77,7 @@ SAME_VAL(same_clock, scoring.clock)
 SAME_VAL(same_offset, scoring.as_of_offset_days)
 SAME_VAL(same_keep, snapshot.keep)
 SAME_VAL(same_partitioner, input.partitioner)
+SAME_VAL(same_clenabled, changelog.enabled)
 
 static bool same_consumer(const config *a, const config *b) {
     return props_eq(a->kafka.consumer, a->kafka.nconsumer, b->kafka.consumer, b->kafka.nconsumer);
@@ -96,6 +98,9 @@ static const restart_key restart_keys[] = {
      * producers, decided once with the deployment, not a knob to turn under
      * a running stream. */
     {"input.partitioner", same_partitioner},
+    /* The topic is checked (or created) at start-up only. */
+    {"changelog.enabled", same_clenabled},
+    {"changelog.topic", same_cltopic},
     {"fields.order_id", same_f_order_id},
     {"fields.customer_id", same_f_customer_id},
     {"fields.ts", same_f_ts},

@@ -1,0 +1,227 @@
+/*
+ * changelog_topic — see changelog_topic.h.
+ *
+ * Each Admin request is sent on a private queue and waited for with one
+ * rd_kafka_queue_poll, so nothing else of rfmd runs yet; the client is
+ * destroyed before the daemon's own producer and consumer start.
+ * The mock cluster is recognised by its cluster id ("mockCluster..."),
+ * which no real Kafka cluster has (theirs are base64 UUIDs).
+ * CreateTopics asks for the broker's default replication factor (-1,
+ * brokers >= 2.4), as kafka-topics.sh does without --replication-factor.
+ */
+#include "changelog_topic.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "kconf.h"
+#include "log.h"
+#include "util/errbuf.h"
+
+/* Wait for the result event of one Admin request on q; NULL on timeout. */
+static rd_kafka_event_t *changelog_topic_wait(rd_kafka_queue_t *q) {
+    return rd_kafka_queue_poll(q, CHANGELOG_TOPIC_TIMEOUT_MS + 2000);
+}
+
+static rd_kafka_AdminOptions_t *changelog_topic_options(rd_kafka_t *rk, rd_kafka_admin_op_t op) {
+    rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(rk, op);
+    char e[256];
+    if (o)
+        rd_kafka_AdminOptions_set_request_timeout(o, CHANGELOG_TOPIC_TIMEOUT_MS, e, sizeof e);
+    return o;
+}
+
+/* Create the topic with `parts` partitions, compacted. 0, -1 or -2. */
+static int changelog_topic_create(rd_kafka_t *rk, const char *topic, int parts, const char *input,
+                                  char *err, size_t errlen) {
+    char e[512];
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, parts, -1, e, sizeof e);
+    if (!nt) {
+        errbuf_set(err, errlen, "changelog topic %s: %s", topic, e);
+        return -1;
+    }
+    rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t *o = changelog_topic_options(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_CreateTopics(rk, &nt, 1, o, q);
+    rd_kafka_event_t *ev = changelog_topic_wait(q);
+    int rc = 0;
+    rd_kafka_resp_err_t code = RD_KAFKA_RESP_ERR_NO_ERROR;
+    const char *msg = NULL;
+    if (!ev) {
+        code = RD_KAFKA_RESP_ERR__TIMED_OUT;
+    } else if (rd_kafka_event_error(ev)) {
+        code = rd_kafka_event_error(ev);
+        msg = rd_kafka_event_error_string(ev);
+    } else {
+        size_t n = 0;
+        const rd_kafka_topic_result_t **tr =
+            rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+        if (n >= 1 && rd_kafka_topic_result_error(tr[0])) {
+            code = rd_kafka_topic_result_error(tr[0]);
+            msg = rd_kafka_topic_result_error_string(tr[0]);
+        }
+    }
+    if (code == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        code = RD_KAFKA_RESP_ERR_NO_ERROR; /* another instance was quicker */
+    }
+    if (code) {
+        errbuf_set(err, errlen,
+                   "changelog topic %s does not exist and cannot be created (%d partitions, "
+                   "cleanup.policy=compact): %s%s%s; create it so, or set changelog.enabled: "
+                   "false",
+                   topic, parts, rd_kafka_err2str(code), msg ? ": " : "", msg ? msg : "");
+        rc = code == RD_KAFKA_RESP_ERR__TIMED_OUT || code == RD_KAFKA_RESP_ERR__TRANSPORT ? -2 : -1;
+    } else {
+        log_notice("changelog: created topic %s (%d partitions like %s, cleanup.policy=compact)",
+                   topic, parts, input);
+    }
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(o);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_NewTopic_destroy(nt);
+    return rc;
+}
+
+/* The topic's cleanup.policy must contain "compact". 0, -1 or -2. */
+static int changelog_topic_policy(rd_kafka_t *rk, const char *topic, char *err, size_t errlen) {
+    rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t *o = changelog_topic_options(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+    rd_kafka_DescribeConfigs(rk, &res, 1, o, q);
+    rd_kafka_event_t *ev = changelog_topic_wait(q);
+    int rc = 0;
+    rd_kafka_resp_err_t code = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__TIMED_OUT;
+    const char *policy = NULL;
+    if (!code) {
+        size_t n = 0;
+        const rd_kafka_ConfigResource_t **rs = rd_kafka_DescribeConfigs_result_resources(
+            rd_kafka_event_DescribeConfigs_result(ev), &n);
+        code = n ? rd_kafka_ConfigResource_error(rs[0]) : RD_KAFKA_RESP_ERR__BAD_MSG;
+        size_t nc = 0;
+        const rd_kafka_ConfigEntry_t **ce =
+            n && !code ? rd_kafka_ConfigResource_configs(rs[0], &nc) : NULL;
+        for (size_t i = 0; i < nc; i++)
+            if (!strcmp(rd_kafka_ConfigEntry_name(ce[i]), "cleanup.policy"))
+                policy = rd_kafka_ConfigEntry_value(ce[i]);
+    }
+    if (code == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE ||
+        code == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION) {
+        /* librdkafka's mock cluster (embedded, tests) has no topic configs. */
+        log_notice("changelog: the cluster does not describe topic configs (%s): the "
+                   "cleanup.policy of %s is not checked",
+                   rd_kafka_err2name(code), topic);
+    } else if (code) {
+        errbuf_set(err, errlen, "changelog topic %s: cannot read its cleanup.policy: %s", topic,
+                   rd_kafka_err2str(code));
+        rc = -2;
+    } else if (!policy || !strstr(policy, "compact")) {
+        errbuf_set(err, errlen,
+                   "changelog topic %s has cleanup.policy=%s, needs compact (e.g. kafka-configs.sh "
+                   "--alter --entity-type topics --entity-name %s --add-config "
+                   "cleanup.policy=compact), or set changelog.enabled: false",
+                   topic, policy ? policy : "(none)", topic);
+        rc = -1;
+    }
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(o);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_ConfigResource_destroy(res);
+    return rc;
+}
+
+/* Partition count of topic in md, or -1 when md does not list it. */
+static int changelog_topic_count(const struct rd_kafka_metadata *md, const char *topic) {
+    for (int i = 0; i < md->topic_cnt; i++)
+        if (!strcmp(md->topics[i].topic, topic))
+            return md->topics[i].err ? -1 : md->topics[i].partition_cnt;
+    return -1;
+}
+
+/* The checks on one metadata answer, with the Admin client rk. */
+static int changelog_topic_check(rd_kafka_t *rk, const config *cfg,
+                                 const struct rd_kafka_metadata *md, char *err, size_t errlen) {
+    const char *topic = cfg->changelog.topic;
+    const char *input = cfg->topics.orders[0];
+    int parts = changelog_topic_count(md, input);
+    for (size_t i = 0; i < cfg->topics.norders; i++) {
+        int n = changelog_topic_count(md, cfg->topics.orders[i]);
+        if (n < 1) {
+            errbuf_set(err, errlen,
+                       "changelog: input topic %s does not exist yet; its partition count decides "
+                       "the changelog's (%s): create it first",
+                       cfg->topics.orders[i], topic);
+            return -1;
+        }
+        if (n != parts) {
+            errbuf_set(err, errlen,
+                       "changelog: input topics %s (%d partitions) and %s (%d) differ; changelog "
+                       "topic %s needs one partition count for all of them (changelog partition "
+                       "p logs input partition p)",
+                       input, parts, cfg->topics.orders[i], n, topic);
+            return -1;
+        }
+    }
+    int have = changelog_topic_count(md, topic);
+    if (have < 0)
+        return changelog_topic_create(rk, topic, parts, input, err, errlen);
+    if (have != parts) {
+        errbuf_set(err, errlen,
+                   "changelog topic %s has %d partitions, needs %d (the partition count of input "
+                   "topic %s: changelog partition p logs input partition p); delete or recreate "
+                   "it, or set changelog.topic to another name",
+                   topic, have, parts, input);
+        return -1;
+    }
+    /* librdkafka's mock cluster (embedded, tests) implements neither
+     * DescribeConfigs nor topic configs: the request would only time out.
+     * It is recognised by the cluster id it gives itself. */
+    char *id = rd_kafka_clusterid(rk, CHANGELOG_TOPIC_TIMEOUT_MS);
+    bool mock = id && !strncmp(id, "mockCluster", 11);
+    if (id)
+        rd_kafka_mem_free(rk, id);
+    int rc = 0;
+    if (mock)
+        log_notice("changelog: librdkafka's mock cluster has no topic configs: the "
+                   "cleanup.policy of %s is not checked",
+                   topic);
+    else
+        rc = changelog_topic_policy(rk, topic, err, errlen);
+    if (rc == 0)
+        log_info("changelog: topic %s has %d partitions like %s", topic, have, input);
+    return rc;
+}
+
+int changelog_topic_ensure(const config *cfg, const char *brokers, char *err, size_t errlen) {
+    rd_kafka_conf_t *conf = kconf_build(cfg, KCONF_PRODUCER, brokers, err, errlen);
+    if (!conf)
+        return -1;
+    char kerr[512];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof kerr);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        errbuf_set(err, errlen, "changelog: kafka.producer: %s", kerr);
+        return -1;
+    }
+    /* all_topics: asking for the changelog by name could auto-create it
+     * with the broker's defaults (producers allow auto-creation). */
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, &md, CHANGELOG_TOPIC_TIMEOUT_MS);
+    int rc;
+    if (e) {
+        errbuf_set(err, errlen,
+                   "changelog: cannot read the cluster's metadata to check topic %s: %s",
+                   cfg->changelog.topic, rd_kafka_err2str(e));
+        rc = -2;
+    } else {
+        rc = changelog_topic_check(rk, cfg, md, err, errlen);
+        rd_kafka_metadata_destroy(md);
+    }
+    rd_kafka_destroy(rk);
+    return rc;
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# rfmd's changelog topic on a real Apache Kafka broker (run under
+# tests/kafka/broker.sh run --partitions 4, which sets KAFKA_BOOTSTRAP):
+#  1. with changelog.enabled and no topic, rfmd creates <group>-changelog with
+#     the input's partition count and cleanup.policy=compact, and writes one
+#     record per FLO customer at least (checked with kcat and the Admin API);
+#  2. a second start finds it as it must be and runs;
+#  3. a pre-created <group>-changelog with another partition count makes rfmd
+#     exit 1 naming the topic, what it has and what it needs;
+#  4. one with cleanup.policy=delete makes it exit 1 too.
+# The Admin API calls are tests/kafka/TopicAdmin.java, run by java with the
+# broker's own jars (broker.sh fetch: its cache directory).
+#
+# usage: test_daemon_changelog_kafka.sh RFMD RFM_REPLAY
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=SCRIPTDIR/../scripts/lib/kafka.sh
+. "$here/../scripts/lib/kafka.sh"
+rfmd=$1
+replay=$2
+boot=${KAFKA_BOOTSTRAP:?run me under tests/kafka/broker.sh run}
+flo=${RFM_SHARED:?}/data/flo_data_20k.csv
+java=${JAVA_HOME:+$JAVA_HOME/bin/}java
+jars=$("$here/kafka/broker.sh" fetch | tail -1)/lib
+kafka_tmp
+fail() {
+    echo "FAIL: $*" >&2
+    tail -20 "$tmp/rfmd.log" >&2 || true
+    exit 1
+}
+admin() { "$java" -cp "$jars/*" "$here/kafka/TopicAdmin.java" "$boot" "$@" 2>/dev/null; }
+config() { # file group
+    kafka_rfmd_config "$1" "$2" 10m "$tmp/state-$2"
+    printf 'changelog:\n  enabled: true\n' >>"$1"
+}
+
+"$replay" -q --format flo --brokers "$boot" --topic orders "$flo"
+parts=$(kcat -L -b "$boot" -t orders | sed -n 's/.*topic "orders" with \([0-9]*\) partitions.*/\1/p')
+[ -n "$parts" ] || fail "no partition count for orders"
+
+# 1. created, compacted, same partition count, written.
+config "$tmp/rfmd.yaml" rfmd-cl
+kafka_rfmd_start "$rfmd" "$tmp/rfmd.yaml" "$tmp/rfmd.log"
+kafka_wait_log "$tmp/rfmd.log" "backlog consumed" 120 || fail "rfmd did not catch up"
+kafka_rfmd_stop
+[ "$rfmd_status" -eq 0 ] || fail "rfmd exited $rfmd_status"
+grep -q "created topic rfmd-cl-changelog ($parts partitions" "$tmp/rfmd.log" ||
+    fail "no 'created topic' line"
+got=$(admin describe rfmd-cl-changelog)
+[ "$got" = "partitions=$parts cleanup.policy=compact" ] || fail "changelog topic: $got"
+keys=$(kafka_consume rfmd-cl-changelog -f '%k\n' | sort -u | wc -l)
+[ "$keys" -eq 19945 ] || fail "$keys customers in the changelog, want 19945"
+echo "ok: rfmd created rfmd-cl-changelog ($got), records for all $keys customers"
+
+# 2. present and right: accepted.
+kafka_rfmd_start "$rfmd" "$tmp/rfmd.yaml" "$tmp/rfmd2.log"
+kafka_wait_log "$tmp/rfmd2.log" "topic rfmd-cl-changelog has $parts partitions like orders" 60 ||
+    fail "second start did not accept the topic"
+kafka_rfmd_stop
+[ "$rfmd_status" -eq 0 ] || fail "second rfmd exited $rfmd_status"
+echo "ok: a second start accepts it"
+
+# 3. wrong partition count: refused.
+admin create rfmd-bad-changelog $((parts + 1))
+config "$tmp/bad.yaml" rfmd-bad
+rc=0
+"$rfmd" -c "$tmp/bad.yaml" >"$tmp/bad.log" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || fail "wrong partition count: exit $rc, want 1"
+want="changelog topic rfmd-bad-changelog has $((parts + 1)) partitions, needs $parts"
+grep -q "$want" "$tmp/bad.log" || { cat "$tmp/bad.log" >&2; fail "no clear message"; }
+echo "ok: wrong partition count refused: $want"
+
+# 4. not compacted: refused.
+admin create rfmd-del-changelog "$parts"
+config "$tmp/del.yaml" rfmd-del
+rc=0
+"$rfmd" -c "$tmp/del.yaml" >"$tmp/del.log" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || fail "cleanup.policy=delete: exit $rc, want 1"
+grep -q "changelog topic rfmd-del-changelog has cleanup.policy=delete, needs compact" \
+    "$tmp/del.log" || { cat "$tmp/del.log" >&2; fail "no clear message"; }
+echo "ok: cleanup.policy=delete refused"
