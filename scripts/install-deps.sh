@@ -11,14 +11,15 @@ pkgs=(build-essential cmake ninja-build pkg-config git
       librdkafka-dev libyaml-dev libjansson-dev libcmocka-dev libxxhash-dev
       libmicrohttpd-dev libcurl4-openssl-dev libsystemd-dev zlib1g-dev
       kcat clang-format clang libclang-rt-14-dev
-      python3 python3-venv maven openjdk-17-jre-headless chromium)
+      python3 python3-venv maven openjdk-17-jdk-headless chromium)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# A JDK the project did not install counts too (the image may ship its own).
+# A JDK (not only a JRE: a real-broker test runs a Java source file) the
+# project did not install counts too (the image may ship its own).
 if command -v java >/dev/null; then
-    missing=("${missing[@]/openjdk-17-jre-headless/}")
+    missing=("${missing[@]/openjdk-17-jdk-headless/}")
 fi
 if command -v mvn >/dev/null; then
     missing=("${missing[@]/maven/}")
