@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "flo_raw.h"
 #include "rfm/score.h"
 #include "rfm/segment.h"
 #include "rfm/store.h"
@@ -255,34 +256,6 @@ static uint64_t fnv1a(uint64_t h, const char *p, size_t n) {
     return h;
 }
 
-static int64_t days_from_civil(int y, int m, int d) {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static uint32_t parse_date(const char *p) {
-    int y, m, d;
-    assert_int_equal(sscanf(p, "%4d-%2d-%2d", &y, &m, &d), 3);
-    return (uint32_t)(days_from_civil(y, m, d) * DAY);
-}
-
-/* "799.38" / "139.9" / "4.0" -> cents (at most two decimals in this file). */
-static int64_t parse_cents(const char *p, size_t len) {
-    int64_t units = 0, frac = 0;
-    size_t i = 0;
-    for (; i < len && p[i] != '.'; i++)
-        units = units * 10 + (p[i] - '0');
-    int digits = 0;
-    for (i++; i < len; i++, digits++)
-        frac = frac * 10 + (p[i] - '0');
-    assert_true(digits <= 2);
-    return units * 100 + (digits == 1 ? frac * 10 : frac);
-}
-
 /* The SPEC §6 table in tie order, hashed; also returns the f column. */
 static uint64_t table_hash(const store *s, const score_breakpoints *bp, const score_settings *st,
                            const segment_map *map, size_t *rows) {
@@ -347,7 +320,7 @@ static void test_flo_golden_table(void **state) {
         c->frequency = freq;
         c->last_ts = (uint32_t)(AS_OF - rec * DAY);
         c->first_ts = c->last_ts;
-        c->monetary_cents = parse_cents(money, strlen(money));
+        c->monetary_cents = flo_raw_cents(money, strlen(money));
         store_note_ts(s, c->last_ts);
     }
     fclose(f);
@@ -405,11 +378,11 @@ static void test_flo_raw_both_modes(void **state) {
         bool created;
         store_customer *c = store_upsert(s, fld[0], flen[0], &created);
         assert_true(created);
-        c->first_ts = parse_date(fld[3]);
-        c->last_ts = parse_date(fld[4]);
+        c->first_ts = flo_raw_date(fld[3]);
+        c->last_ts = flo_raw_date(fld[4]);
         c->frequency =
-            (uint32_t)(parse_cents(fld[7], flen[7]) / 100 + parse_cents(fld[8], flen[8]) / 100);
-        c->monetary_cents = parse_cents(fld[9], flen[9]) + parse_cents(fld[10], flen[10]);
+            (uint32_t)(flo_raw_cents(fld[7], flen[7]) / 100 + flo_raw_cents(fld[8], flen[8]) / 100);
+        c->monetary_cents = flo_raw_cents(fld[9], flen[9]) + flo_raw_cents(fld[10], flen[10]);
         store_note_ts(s, c->last_ts);
     }
     fclose(f);

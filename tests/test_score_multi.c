@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "flo_raw.h"
 #include "rfm/score.h"
 #include "rfm/segment.h"
 #include "rfm/store.h"
@@ -305,34 +306,6 @@ static void test_as_of_set(void **state) {
 
 /* ---- the FLO seed data over 4 stores ---- */
 
-static int64_t days_from_civil(int y, int m, int d) {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static uint32_t parse_date(const char *p) {
-    int y, m, d;
-    assert_int_equal(sscanf(p, "%4d-%2d-%2d", &y, &m, &d), 3);
-    return (uint32_t)(days_from_civil(y, m, d) * DAY);
-}
-
-/* "799.38" / "139.9" / "4.0" -> cents (at most two decimals in this file). */
-static int64_t parse_cents(const char *p, size_t len) {
-    int64_t units = 0, frac = 0;
-    size_t i = 0;
-    for (; i < len && p[i] != '.'; i++)
-        units = units * 10 + (p[i] - '0');
-    int digits = 0;
-    for (i++; i < len; i++, digits++)
-        frac = frac * 10 + (p[i] - '0');
-    assert_true(digits <= 2);
-    return units * 100 + (digits == 1 ? frac * 10 : frac);
-}
-
 /* The raw FLO file as test_score_data.c reads it, into generated customers. */
 static size_t load_flo(gcust *cs, size_t cap) {
     const char *dir = getenv("RFM_SHARED");
@@ -361,11 +334,11 @@ static size_t load_flo(gcust *cs, size_t cap) {
         gcust *c = &cs[n++];
         memcpy(c->id, fld[0], flen[0]);
         c->len = flen[0];
-        c->first_ts = parse_date(fld[3]);
-        c->last_ts = parse_date(fld[4]);
+        c->first_ts = flo_raw_date(fld[3]);
+        c->last_ts = flo_raw_date(fld[4]);
         c->freq =
-            (uint32_t)(parse_cents(fld[7], flen[7]) / 100 + parse_cents(fld[8], flen[8]) / 100);
-        c->cents = parse_cents(fld[9], flen[9]) + parse_cents(fld[10], flen[10]);
+            (uint32_t)(flo_raw_cents(fld[7], flen[7]) / 100 + flo_raw_cents(fld[8], flen[8]) / 100);
+        c->cents = flo_raw_cents(fld[9], flen[9]) + flo_raw_cents(fld[10], flen[10]);
     }
     fclose(f);
     return n;
