@@ -3,17 +3,19 @@
  * file (../shared/data/flo_data_20k.csv) without the codec's reader, so an
  * engine test does not depend on the layer above it: a YYYY-MM-DD date to
  * epoch seconds (midnight UTC) and a decimal amount with at most two
- * decimals to cents. Failures are cmocka assertions. Header-only: each test
- * is one executable.
+ * decimals to cents, and one customer row of the file. Failures are cmocka
+ * assertions. Header-only: each test is one executable.
  */
 #ifndef RFM_TESTS_FLO_RAW_H
 #define RFM_TESTS_FLO_RAW_H
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -45,6 +47,41 @@ static inline int64_t flo_raw_cents(const char *p, size_t len) {
         frac = frac * 10 + (p[i] - '0');
     assert_true(digits <= 2);
     return units * 100 + (digits == 1 ? frac * 10 : frac);
+}
+
+/* One customer of the file: the fields the engine tests use. */
+typedef struct flo_raw_row {
+    const char *id; /* master_id, inside the caller's line buffer */
+    size_t id_len;
+    uint32_t first_ts, last_ts;
+    uint32_t frequency; /* online + offline orders */
+    int64_t cents;      /* online + offline value */
+} flo_raw_row;
+
+/* Read the next row of f into *row (line is the caller's buffer of len
+ * bytes, which row->id points into); false at the end of the file. The
+ * caller reads the header line first. */
+static inline bool flo_raw_next(FILE *f, char *line, int len, flo_raw_row *row) {
+    if (!fgets(line, len, f))
+        return false;
+    const char *fld[11];
+    size_t flen[11];
+    const char *p = line;
+    for (int i = 0; i < 11; i++) { /* the 12th field may be quoted; unused */
+        const char *comma = strchr(p, ',');
+        assert_non_null(comma);
+        fld[i] = p;
+        flen[i] = (size_t)(comma - p);
+        p = comma + 1;
+    }
+    row->id = fld[0];
+    row->id_len = flen[0];
+    row->first_ts = flo_raw_date(fld[3]);
+    row->last_ts = flo_raw_date(fld[4]);
+    row->frequency =
+        (uint32_t)(flo_raw_cents(fld[7], flen[7]) / 100 + flo_raw_cents(fld[8], flen[8]) / 100);
+    row->cents = flo_raw_cents(fld[9], flen[9]) + flo_raw_cents(fld[10], flen[10]);
+    return true;
 }
 
 #endif

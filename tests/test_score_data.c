@@ -364,25 +364,15 @@ static void test_flo_raw_both_modes(void **state) {
     char line[1024];
     assert_non_null(fgets(line, sizeof line, f));
     store *s = store_new();
-    while (fgets(line, sizeof line, f)) {
-        const char *fld[12];
-        size_t flen[12];
-        const char *p = line;
-        for (int i = 0; i < 11; i++) { /* the 12th field may be quoted; unused */
-            const char *comma = strchr(p, ',');
-            assert_non_null(comma);
-            fld[i] = p;
-            flen[i] = (size_t)(comma - p);
-            p = comma + 1;
-        }
+    flo_raw_row row;
+    while (flo_raw_next(f, line, sizeof line, &row)) {
         bool created;
-        store_customer *c = store_upsert(s, fld[0], flen[0], &created);
+        store_customer *c = store_upsert(s, row.id, row.id_len, &created);
         assert_true(created);
-        c->first_ts = flo_raw_date(fld[3]);
-        c->last_ts = flo_raw_date(fld[4]);
-        c->frequency =
-            (uint32_t)(flo_raw_cents(fld[7], flen[7]) / 100 + flo_raw_cents(fld[8], flen[8]) / 100);
-        c->monetary_cents = flo_raw_cents(fld[9], flen[9]) + flo_raw_cents(fld[10], flen[10]);
+        c->first_ts = row.first_ts;
+        c->last_ts = row.last_ts;
+        c->frequency = row.frequency;
+        c->monetary_cents = row.cents;
         store_note_ts(s, c->last_ts);
     }
     fclose(f);

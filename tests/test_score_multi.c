@@ -319,26 +319,16 @@ static size_t load_flo(gcust *cs, size_t cap) {
     char line[1024];
     assert_non_null(fgets(line, sizeof line, f));
     size_t n = 0;
-    while (fgets(line, sizeof line, f)) {
-        const char *fld[11];
-        size_t flen[11];
-        const char *p = line;
-        for (int i = 0; i < 11; i++) { /* the 12th field may be quoted; unused */
-            const char *comma = strchr(p, ',');
-            assert_non_null(comma);
-            fld[i] = p;
-            flen[i] = (size_t)(comma - p);
-            p = comma + 1;
-        }
-        assert_true(n < cap && flen[0] < sizeof cs[n].id);
+    flo_raw_row row;
+    while (flo_raw_next(f, line, sizeof line, &row)) {
+        assert_true(n < cap && row.id_len < sizeof cs[n].id);
         gcust *c = &cs[n++];
-        memcpy(c->id, fld[0], flen[0]);
-        c->len = flen[0];
-        c->first_ts = flo_raw_date(fld[3]);
-        c->last_ts = flo_raw_date(fld[4]);
-        c->freq =
-            (uint32_t)(flo_raw_cents(fld[7], flen[7]) / 100 + flo_raw_cents(fld[8], flen[8]) / 100);
-        c->cents = flo_raw_cents(fld[9], flen[9]) + flo_raw_cents(fld[10], flen[10]);
+        memcpy(c->id, row.id, row.id_len);
+        c->len = row.id_len;
+        c->first_ts = row.first_ts;
+        c->last_ts = row.last_ts;
+        c->freq = row.frequency;
+        c->cents = row.cents;
     }
     fclose(f);
     return n;
