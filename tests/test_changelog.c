@@ -21,15 +21,8 @@
 #include "rfm/score.h"
 #include "rfm/segment.h"
 #include "rfm/store.h"
+#include "test_rng.h"
 #include "util/strbuf.h"
-
-static uint64_t rng_state;
-static uint64_t rnd(void) {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 static const char *const cat_names[] = {"shoes", "bags", "kids", "sport", "outdoor", "men", "women",
                                         "watch", "café", "home", "books", "garden!", "toys"};

@@ -18,6 +18,7 @@
 #include "rfm/score.h"
 #include "rfm/segment.h"
 #include "rfm/store.h"
+#include "test_rng.h"
 
 #define AS_OF 1622505600LL /* 2021-06-01T00:00:00Z */
 #define DAY   86400LL
@@ -38,14 +39,6 @@ typedef struct rcust {
     int64_t rec, cents;
     int r, f, m;
 } rcust;
-
-static uint64_t rng_state;
-static uint64_t rnd(void) {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 static int cmp_dbl(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;

@@ -29,18 +29,11 @@
 #include "rfm/score.h"
 #include "rfm/segment.h"
 #include "rfm/store.h"
+#include "test_rng.h"
 
 #define AS_OF 1622505600LL /* 2021-06-01T00:00:00Z */
 #define DAY   86400LL
 #define KMAX  8
-
-static uint64_t rng_state;
-static uint64_t rnd(void) {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 static uint64_t fnv1a(const char *p, size_t n) {
     uint64_t h = 0xcbf29ce484222325ULL;
