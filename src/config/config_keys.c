@@ -411,5 +411,11 @@ int config_keys_apply(config_ctx *x, const yaml_node_t *root) {
         return -1;
     if (default_changelog_topic(x))
         return -1;
+    /* A changelog record carries its input offset, not its topic: a restore
+     * can tell the position of one orders topic only. */
+    if (x->c->changelog.enabled && x->c->topics.norders != 1)
+        return config_yaml_fail(x, NULL, "changelog.enabled",
+                                "needs exactly one topics.orders topic (%zu given)",
+                                x->c->topics.norders);
     return compile_segments(x);
 }

@@ -7,6 +7,7 @@
  */
 #include "changelog_log.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "log.h"
@@ -23,7 +24,8 @@ void changelog_log_free(changelog_log *l) {
 }
 
 int changelog_log_write(changelog_log *l, producer *prod, const store *s, const store_customer *c,
-                        const segment_map *map, int32_t partition, tracker *trk, tracker_ref *ref) {
+                        const segment_map *map, int32_t partition, int64_t input_offset,
+                        tracker *trk, tracker_ref *ref) {
     char err[256];
     strbuf_reset(&l->buf);
     if (changelog_encode(s, c, map, &l->buf, err, sizeof err) < 0) {
@@ -43,6 +45,8 @@ int changelog_log_write(changelog_log *l, producer *prod, const store *s, const 
     }
     size_t klen = 0;
     const char *key = store_key(s, c, &klen);
+    char off[24];
+    int olen = snprintf(off, sizeof off, "%lld", (long long)input_offset);
     producer_msg m = {
         .topic = l->topic,
         .key = key,
@@ -52,6 +56,9 @@ int changelog_log_write(changelog_log *l, producer *prod, const store *s, const 
         .owned = false,
         .partitioned = true,
         .partition = partition,
+        .header_name = CHANGELOG_LOG_INPUT_HEADER,
+        .header_value = off,
+        .header_len = (size_t)olen,
     };
     int rc = producer_send(prod, &m, ref);
     if (rc == -1)

@@ -31,6 +31,9 @@
 #include "tracker.h"
 #include "util/strbuf.h"
 
+/* The header that names a record's input message offset. */
+#define CHANGELOG_LOG_INPUT_HEADER "rfmd-input-offset"
+
 typedef struct changelog_log {
     const char *topic; /* the config's changelog.topic (not owned) */
     strbuf buf;        /* the encoding buffer, reused */
@@ -43,13 +46,19 @@ void changelog_log_init(changelog_log *l, const char *topic);
 void changelog_log_free(changelog_log *l);
 
 /* Produce customer c of s (its segment named by map) to partition
- * `partition` of the changelog. ref is taken over: settled by the delivery
+ * `partition` of the changelog, with the header CHANGELOG_LOG_INPUT_HEADER
+ * holding input_offset (the input message that caused it) in decimal: a
+ * restore takes the highest one it reads as the input position its state
+ * covers (the changelog partition is written in input order, and the
+ * producer is idempotent, so no record of an earlier message is missing
+ * behind it). ref is taken over: settled by the delivery
  * report, or here on failure. Returns 0; -1 on a fatal failure (producer
  * failed, out of memory). A customer the record cannot carry (a name that is
  * not UTF-8, see changelog_encode) is logged, counted in `refused`, its ref
  * settled as delivered, and 0 returned: the order is applied; only its
  * record is missing, which nothing can repair by retrying. */
 int changelog_log_write(changelog_log *l, producer *prod, const store *s, const store_customer *c,
-                        const segment_map *map, int32_t partition, tracker *trk, tracker_ref *ref);
+                        const segment_map *map, int32_t partition, int64_t input_offset,
+                        tracker *trk, tracker_ref *ref);
 
 #endif

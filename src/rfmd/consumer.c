@@ -13,12 +13,8 @@
  * (fixed in 2.1.0), and rfmd pauses on producer back-pressure. It also means
  * no message of a partition is processed after that partition was revoked.
  *
- * The keying check needs each orders topic's partition count. It is read
- * from the cluster metadata (one round trip) the first time it is needed
- * after each assignment, and cached: a partition count only changes with
- * partitions added, which makes the group rebalance. Until it is known
- * (metadata failing) orders are not checked rather than all refused, and the
- * fetch is retried every CONSUMER_COUNT_RETRY_MS.
+ * Lag, positions and the keying check's partition counts are in
+ * consumer_info.c (the state both share: consumer_internal.h).
  */
 #include "consumer.h"
 
@@ -28,41 +24,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "consumer_internal.h"
 #include "kconf.h"
-#include "keying.h"
 #include "log.h"
-#include "util/clock.h"
 #include "util/errbuf.h"
 
-#define CONSUMER_COUNT_TIMEOUT_MS 5000  /* one metadata request */
-#define CONSUMER_COUNT_RETRY_MS   10000 /* between two after a failure */
-
-struct consumer {
-    rd_kafka_t *rk;
-    const config *cfg;
-    tracker *trk;
-    consumer_drain_fn drain;
-    void *drain_ctx;
-    bool failed;
-    bool subscribed;
-    int assigned;
-    int64_t start_unknown; /* RD_KAFKA_OFFSET_INVALID: committed offset decides */
-    /* Rebalance generations, to tell a partition that comes back after
-     * another member had it from one we keep across an eager rebalance. */
-    uint32_t gen;
-    uint32_t *slot_gen; /* [slot]: generation it was last assigned in, 0 = never */
-    size_t nslot_gen;
-    bool regained;
-    char error[1024];
-    log_ratelimit err_rl;
-    int wake[2]; /* consumer_wake_fd: read end, librdkafka's write end */
-    /* Partition count of cfg->topics.orders[i], for the keying check. */
-    struct consumer_count {
-        int32_t count;   /* -1 unknown */
-        bool stale;      /* an assignment came since it was read */
-        int64_t next_ms; /* no fetch before (monotonic ms) */
-    } counts[CONFIG_MAX_TOPICS];
-};
+#define CONSUMER_SEEK_TIMEOUT_MS  5000  /* a seek after a restore */
 
 static void consumer_fail(consumer *c, const char *what, const char *detail) {
     if (!c->failed) {
@@ -144,13 +111,47 @@ static bool consumer_note_assigned(consumer *c, int slot, bool cooperative) {
     return prev && (cooperative ? !pi.assigned : prev != c->gen - 1);
 }
 
+/* Mark (or clear) a slot as held: kept paused until consumer_release, also
+ * across a back-pressure resume. 0, or -1 out of memory. */
+static int consumer_set_held(consumer *c, int slot, bool held) {
+    if ((size_t)slot >= c->nheld) {
+        if (!held)
+            return 0;
+        size_t n = (size_t)slot + 16;
+        bool *h = realloc(c->held, n * sizeof *h);
+        if (!h)
+            return -1;
+        memset(h + c->nheld, 0, (n - c->nheld) * sizeof *h);
+        c->held = h;
+        c->nheld = n;
+    }
+    c->held[slot] = held;
+    return 0;
+}
+
+static bool consumer_is_held(const consumer *c, const char *topic, int32_t partition) {
+    int slot = tracker_slot(c->trk, topic, partition);
+    return slot >= 0 && (size_t)slot < c->nheld && c->held[slot];
+}
+
+/* Pause the held partitions of a fresh assignment before any fetch. */
+static void consumer_pause_held(consumer *c, const rd_kafka_topic_partition_list_t *parts) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts->cnt);
+    for (int i = 0; i < parts->cnt; i++)
+        if (consumer_is_held(c, parts->elems[i].topic, parts->elems[i].partition))
+            rd_kafka_topic_partition_list_add(l, parts->elems[i].topic, parts->elems[i].partition);
+    if (l->cnt) {
+        rd_kafka_resp_err_t e = rd_kafka_pause_partitions(c->rk, l);
+        if (e)
+            consumer_fail(c, "pause for restore", rd_kafka_err2str(e));
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
 static void consumer_assign(consumer *c, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
                             bool cooperative) {
     c->gen++;
-    for (size_t i = 0; i < CONFIG_MAX_TOPICS; i++) {
-        c->counts[i].stale = true;
-        c->counts[i].next_ms = 0;
-    }
+    consumer_counts_stale(c);
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *p = &parts->elems[i];
         int slot = tracker_slot(c->trk, p->topic, p->partition);
@@ -158,8 +159,12 @@ static void consumer_assign(consumer *c, rd_kafka_t *rk, rd_kafka_topic_partitio
             consumer_fail(c, "assign", "out of memory");
             continue;
         }
-        if (consumer_note_assigned(c, slot, cooperative))
+        bool regained = consumer_note_assigned(c, slot, cooperative);
+        if (regained)
             c->regained = true;
+        if (c->hooks.assign && c->hooks.assign(c->hooks_ctx, p->topic, p->partition, regained) &&
+            consumer_set_held(c, slot, true) < 0)
+            consumer_fail(c, "assign", "out of memory");
         int64_t resume = tracker_resume_offset(c->trk, slot);
         if (resume != TRACKER_OFFSET_NONE)
             p->offset = resume;
@@ -184,6 +189,9 @@ static void consumer_assign(consumer *c, rd_kafka_t *rk, rd_kafka_topic_partitio
     }
     log_notice("consumer: assigned %d partition(s)%s: %s (now %d)", parts->cnt,
                cooperative ? " incrementally" : "", desc, c->assigned);
+    consumer_pause_held(c, parts);
+    if (c->hooks.assigned)
+        c->hooks.assigned(c->hooks_ctx);
 }
 
 static void consumer_revoke(consumer *c, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
@@ -198,8 +206,13 @@ static void consumer_revoke(consumer *c, rd_kafka_t *rk, rd_kafka_topic_partitio
     }
     for (int i = 0; i < parts->cnt; i++) {
         int slot = tracker_slot(c->trk, parts->elems[i].topic, parts->elems[i].partition);
-        if (slot >= 0)
+        if (slot >= 0) {
             tracker_set_assigned(c->trk, slot, false);
+            consumer_set_held(c, slot, false);
+        }
+        if (c->hooks.revoke)
+            c->hooks.revoke(c->hooks_ctx, parts->elems[i].topic, parts->elems[i].partition, lost,
+                            !cooperative);
     }
     char desc[1024];
     consumer_format_parts(parts, desc, sizeof desc);
@@ -305,6 +318,7 @@ void consumer_free(consumer *c) {
         return;
     rd_kafka_destroy(c->rk);
     free(c->slot_gen);
+    free(c->held);
     for (int i = 0; i < 2; i++)
         if (c->wake[i] >= 0)
             close(c->wake[i]);
@@ -397,9 +411,15 @@ rd_kafka_message_t *consumer_poll(consumer *c, int timeout_ms) {
 }
 
 static void consumer_pause_resume(consumer *c, bool pause) {
-    rd_kafka_topic_partition_list_t *l = NULL;
-    if (rd_kafka_assignment(c->rk, &l) || !l)
+    rd_kafka_topic_partition_list_t *all = NULL;
+    if (rd_kafka_assignment(c->rk, &all) || !all)
         return;
+    /* Held partitions stay paused until released, whatever back-pressure
+     * does meanwhile. */
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(all->cnt);
+    for (int i = 0; i < all->cnt; i++)
+        if (pause || !consumer_is_held(c, all->elems[i].topic, all->elems[i].partition))
+            rd_kafka_topic_partition_list_add(l, all->elems[i].topic, all->elems[i].partition);
     if (l->cnt) {
         rd_kafka_resp_err_t e =
             pause ? rd_kafka_pause_partitions(c->rk, l) : rd_kafka_resume_partitions(c->rk, l);
@@ -407,13 +427,63 @@ static void consumer_pause_resume(consumer *c, bool pause) {
             log_warning("consumer: %s failed: %s", pause ? "pause" : "resume", rd_kafka_err2str(e));
     }
     rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_topic_partition_list_destroy(all);
+}
+
+int consumer_release(consumer *c, const char *topic, int32_t partition, int64_t offset) {
+    int slot = tracker_slot(c->trk, topic, partition);
+    if (slot < 0 || !consumer_is_held(c, topic, partition))
+        return -1;
+    c->held[slot] = false;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, topic, partition)->offset = offset;
+    rd_kafka_error_t *err = rd_kafka_seek_partitions(c->rk, l, CONSUMER_SEEK_TIMEOUT_MS);
+    int rc = 0;
+    if (err || l->elems[0].err) {
+        char why[256];
+        snprintf(why, sizeof why, "%s [%d] to %lld: %s", topic, (int)partition, (long long)offset,
+                 err ? rd_kafka_error_string(err) : rd_kafka_err2str(l->elems[0].err));
+        consumer_fail(c, "seek after restore", why);
+        rc = -1;
+    }
+    if (err)
+        rd_kafka_error_destroy(err);
+    /* Back-pressure may hold the whole assignment: it resumes this one too. */
+    if (rc == 0 && !c->bp_paused) {
+        rd_kafka_resp_err_t e = rd_kafka_resume_partitions(c->rk, l);
+        if (e) {
+            consumer_fail(c, "resume after restore", rd_kafka_err2str(e));
+            rc = -1;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    return rc;
+}
+
+int64_t consumer_committed(consumer *c, const char *topic, int32_t partition, int timeout_ms) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, topic, partition);
+    rd_kafka_resp_err_t e = rd_kafka_committed(c->rk, l, timeout_ms);
+    int64_t off = e || l->elems[0].err ? -2 : l->elems[0].offset < 0 ? -1 : l->elems[0].offset;
+    if (off == -2)
+        log_warning("consumer: committed offset of %s [%d] not read: %s", topic, (int)partition,
+                    rd_kafka_err2str(e ? e : l->elems[0].err));
+    rd_kafka_topic_partition_list_destroy(l);
+    return off;
+}
+
+void consumer_set_hooks(consumer *c, const consumer_hooks *hooks, void *ctx) {
+    c->hooks = *hooks;
+    c->hooks_ctx = ctx;
 }
 
 void consumer_pause(consumer *c) {
+    c->bp_paused = true;
     consumer_pause_resume(c, true);
 }
 
 void consumer_resume(consumer *c) {
+    c->bp_paused = false;
     consumer_pause_resume(c, false);
 }
 
@@ -450,146 +520,4 @@ int consumer_assigned(const consumer *c) {
 
 rd_kafka_t *consumer_handle(consumer *c) {
     return c->rk;
-}
-
-/* The tracker's view of a partition, false when it has none. */
-static bool consumer_info(const consumer *c, const char *topic, int32_t partition,
-                          tracker_partition_info *out) {
-    for (size_t i = 0, n = tracker_count(c->trk); i < n; i++) {
-        tracker_info(c->trk, i, out);
-        if (out->partition == partition && !strcmp(out->topic, topic))
-            return true;
-    }
-    return false;
-}
-
-/* Where this process is in a partition: the consumer's position once it has
- * consumed from it, else what the tracker knows (state restored, or offsets
- * committed earlier), else "at the end" if it reached EOF; -1 unknown. */
-static int64_t consumer_pos(const rd_kafka_topic_partition_t *p, const tracker_partition_info *info,
-                            int64_t hi) {
-    if (p->offset >= 0)
-        return p->offset;
-    if (!info)
-        return -1;
-    if (info->applied != TRACKER_OFFSET_NONE)
-        return info->applied;
-    if (info->committed != TRACKER_OFFSET_NONE)
-        return info->committed;
-    return info->eof && hi >= 0 ? hi : -1;
-}
-
-/* One walk over the assignment for consumer_lag and consumer_partitions:
- * librdkafka's position and cached watermarks, and the tracker's view.
- * Returns the number of partitions walked. */
-static int consumer_walk(consumer *c, consumer_partition_fn fn, void *ctx) {
-    rd_kafka_topic_partition_list_t *l = NULL;
-    if (rd_kafka_assignment(c->rk, &l) || !l)
-        return 0;
-    bool have_pos = l->cnt && rd_kafka_position(c->rk, l) == RD_KAFKA_RESP_ERR_NO_ERROR;
-    for (int i = 0; i < l->cnt; i++) {
-        const rd_kafka_topic_partition_t *p = &l->elems[i];
-        tracker_partition_info info;
-        bool known = consumer_info(c, p->topic, p->partition, &info);
-        int64_t lo, hi;
-        if (rd_kafka_get_watermark_offsets(c->rk, p->topic, p->partition, &lo, &hi) || hi < 0)
-            hi = -1;
-        int64_t pos = have_pos ? consumer_pos(p, known ? &info : NULL, hi) : -1;
-        int64_t applied = known && info.applied != TRACKER_OFFSET_NONE ? info.applied : pos;
-        consumer_partition cp = {
-            .topic = p->topic,
-            .partition = p->partition,
-            .applied = applied,
-            .position = pos,
-            .committed = known && info.committed != TRACKER_OFFSET_NONE ? info.committed : -1,
-            .high = hi,
-            .lag = hi >= 0 && pos >= 0 ? (hi > pos ? hi - pos : 0) : -1,
-            .reached_end = known && info.reached_end,
-        };
-        fn(ctx, &cp);
-    }
-    int n = l->cnt;
-    rd_kafka_topic_partition_list_destroy(l);
-    return n;
-}
-
-typedef struct consumer_lag_walk {
-    consumer_lag_fn fn;
-    void *ctx;
-    int64_t total;
-} consumer_lag_walk;
-
-static void consumer_lag_one(void *ctx, const consumer_partition *p) {
-    consumer_lag_walk *w = ctx;
-    if (p->lag < 0)
-        return;
-    if (w->fn)
-        w->fn(w->ctx, p->topic, p->partition, p->lag);
-    w->total = (w->total < 0 ? 0 : w->total) + p->lag;
-}
-
-int64_t consumer_lag(consumer *c, consumer_lag_fn fn, void *ctx) {
-    consumer_lag_walk w = {.fn = fn, .ctx = ctx, .total = -1};
-    consumer_walk(c, consumer_lag_one, &w);
-    return w.total;
-}
-
-int consumer_partitions(consumer *c, consumer_partition_fn fn, void *ctx) {
-    return consumer_walk(c, fn, ctx);
-}
-
-/* Read topic i's partition count from the cluster metadata into the cache;
- * on failure the old count (if any) stays and the next try waits. */
-static void consumer_fetch_count(consumer *c, size_t i) {
-    struct consumer_count *t = &c->counts[i];
-    const char *topic = c->cfg->topics.orders[i];
-    t->next_ms = clock_mono_ms() + CONSUMER_COUNT_RETRY_MS;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(c->rk, topic, NULL);
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t e = rkt ? rd_kafka_metadata(c->rk, 0, rkt, &md, CONSUMER_COUNT_TIMEOUT_MS)
-                                : rd_kafka_last_error();
-    if (!e && (md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt < 1))
-        e = md->topic_cnt == 1 && md->topics[0].err ? md->topics[0].err
-                                                    : RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION;
-    if (e && t->count > 0) {
-        log_rl(&c->err_rl, LOG_LEVEL_WARNING,
-               "consumer: %s: partition count not read again (%s): keying checked against the "
-               "last one, %d; retrying in %d s",
-               topic, rd_kafka_err2str(e), (int)t->count, CONSUMER_COUNT_RETRY_MS / 1000);
-    } else if (e) {
-        log_rl(&c->err_rl, LOG_LEVEL_WARNING,
-               "consumer: %s: partition count unknown (%s): orders not checked for keying "
-               "meanwhile; retrying in %d s",
-               topic, rd_kafka_err2str(e), CONSUMER_COUNT_RETRY_MS / 1000);
-    } else {
-        int32_t n = md->topics[0].partition_cnt;
-        if (n != t->count)
-            log_info("consumer: %s has %d partitions; orders checked against %s keying", topic,
-                     (int)n, config_partitioner_name(c->cfg->input.partitioner));
-        t->count = n;
-        t->stale = false;
-    }
-    if (md)
-        rd_kafka_metadata_destroy(md);
-    if (rkt)
-        rd_kafka_topic_destroy(rkt);
-}
-
-int32_t consumer_customer_partition(consumer *c, const char *topic, int32_t arrived,
-                                    const void *customer, size_t len, int32_t *count) {
-    if (c->cfg->input.partitioner == CONFIG_PARTITIONER_TRUST)
-        return -1;
-    size_t i = 0;
-    while (i < c->cfg->topics.norders && strcmp(c->cfg->topics.orders[i], topic))
-        i++;
-    if (i == c->cfg->topics.norders)
-        return -1;
-    struct consumer_count *t = &c->counts[i];
-    /* A partition beyond the count: partitions were added, read it again. */
-    if ((t->stale || arrived >= t->count) && clock_mono_ms() >= t->next_ms)
-        consumer_fetch_count(c, i);
-    if (t->count < 1 || arrived >= t->count)
-        return -1;
-    *count = t->count;
-    return keying_partition(c->cfg->input.partitioner, customer, len, t->count);
 }

@@ -33,11 +33,42 @@ typedef struct consumer consumer;
 /* Called in the revoke path before committing: deliver everything queued. */
 typedef void (*consumer_drain_fn)(void *ctx);
 
+/* The daemon's part in a rebalance (daemon_tasks.c), all called from the
+ * rebalance callback on the daemon's thread:
+ *   assign    per partition assigned, before its start offset is chosen
+ *             (so the hook may tracker_restore it); regained: another
+ *             member may have held it since this process last did (see
+ *             consumer_take_regained). Returns true to hold the partition
+ *             paused until consumer_release (its state is being restored).
+ *   assigned  once after each assignment (every assign hook called).
+ *   revoke    per partition revoked, after the drain and the commit (none
+ *             when lost: another member may own it already); eager: the
+ *             eager protocol, which revokes everything on every rebalance. */
+typedef struct consumer_hooks {
+    bool (*assign)(void *ctx, const char *topic, int32_t partition, bool regained);
+    void (*assigned)(void *ctx);
+    void (*revoke)(void *ctx, const char *topic, int32_t partition, bool lost, bool eager);
+} consumer_hooks;
+
 consumer *consumer_new(const config *cfg, const char *brokers, tracker *trk, char *err,
                        size_t errlen);
 void consumer_free(consumer *c);
 
 void consumer_set_drain(consumer *c, consumer_drain_fn fn, void *ctx);
+
+/* Install the rebalance hooks (copied); call before consumer_subscribe. */
+void consumer_set_hooks(consumer *c, const consumer_hooks *hooks, void *ctx);
+
+/* A held partition's state is ready: seek it to `offset` (an offset, or an
+ * RD_KAFKA_OFFSET_* constant) and resume it (unless back-pressure pauses
+ * everything: then with the rest). 0, or -1 when it is not held or the seek
+ * failed (the consumer is then failed). */
+int consumer_release(consumer *c, const char *topic, int32_t partition, int64_t offset);
+
+/* The group's committed offset of a partition, asked of the broker (blocks
+ * up to timeout_ms): the offset, -1 when none is committed, -2 when it
+ * could not be read (logged). */
+int64_t consumer_committed(consumer *c, const char *topic, int32_t partition, int timeout_ms);
 
 /* Where partitions without a tracker position start (an RD_KAFKA_OFFSET_*
  * constant); by default the group's committed offset decides. Call before
@@ -64,7 +95,8 @@ int consumer_wake_fd(consumer *c);
  * never lost. */
 void consumer_wake_clear(consumer *c);
 
-/* Pause / resume fetching of the whole current assignment (back-pressure). */
+/* Pause / resume fetching of the whole current assignment (back-pressure);
+ * held partitions stay paused until released. */
 void consumer_pause(consumer *c);
 void consumer_resume(consumer *c);
 

@@ -10,6 +10,8 @@
  *              rescore's events are queued; not at all when the last turn
  *              took a whole batch (more is waiting)
  *   http       serve the requests that are ready
+ *   restore    a slice of the changelog restores in progress (a partition
+ *              assigned is rebuilt before its input flows: daemon_tasks.c)
  *   input      up to DAEMON_BATCH messages, each through the pipeline
  *   deliver    delivery reports, then a slice of a rescore's events while
  *              the producer's queue is short
@@ -26,7 +28,7 @@
  * (state restored, partitions assigned: the /readyz moment), RELOADING=1 /
  * READY=1 around a reload and STOPPING=1 when shutdown begins; its timers
  * send the STATUS= lines and WATCHDOG=1 pings. With the embedded cluster
- * nothing is restored: its topics die with the process.
+ * no checkpoint is restored: its topics die with the process.
  */
 #include "daemon.h"
 
@@ -144,36 +146,26 @@ static void daemon_log_start(const daemon_ctx *d) {
 }
 
 bool daemon_fatal(const daemon_ctx *d) {
-    return d->pipe.failed || producer_failed(d->prod) || consumer_failed(d->cons);
+    return d->pipe.failed || d->state_refused || producer_failed(d->prod) ||
+           consumer_failed(d->cons);
 }
 
-/* State (restored or empty), then the Kafka clients. */
+/* The daemon's own structures; state comes per partition on assignment
+ * (daemon_tasks.c). */
 static int daemon_start_state(daemon_ctx *d, char *err, size_t errlen) {
-    d->store = store_new();
     d->trk = tracker_new();
     d->saver = saver_new(d->cfg);
     d->loop = loop_new(NULL, NULL);
-    if (!d->store || !d->trk || !d->saver || !d->loop) {
+    if (!d->trk || !d->saver || !d->loop) {
         errbuf_set(err, errlen, "out of memory");
         return DAEMON_EXIT_INTERNAL;
     }
-    if (d->emb) {
-        if (saver_prepare(d->saver, err, errlen))
-            return DAEMON_EXIT_CONFIG;
-        log_notice("embedded Kafka: its topics do not outlive rfmd, so no snapshot is restored "
-                   "(snapshots are still written to %s)",
+    if (saver_prepare(d->saver, err, errlen))
+        return d->emb ? DAEMON_EXIT_CONFIG : DAEMON_EXIT_STATE;
+    if (d->emb)
+        log_notice("embedded Kafka: its topics do not outlive rfmd, so no checkpoint is "
+                   "restored (snapshots are still written to %s)",
                    d->cfg->snapshot.dir);
-        return DAEMON_EXIT_OK;
-    }
-    store *restored = NULL;
-    int r = saver_restore(d->saver, d->opt.start_empty, &restored, &d->restored_bp, d->trk, err,
-                          errlen);
-    if (r < 0)
-        return DAEMON_EXIT_STATE;
-    if (r == 1) {
-        store_free(d->store);
-        d->store = restored;
-    }
     return DAEMON_EXIT_OK;
 }
 
@@ -204,12 +196,14 @@ static int daemon_start(daemon_ctx *d, char *err, size_t errlen) {
         return DAEMON_EXIT_CONFIG;
     producer_set_backpressure(d->prod, daemon_backpressure, d);
     consumer_set_drain(d->cons, daemon_drain, d);
+    rc = daemon_tasks_start(d, err, errlen);
+    if (rc != DAEMON_EXIT_OK)
+        return rc;
     /* Partitions the state has not seen are read from their beginning: the
      * group's committed offset may be past orders no snapshot holds. */
     if (!d->emb)
         consumer_set_start_unknown(d->cons, RD_KAFKA_OFFSET_BEGINNING);
-    pipeline_init(&d->pipe, d->cfg, d->store, d->prod, d->trk);
-    d->pipe.bp = d->restored_bp;
+    pipeline_init(&d->pipe, d->cfg, d->tasks, d->prod, d->trk);
     changelog_log_init(&d->changelog, d->cfg->changelog.topic);
     if (d->cfg->changelog.enabled)
         pipeline_set_changelog(&d->pipe, &d->changelog);
@@ -243,9 +237,10 @@ static void daemon_stop_all(daemon_ctx *d) {
         producer_free(d->prod);
     }
     changelog_log_free(&d->changelog);
+    daemon_tasks_stop(d);
+    free(d->http_stores);
     saver_free(d->saver);
     tracker_free(d->trk);
-    store_free(d->store);
     loop_free(d->loop);
     embedded_stop(d->emb);
 }
@@ -255,7 +250,7 @@ static void daemon_stop_all(daemon_ctx *d) {
 /* How long this turn may wait for input (the loop shortens it to the
  * nearest timer, the HTTP server to its own timers). */
 static int daemon_turn_wait(const daemon_ctx *d) {
-    int wait = d->full ? 0 : DAEMON_POLL_MS;
+    int wait = d->full || daemon_tasks_restoring(d) ? 0 : DAEMON_POLL_MS;
     if (wait && pipeline_unpublished(&d->pipe) > 0)
         wait = DAEMON_PUBLISH_POLL_MS;
     return d->http ? http_wait_ms(d->http, wait) : wait;
@@ -269,6 +264,13 @@ static int daemon_consume(daemon_ctx *d) {
         rd_kafka_message_t *m = consumer_poll(d->cons, 0);
         if (!m)
             break;
+        const task *k = tasks_get(d->tasks, m->partition);
+        if (!k || k->state != TASK_RUNNING) {
+            /* Fetched before its partition was held for a restore (or
+             * after it went): it is read again once the state is there. */
+            rd_kafka_message_destroy(m);
+            continue;
+        }
         if (!d->first_msg_ms)
             d->first_msg_ms = clock_mono_ms();
         int64_t now_us = clock_mono_us();
@@ -350,9 +352,9 @@ static int daemon_take_signals(daemon_ctx *d) {
 
 /* Ready once partitions are assigned; the backlog line once caught up. */
 static void daemon_note_progress(daemon_ctx *d) {
-    if (!d->ready && consumer_assigned(d->cons) > 0) {
+    if (!d->ready && consumer_assigned(d->cons) > 0 && !daemon_tasks_restoring(d)) {
         d->ready = true;
-        notify_ready("ready: partitions assigned");
+        notify_ready("ready: partitions assigned and restored");
         d->status_ms = 0; /* the next STATUS= line starts its rate afresh */
     }
     if (d->backlog_done || !tracker_all_eof(d->trk))
@@ -373,7 +375,8 @@ static void daemon_loop(daemon_ctx *d) {
     while (!daemon_stop_sig && !daemon_fatal(d)) {
         loop_wait(d->loop, daemon_turn_wait(d));
         daemon_http_run(d);
-        if (daemon_consume(d) < 0 || daemon_deliver(d) < 0 || daemon_take_signals(d) < 0)
+        if (daemon_tasks_restore_step(d) < 0 || daemon_consume(d) < 0 || daemon_deliver(d) < 0 ||
+            daemon_take_signals(d) < 0)
             return;
         daemon_note_progress(d);
         if (daemon_jobs_rescore(d) < 0)
@@ -392,17 +395,24 @@ static void daemon_final_snapshot(daemon_ctx *d, int64_t stop_ms) {
     if (saver_busy(d->saver))
         saver_wait(d->saver, (int)(left > 0 ? left : 0));
     left = stop_ms + DAEMON_STOP_BUDGET_MS - clock_mono_ms();
+    if (tasks_running(d->tasks) == 0)
+        return; /* nothing owned: nothing to write */
     if (saver_busy(d->saver) || left <= 0) {
         log_warning("no time left for a shutdown snapshot; the previous one stays");
         return;
     }
     int rc = daemon_jobs_snapshot(d, "shutdown");
-    if (rc == -2)
+    if (rc == -2) {
         log_warning("no shutdown snapshot: rescore events still undelivered; the previous one "
                     "stays");
-    else if (rc == 0 && saver_wait(d->saver, (int)left) == 0)
-        log_warning("shutdown snapshot not finished within the stop budget; the previous one "
-                    "stays");
+    } else if (rc == 0) {
+        int done = saver_wait(d->saver, (int)left);
+        if (done == 0)
+            log_warning("shutdown snapshot not finished within the stop budget; the previous "
+                        "one stays");
+        /* Written: leaving the group checkpoints nothing more. */
+        d->final_saved = done == 1;
+    }
 }
 
 /* Final rescore, flush, commit, leave the group, snapshot; the exit code. */
@@ -420,12 +430,14 @@ static int daemon_shutdown(daemon_ctx *d) {
             pipeline_publish(&d->pipe, SIZE_MAX);
     }
     int left = producer_flush(d->prod, daemon_fatal(d) ? 2000 : DAEMON_SHUTDOWN_FLUSH_MS);
-    if (!consumer_failed(d->cons)) {
+    d->stopping = true;
+    if (!consumer_failed(d->cons))
         consumer_commit(d->cons, true);
-        consumer_close(d->cons);
-    }
+    /* Before leaving the group: leaving drops every partition's store. */
     if (!daemon_fatal(d) && left == 0)
         daemon_final_snapshot(d, stop_ms);
+    if (!consumer_failed(d->cons))
+        consumer_close(d->cons);
     uint64_t consumed = 0;
     int64_t since = d->started_ms;
     daemon_jobs_log_progress(d, &consumed, &since, "final");
@@ -441,6 +453,8 @@ static int daemon_shutdown(daemon_ctx *d) {
                                                      : "see the errors above";
         log_error("fatal: %s; exiting (offsets committed only up to fully delivered input)", why);
         notify_status("fatal: %s", why);
+        if (d->state_refused)
+            return DAEMON_EXIT_STATE;
         return d->pipe.failed && !producer_failed(d->prod) && !consumer_failed(d->cons)
                    ? DAEMON_EXIT_INTERNAL
                    : DAEMON_EXIT_FATAL;

@@ -23,7 +23,8 @@
 #define DAEMON_EXIT_CONFIG   1 /* usage, configuration, refused Kafka property */
 #define DAEMON_EXIT_FATAL    2 /* fatal Kafka error, failed delivery, undelivered at exit */
 #define DAEMON_EXIT_INTERNAL 3 /* out of memory, embedded cluster failed to start */
-#define DAEMON_EXIT_STATE    4 /* snapshots exist and none is usable (see --start-empty) */
+#define DAEMON_EXIT_STATE    4 /* a partition's checkpoints exist and none is usable, with no
+                                  changelog (see --start-empty), or its restore failed */
 
 #define DAEMON_BATCH             500   /* messages per loop turn */
 #define DAEMON_POLL_MS           100   /* longest wait for input */
@@ -38,6 +39,7 @@
 #define DAEMON_SNAPSHOT_RETRY_MS 1000  /* next try after a failed one */
 #define DAEMON_SNAPSHOT_WAIT_MS  50    /* next look when postponed for rescore events */
 #define DAEMON_TRIM_EVENTS       50000 /* events delivered between malloc_trim calls */
+#define DAEMON_RESTORE_SLICE     20000 /* changelog records applied per loop turn */
 
 typedef struct daemon_options {
     bool start_empty; /* snapshots exist but none is usable: start empty anyway */

@@ -7,6 +7,7 @@
  * counters and state (no copy kept in step), so the HTTP layer sees plain
  * values and Kafka-free structs only, never the daemon or librdkafka.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon_internal.h"
@@ -20,35 +21,75 @@ static void daemon_http_lag(void *ctx, http_lag_emit_fn emit, void *emit_ctx) {
 }
 
 typedef struct daemon_http_owned {
+    daemon_ctx *d;
     http_partitions_emit_fn emit;
     void *emit_ctx;
 } daemon_http_owned;
 
-/* A consumer_partition as the HTTP layer's plain struct. */
+/* A consumer_partition as the HTTP layer's plain struct, with its task's
+ * state and restore progress. */
 static void daemon_http_owned_one(void *ctx, const consumer_partition *p) {
     const daemon_http_owned *o = ctx;
+    const task *k = tasks_get_const(o->d->tasks, p->partition);
     http_partition hp = {
         .topic = p->topic,
         .partition = p->partition,
-        .state = HTTP_PARTITION_RUNNING, /* no restore on assignment yet */
+        .state = k && k->state == TASK_RESTORING ? HTTP_PARTITION_RESTORING
+                                                 : HTTP_PARTITION_RUNNING,
         .next_offset = p->applied,
         .committed = p->committed,
         .high_watermark = p->high,
         .lag = p->lag,
         .caught_up = p->reached_end,
+        .restore_position = -1,
+        .restore_end = -1,
+        .customers = k ? (int64_t)store_count(k->store) : -1,
     };
+    restore_progress pr;
+    if (hp.state == HTTP_PARTITION_RESTORING && o->d->restore &&
+        restore_get_progress(o->d->restore, p->partition, &pr)) {
+        hp.restore_position = pr.position;
+        hp.restore_end = pr.end;
+        hp.restored_records = pr.records;
+        hp.next_offset = -1; /* not known before the restore ends */
+        hp.caught_up = false;
+    }
     o->emit(o->emit_ctx, &hp);
 }
 
 /* The owned partitions for /partitions: the same walk as the lag above. */
 static void daemon_http_owned_all(void *ctx, http_partitions_emit_fn emit, void *emit_ctx) {
     daemon_ctx *d = ctx;
-    daemon_http_owned o = {.emit = emit, .emit_ctx = emit_ctx};
+    daemon_http_owned o = {.d = d, .emit = emit, .emit_ctx = emit_ctx};
     consumer_partitions(d->cons, daemon_http_owned_one, &o);
+}
+
+/* The customer's partition under input.partitioner (GET /customers). */
+static int32_t daemon_http_home(void *ctx, const char *id, size_t len, int32_t *count) {
+    daemon_ctx *d = ctx;
+    return consumer_customer_partition(d->cons, d->cfg->topics.orders[0], 0, id, len, count);
+}
+
+/* The running tasks' stores, in a buffer kept for the next request. */
+static size_t daemon_http_stores(daemon_ctx *d) {
+    size_t n = tasks_running(d->tasks);
+    if (n > d->http_stores_cap) {
+        http_store *ns = realloc(d->http_stores, n * sizeof *ns);
+        if (!ns)
+            return 0; /* shown as owning nothing; the next request tries again */
+        d->http_stores = ns;
+        d->http_stores_cap = n;
+    }
+    size_t i = 0, j = 0;
+    for (task *k; (k = tasks_next(d->tasks, &i));)
+        if (k->state == TASK_RUNNING && j < n)
+            d->http_stores[j++] = (http_store){.partition = k->partition, .store = k->store};
+    return j;
 }
 
 static void daemon_http_status(void *ctx, http_status *st) {
     daemon_ctx *d = ctx;
+    size_t nstores = daemon_http_stores(d);
     *st = (http_status){
         .kafka_version = rd_kafka_version_str(),
         .started_ms = d->started_ms,
@@ -61,7 +102,10 @@ static void daemon_http_status(void *ctx, http_status *st) {
         .reloads_ok = d->reload_stats.ok,
         .reloads_failed = d->reload_stats.failed,
         .last_reload_ok_ms = d->reload_stats.last_ok_ms,
-        .store = d->store,
+        .stores = d->http_stores,
+        .nstores = nstores,
+        .home = d->cfg->input.partitioner == CONFIG_PARTITIONER_TRUST ? NULL : daemon_http_home,
+        .home_ctx = d,
         .bp = &d->pipe.bp,
         .scoring = &d->cfg->scoring,
         .segments = &d->cfg->segments,

@@ -8,6 +8,8 @@
  *                   one rescore decision
  *   daemon_http.c   the HTTP server's place in the loop and the status its
  *                   handlers read
+ *   daemon_tasks.c  the owned partitions' stores: built (checkpoint,
+ *                   changelog) on assignment, dropped on revocation
  *
  * Single-threaded: only the daemon thread touches it (librdkafka's
  * callbacks that reach it are served on that thread too).
@@ -27,9 +29,11 @@
 #include "loop.h"
 #include "pipeline.h"
 #include "producer.h"
+#include "restore.h"
 #include "rfm/config.h"
 #include "rfm/store.h"
 #include "saver.h"
+#include "tasks.h"
 #include "tracker.h"
 
 /* SIGHUP reloads (reload.h), for logs and metrics. */
@@ -51,14 +55,14 @@ typedef struct daemon_ctx {
     daemon_options opt;
     embedded *emb; /* NULL unless kafka.brokers is "embedded" */
     const char *brokers;
-    store *store;
+    tasks *tasks;      /* the owned partitions and their stores */
+    restore *restore;  /* reads the changelog back; NULL without changelog.enabled */
     tracker *trk;
     producer *prod;
     consumer *cons;
     saver *saver;
     pipeline pipe;
-    changelog_log changelog;       /* written only with changelog.enabled */
-    score_breakpoints restored_bp; /* version 0 unless a snapshot was restored */
+    changelog_log changelog; /* written only with changelog.enabled */
     loop *loop;
     daemon_timers timer;
     http *http;              /* NULL when http.listen is "" or "off" */
@@ -71,9 +75,17 @@ typedef struct daemon_ctx {
     bool paused;
     bool backlog_done;         /* every assigned partition was caught up once */
     bool republish_due;        /* partitions regained: republish everyone once caught up */
+    bool restored_due;         /* partitions restored from the changelog: republish theirs
+                                  once caught up (tasks.h, `republish`) */
     bool ready;                /* start-up done and partitions assigned once (GET /readyz) */
     bool rescore_interval_due; /* the rescore timer fired; the rescore is still to run */
     bool snapshot_asked;       /* a SIGUSR1 snapshot is asked for (or postponed) */
+    bool state_refused;        /* a partition's state cannot be had: exit DAEMON_EXIT_STATE */
+    bool stopping;             /* shutdown began: revocations drop every task */
+    bool final_saved;          /* the shutdown snapshot is written: no more checkpoints */
+    uint64_t restores_done;    /* partitions restored from the changelog */
+    struct http_store *http_stores; /* daemon_http.c's view of the stores, reused */
+    size_t http_stores_cap;
     daemon_reload_stats reload_stats;
     uint64_t events_at_trim;    /* events published at the last malloc_trim */
     uint64_t progress_consumed; /* the progress line's previous count and time */
@@ -111,6 +123,24 @@ void daemon_jobs_log_progress(daemon_ctx *d, uint64_t *last_consumed, int64_t *l
 
 /* The shutdown line of rejected input by reason. */
 void daemon_jobs_log_rejects(const daemon_ctx *d);
+
+/* ---- daemon_tasks.c ---- */
+
+/* The task table, the restore reader (with a changelog) and the consumer's
+ * rebalance hooks. After producer and consumer exist, before subscribing.
+ * DAEMON_EXIT_OK, or an exit code with err. */
+int daemon_tasks_start(daemon_ctx *d, char *err, size_t errlen);
+void daemon_tasks_stop(daemon_ctx *d);
+
+/* A slice of the changelog restores in progress (every turn). 0, or -1
+ * when a restore failed (d->state_refused is set). */
+int daemon_tasks_restore_step(daemon_ctx *d);
+
+/* A partition is being restored. */
+bool daemon_tasks_restoring(const daemon_ctx *d);
+
+/* Fork the snapshot writer over every RUNNING task (saver_start). */
+int daemon_tasks_snapshot(daemon_ctx *d, const char *why);
 
 /* ---- daemon_http.c ---- */
 

@@ -20,12 +20,16 @@
  * since) — or until the first rescore.interval, whichever comes first.
  * Then: every interval, and once more at shutdown (daemon.c), so the last
  * event of every customer reflects the final breakpoints. Partitions that
- * come back from another member add one more: once caught up on them,
- * every customer is published again over that member's events.
+ * come back from another member add one more once caught up on them:
+ * without a changelog every customer is published again over that
+ * member's events; with one, the customers of each partition restored from
+ * it are (its records hold each customer's segment as of its last order,
+ * not necessarily the one last published).
  *
  * Snapshots (saver.h) are taken every snapshot.interval, on SIGUSR1 and at
  * a clean shutdown, each only when no rescore event is undelivered, so a
- * restored state never lacks an event it caused.
+ * restored state never lacks an event it caused: one checkpoint file per
+ * running partition, all from one fork (daemon_tasks.c).
  */
 #include <malloc.h>
 #include <stdio.h>
@@ -50,7 +54,7 @@ void daemon_jobs_log_progress(daemon_ctx *d, uint64_t *last_consumed, int64_t *l
              "pending %zu; partitions %d%s",
              what, (unsigned long long)s->consumed, rate, (unsigned long long)s->applied,
              (unsigned long long)s->refunds, (unsigned long long)s->duplicates,
-             (unsigned long long)s->rejected, store_count(d->store),
+             (unsigned long long)s->rejected, tasks_customers(d->tasks),
              (unsigned long long)s->events_order, (unsigned long long)s->events_rescore,
              (unsigned long long)ps.delivered, tracker_pending(d->trk), consumer_assigned(d->cons),
              d->paused ? " (paused)" : "");
@@ -112,12 +116,15 @@ static const char *const rescore_why_name[] = {
  * not wait. One rescore serves one trigger; another still due is served on
  * the next turn. */
 static daemon_rescore_why rescore_due(daemon_ctx *d) {
-    if (consumer_take_regained(d->cons))
+    /* Without a changelog, a member that had a partition meanwhile built
+     * its state from part of it only; with one, it had all of it, and a
+     * restored task republishes its own customers (restored_due). */
+    if (consumer_take_regained(d->cons) && !d->cfg->changelog.enabled)
         d->republish_due = true;
-    bool settled = tracker_all_eof(d->trk) && store_count(d->store) > 0;
+    bool settled = tracker_all_eof(d->trk) && tasks_customers(d->tasks) > 0;
     if (settled && d->pipe.bp.version == 0)
         return RESCORE_FIRST;
-    if (settled && d->republish_due)
+    if (settled && (d->republish_due || d->restored_due))
         return RESCORE_REGAINED;
     if (d->rescore_interval_due)
         return RESCORE_INTERVAL;
@@ -129,8 +136,10 @@ int daemon_jobs_rescore(daemon_ctx *d) {
     if (why == RESCORE_NONE)
         return 0;
     if (why == RESCORE_REGAINED) {
-        d->republish_due = false;
-        d->pipe.republish = true;
+        /* Regained partitions: everyone (the other member's events came
+         * from its partial state); restored ones: their tasks only. */
+        d->pipe.republish = d->republish_due;
+        d->republish_due = d->restored_due = false;
     }
     if (pipeline_rescore(&d->pipe, rescore_why_name[why]) < 0)
         return -1;
@@ -163,7 +172,7 @@ int daemon_jobs_snapshot(daemon_ctx *d, const char *why) {
                   tracker_global_pending(d->trk) + pipeline_unpublished(&d->pipe));
         return -2;
     }
-    return saver_start(d->saver, d->store, &d->pipe.bp, d->trk, why);
+    return daemon_tasks_snapshot(d, why);
 }
 
 static int job_snapshot(void *ctx) {
@@ -208,9 +217,9 @@ static int job_status(void *ctx) {
     if (lag >= 0)
         snprintf(lagbuf, sizeof lagbuf, "%lld", (long long)lag);
     if (!d->ready)
-        notify_status("waiting for partition assignment; customers %zu", store_count(d->store));
+        notify_status("waiting for partition assignment; customers %zu", tasks_customers(d->tasks));
     else
-        notify_status("customers %zu, %.0f orders/s, lag %s%s%s", store_count(d->store), rate,
+        notify_status("customers %zu, %.0f orders/s, lag %s%s%s", tasks_customers(d->tasks), rate,
                       lagbuf, d->backlog_done ? "" : " (catching up)",
                       d->paused ? " (paused: producer queue full)" : "");
     return 0;

@@ -31,10 +31,10 @@
 
 #define PIPELINE_INVALID_DETAIL "outside the engine's limits (id length or time range)"
 
-void pipeline_init(pipeline *p, const config *cfg, store *s, producer *prod, tracker *trk) {
+void pipeline_init(pipeline *p, const config *cfg, tasks *ts, producer *prod, tracker *trk) {
     memset(p, 0, sizeof *p);
     p->cfg = cfg;
-    p->store = s;
+    p->tasks = ts;
     p->prod = prod;
     p->trk = trk;
     log_ratelimit_init(&p->reject_rl, 10000, 10);
@@ -72,12 +72,12 @@ void pipeline_free(pipeline *p) {
 
 /* Publish one segment change; `previous` is the old segment's name (NULL:
  * none). ref is taken over (settled in every case). */
-static int pipeline_emit_named(pipeline *p, store_customer *c, const char *previous,
+static int pipeline_emit_named(pipeline *p, const store *s, store_customer *c, const char *previous,
                                const char *cause, const order_str *order_id, tracker_ref *ref) {
     const segment_map *map = &p->cfg->segments;
     event_change ev;
     memset(&ev, 0, sizeof ev);
-    ev.customer_id = store_key(p->store, c, &ev.customer_len);
+    ev.customer_id = store_key(s, c, &ev.customer_len);
     ev.segment = segment_name(map, c->segment);
     ev.previous_segment = previous;
     ev.r = c->r;
@@ -118,16 +118,16 @@ static int pipeline_emit_named(pipeline *p, store_customer *c, const char *previ
 }
 
 /* Same, the old segment given as an index into the current map. */
-static int pipeline_emit(pipeline *p, store_customer *c, uint8_t old, const char *cause,
-                         const order_str *order_id, tracker_ref *ref) {
+static int pipeline_emit(pipeline *p, const store *s, store_customer *c, uint8_t old,
+                         const char *cause, const order_str *order_id, tracker_ref *ref) {
     const char *previous = old ? segment_name(&p->cfg->segments, old) : NULL;
-    return pipeline_emit_named(p, c, previous, cause, order_id, ref);
+    return pipeline_emit_named(p, s, c, previous, cause, order_id, ref);
 }
 
 /* An event caused by input message (slot, offset): its tracker ref keeps
  * that offset uncommitted until delivery. */
-static int pipeline_emit_caused(pipeline *p, store_customer *c, uint8_t old, int slot,
-                                int64_t offset) {
+static int pipeline_emit_caused(pipeline *p, const store *s, store_customer *c, uint8_t old,
+                                int slot, int64_t offset) {
     tracker_ref *ref = tracker_ref_take(p->trk, slot, offset);
     if (!ref) {
         log_error("pipeline: out of memory");
@@ -135,11 +135,12 @@ static int pipeline_emit_caused(pipeline *p, store_customer *c, uint8_t old, int
         return -1;
     }
     p->stats.events_order++;
-    return pipeline_emit(p, c, old, "order", &p->dec.o.order_id, ref);
+    return pipeline_emit(p, s, c, old, "order", &p->dec.o.order_id, ref);
 }
 
 /* An event of a rescore (or new segment rules): caused by no input message. */
-static int pipeline_emit_rescore(pipeline *p, store_customer *c, const char *previous) {
+static int pipeline_emit_rescore(pipeline *p, const store *s, store_customer *c,
+                                 const char *previous) {
     tracker_ref *ref = tracker_ref_global(p->trk);
     if (!ref) {
         log_error("pipeline: out of memory");
@@ -147,7 +148,7 @@ static int pipeline_emit_rescore(pipeline *p, store_customer *c, const char *pre
         return -1;
     }
     p->stats.events_rescore++;
-    return pipeline_emit_named(p, c, previous, "rescore", NULL, ref);
+    return pipeline_emit_named(p, s, c, previous, "rescore", NULL, ref);
 }
 
 static int pipeline_dead_letter(pipeline *p, const pipeline_input *in, int slot, const char *reason,
@@ -189,18 +190,19 @@ static int pipeline_dead_letter(pipeline *p, const pipeline_input *in, int slot,
 }
 
 /* Score a customer an order just touched; publish if its segment moved. */
-static int pipeline_score_touched(pipeline *p, store_customer *c, int slot, int64_t offset) {
+static int pipeline_score_touched(pipeline *p, const store *s, store_customer *c, int slot,
+                                  int64_t offset) {
     if (p->bp.version == 0 || !c)
         return 0;
-    uint8_t old = score_apply(&p->cfg->scoring, &p->bp, &p->cfg->segments, p->store, c);
+    uint8_t old = score_apply(&p->cfg->scoring, &p->bp, &p->cfg->segments, s, c);
     if (old == c->segment)
         return 0;
-    return pipeline_emit_caused(p, c, old, slot, offset);
+    return pipeline_emit_caused(p, s, c, old, slot, offset);
 }
 
 /* The changelog record of a customer input message in changed (or, redone,
  * may have changed): to the input's partition number, under its ref. */
-static int pipeline_log_touched(pipeline *p, store_customer *c, int slot,
+static int pipeline_log_touched(pipeline *p, const store *s, store_customer *c, int slot,
                                 const pipeline_input *in) {
     if (!p->changelog || !c || p->failed)
         return p->failed ? -1 : 0;
@@ -210,8 +212,8 @@ static int pipeline_log_touched(pipeline *p, store_customer *c, int slot,
         p->failed = 1;
         return -1;
     }
-    if (changelog_log_write(p->changelog, p->prod, p->store, c, &p->cfg->segments, in->partition,
-                            p->trk, ref) < 0) {
+    if (changelog_log_write(p->changelog, p->prod, s, c, &p->cfg->segments, in->partition,
+                            in->offset, p->trk, ref) < 0) {
         p->failed = 1;
         return -1;
     }
@@ -223,8 +225,8 @@ static int pipeline_log_touched(pipeline *p, store_customer *c, int slot,
  * state as it is now — a dead-letter copy if it is rejected, else the
  * customer's current segment (previous_segment is then the same: the one
  * the lost event led to is not known) — and apply nothing. */
-static int pipeline_redo(pipeline *p, const pipeline_input *in, int slot, event_reject r,
-                         const char *err) {
+static int pipeline_redo(pipeline *p, store *s, const pipeline_input *in, int slot,
+                         event_reject r, const char *err) {
     p->stats.redone++;
     int rc = 0;
     char why[320];
@@ -236,11 +238,11 @@ static int pipeline_redo(pipeline *p, const pipeline_input *in, int slot, event_
         rc = pipeline_dead_letter(p, in, slot, PIPELINE_REJECT_INVALID, PIPELINE_INVALID_DETAIL);
     } else {
         const order_str *id = &p->dec.o.customer_id;
-        store_customer *c = store_get(p->store, id->p, id->len);
+        store_customer *c = store_get(s, id->p, id->len);
         if (c && p->bp.version && c->segment)
-            rc = pipeline_emit_caused(p, c, c->segment, slot, in->offset);
+            rc = pipeline_emit_caused(p, s, c, c->segment, slot, in->offset);
         if (rc == 0)
-            rc = pipeline_log_touched(p, c, slot, in);
+            rc = pipeline_log_touched(p, s, c, slot, in);
     }
     tracker_partition_info pi;
     tracker_info(p->trk, (size_t)slot, &pi);
@@ -254,6 +256,13 @@ static int pipeline_redo(pipeline *p, const pipeline_input *in, int slot, event_
 int pipeline_process(pipeline *p, const pipeline_input *in) {
     if (p->failed)
         return -1;
+    task *k = tasks_get(p->tasks, in->partition);
+    if (!k || k->state != TASK_RUNNING) {
+        log_error("pipeline: a message of partition %d, which has no running task", (int)in->partition);
+        p->failed = 1;
+        return -1;
+    }
+    store *s = k->store;
     p->stats.consumed++;
     int slot = tracker_slot(p->trk, in->topic, in->partition);
     if (slot < 0 || tracker_begin(p->trk, slot, in->offset) < 0) {
@@ -268,7 +277,7 @@ int pipeline_process(pipeline *p, const pipeline_input *in) {
     int rc = 0;
     char why[320];
     if (tracker_in_state(p->trk, slot, in->offset)) {
-        rc = pipeline_redo(p, in, slot, r, err[0] ? err : "rejected");
+        rc = pipeline_redo(p, s, in, slot, r, err[0] ? err : "rejected");
     } else if (r != EVENT_OK) {
         if ((int)r > 0 && r < EVENT_REJECT_COUNT)
             p->stats.rejected_by[r]++;
@@ -279,19 +288,19 @@ int pipeline_process(pipeline *p, const pipeline_input *in) {
     } else {
         store_customer *c = NULL;
         errno = 0;
-        order_result res = order_apply(p->store, &p->dec.o, &c);
+        order_result res = order_apply(s, &p->dec.o, &c);
         switch (res) {
         case ORDER_APPLIED:
             p->stats.applied++;
-            rc = pipeline_score_touched(p, c, slot, in->offset);
+            rc = pipeline_score_touched(p, s, c, slot, in->offset);
             if (rc == 0)
-                rc = pipeline_log_touched(p, c, slot, in);
+                rc = pipeline_log_touched(p, s, c, slot, in);
             break;
         case ORDER_REFUNDED:
             p->stats.refunds++;
-            rc = pipeline_score_touched(p, c, slot, in->offset);
+            rc = pipeline_score_touched(p, s, c, slot, in->offset);
             if (rc == 0)
-                rc = pipeline_log_touched(p, c, slot, in);
+                rc = pipeline_log_touched(p, s, c, slot, in);
             break;
         case ORDER_DUPLICATE:
             p->stats.duplicates++;
@@ -335,6 +344,8 @@ static void pipeline_on_change(void *ctx, size_t idx, store_customer *c, uint8_t
         p->changes = nc;
         p->cap = cap;
     }
+    p->changes[p->nchanges].task_uid = p->rescoring->uid;
+    p->changes[p->nchanges].partition = p->rescoring->partition;
     p->changes[p->nchanges].idx = (uint32_t)idx;
     p->changes[p->nchanges].old = old;
     p->nchanges++;
@@ -349,8 +360,13 @@ long pipeline_publish(pipeline *p, size_t max) {
         if (p->failed)
             return -1;
         const struct pipeline_change *ch = &p->changes[p->next++];
+        task *t = tasks_get(p->tasks, ch->partition);
+        if (!t || t->uid != ch->task_uid || t->state != TASK_RUNNING) {
+            p->stats.rescore_dropped++; /* revoked since: its new owner publishes */
+            continue;
+        }
         const char *previous = ch->old ? segment_name(&p->cfg->segments, ch->old) : NULL;
-        if (pipeline_emit_rescore(p, store_at(p->store, ch->idx), previous) < 0)
+        if (pipeline_emit_rescore(p, t->store, store_at(t->store, ch->idx), previous) < 0)
             return -1;
     }
     if (p->next == p->nchanges)
@@ -358,10 +374,38 @@ long pipeline_publish(pipeline *p, size_t max) {
     return p->failed ? -1 : (long)pipeline_unpublished(p);
 }
 
+/* Rescore task k's store against p->bp, queueing its changes (republish:
+ * every scored customer counts as changed). 0, or -1 out of memory. */
+static int pipeline_rescore_task(pipeline *p, task *k, bool republish, size_t *changed) {
+    size_t n = store_count(k->store);
+    /* Re-publishing everyone: forget every segment, so each customer
+     * "changes"; the events still carry the segment it had before. */
+    uint8_t *saved = NULL;
+    if (republish && n) {
+        saved = malloc(n);
+        if (!saved)
+            return -1;
+        for (size_t i = 0; i < n; i++) {
+            store_customer *c = store_at(k->store, i);
+            saved[i] = c->segment;
+            c->segment = 0;
+        }
+    }
+    p->saved = saved;
+    p->rescoring = k;
+    *changed += score_rescore_all(&p->cfg->scoring, &p->bp, &p->cfg->segments, k->store,
+                                  pipeline_on_change, p);
+    p->rescoring = NULL;
+    p->saved = NULL;
+    free(saved);
+    return 0;
+}
+
 int pipeline_rescore(pipeline *p, const char *why) {
     if (p->failed)
         return -1;
-    size_t n = store_count(p->store);
+    size_t ntasks = tasks_running(p->tasks);
+    size_t n = tasks_customers(p->tasks);
     if (n == 0)
         return 0;
     /* The previous rescore's "old" segments refer to the state before it:
@@ -369,36 +413,38 @@ int pipeline_rescore(pipeline *p, const char *why) {
     if (pipeline_publish(p, SIZE_MAX) < 0)
         return -1;
     int64_t t0 = clock_mono_ms();
+    const store **stores = malloc(ntasks * sizeof *stores);
     score_breakpoints bp;
-    if (score_breakpoints_compute(&p->cfg->scoring, p->store, clock_wall_ms() / 1000, p->bp.version,
-                                  &bp) < 0) {
+    if (!stores) {
+        log_error("rescore: out of memory");
+        p->failed = 1;
+        return -1;
+    }
+    tasks_stores(p->tasks, stores, ntasks);
+    int rc = score_breakpoints_compute_set(&p->cfg->scoring, stores, ntasks,
+                                           clock_wall_ms() / 1000, p->bp.version, &bp);
+    free(stores);
+    if (rc < 0) {
         log_error("rescore: out of memory computing breakpoints");
         p->failed = 1;
         return -1;
     }
     p->bp = bp;
-    /* Re-publishing everyone: forget every segment, so each customer
-     * "changes"; the events still carry the segment it had before. */
-    uint8_t *saved = NULL;
-    if (p->republish) {
-        saved = malloc(n);
-        if (!saved) {
+    bool republish = p->republish;
+    p->republish = false;
+    size_t changed = 0;
+    size_t i = 0;
+    for (task *k; (k = tasks_next(p->tasks, &i));) {
+        if (k->state != TASK_RUNNING)
+            continue;
+        bool again = republish || k->republish;
+        k->republish = false;
+        if (pipeline_rescore_task(p, k, again, &changed) < 0) {
             log_error("rescore: out of memory");
             p->failed = 1;
             return -1;
         }
-        for (size_t i = 0; i < n; i++) {
-            store_customer *c = store_at(p->store, i);
-            saved[i] = c->segment;
-            c->segment = 0;
-        }
-        p->saved = saved;
-        p->republish = false;
     }
-    size_t changed = score_rescore_all(&p->cfg->scoring, &p->bp, &p->cfg->segments, p->store,
-                                       pipeline_on_change, p);
-    p->saved = NULL;
-    free(saved);
     double ms = (double)(clock_mono_ms() - t0);
     p->stats.rescores++;
     p->stats.last_rescore_customers = n;
@@ -407,18 +453,18 @@ int pipeline_rescore(pipeline *p, const char *why) {
     p->stats.rescore_ms_total += ms;
     char as_of[16];
     timefmt_date(p->bp.as_of, as_of, sizeof as_of);
-    log_info("rescore (%s): %zu customers, %zu %s, breakpoints v%" PRIu64 " as_of %s, %.0f ms", why,
-             n, changed, saved ? "published again" : "changed segment", p->bp.version, as_of, ms);
+    log_info("rescore (%s): %zu customers in %zu partition(s), %zu %s, breakpoints v%" PRIu64
+             " as_of %s, %.0f ms",
+             why, n, ntasks, changed, republish ? "published again" : "changed segment",
+             p->bp.version, as_of, ms);
     return p->failed ? -1 : 0;
 }
 
-long pipeline_resegment(pipeline *p, const segment_map *old) {
-    if (p->failed)
-        return -1;
+/* pipeline_resegment for one store; *changed counts. 0 or -1 (fatal). */
+static int pipeline_resegment_store(pipeline *p, store *s, const segment_map *old, long *changed) {
     const segment_map *map = &p->cfg->segments;
-    long changed = 0;
-    for (size_t i = 0, n = store_count(p->store); i < n && !p->failed; i++) {
-        store_customer *c = store_at(p->store, i);
+    for (size_t i = 0, n = store_count(s); i < n && !p->failed; i++) {
+        store_customer *c = store_at(s, i);
         if (!c->r)
             continue; /* not scored yet: the first rescore will */
         uint8_t prev = c->segment;
@@ -428,8 +474,20 @@ long pipeline_resegment(pipeline *p, const segment_map *old) {
         const char *now = c->segment ? segment_name(map, c->segment) : NULL;
         if (was == now || (was && now && !strcmp(was, now)))
             continue;
-        changed++;
-        if (pipeline_emit_rescore(p, c, was) < 0)
+        (*changed)++;
+        if (pipeline_emit_rescore(p, s, c, was) < 0)
+            return -1;
+    }
+    return p->failed ? -1 : 0;
+}
+
+long pipeline_resegment(pipeline *p, const segment_map *old) {
+    if (p->failed)
+        return -1;
+    long changed = 0;
+    size_t ti = 0;
+    for (task *k; (k = tasks_next(p->tasks, &ti));) {
+        if (k->state == TASK_RUNNING && pipeline_resegment_store(p, k->store, old, &changed) < 0)
             return -1;
     }
     p->stats.resegments++;

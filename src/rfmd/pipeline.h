@@ -2,11 +2,14 @@
  * pipeline — what rfmd does with one input message and with a rescore:
  *
  *   message -> event_decode -> home partition? -> order_apply -> score_apply
+ *                                                (the store of the
+ *                                                 message's partition)
  *                  |                |                    -> segment event (only
  *                  +----------------+-> dead-letter copy    when breakpoints exist
  *                                                           and the segment changed)
  *
- *   rescore -> score_breakpoints_compute -> score_rescore_all -> one event per
+ *   rescore -> score_breakpoints_compute_set over every running task's
+ *              store -> score_rescore_all of each store -> one event per
  *              customer whose segment changed (cause "rescore"), published
  *              afterwards in slices between input batches (pipeline_publish),
  *              so a rescore that moves millions of customers does not stop
@@ -35,6 +38,7 @@
 #include "rfm/event.h"
 #include "rfm/score.h"
 #include "rfm/store.h"
+#include "tasks.h"
 #include "tracker.h"
 
 #define PIPELINE_ERROR_HEADER "rfmd-error"
@@ -47,7 +51,8 @@ typedef int32_t (*pipeline_home_fn)(void *ctx, const char *topic, int32_t arrive
 
 typedef struct pipeline {
     const config *cfg;
-    store *store;
+    tasks *tasks; /* the owned partitions' stores (tasks.h): an order goes to
+                     the store of the partition it arrived on */
     producer *prod;
     tracker *trk;
     score_breakpoints bp; /* version 0 until the first rescore */
@@ -60,12 +65,16 @@ typedef struct pipeline {
     void *home_ctx;
     changelog_log *changelog; /* NULL: changelog.enabled is false */
     const uint8_t *saved;     /* during such a rescore: segments before it, by index */
-    /* A rescore's changes not yet published: customer index and the segment
+    /* A rescore's changes not yet published: the task (its uid: a change
+     * of a task revoked since is dropped), customer index and the segment
      * it had before, oldest first from `next`. */
     struct pipeline_change {
+        uint32_t task_uid;
+        int32_t partition;
         uint32_t idx;
         uint8_t old;
     } * changes;
+    const task *rescoring; /* the task score_rescore_all walks now */
     size_t nchanges, next, cap;
 } pipeline;
 
@@ -80,7 +89,8 @@ typedef struct pipeline_input {
     size_t len;
 } pipeline_input;
 
-void pipeline_init(pipeline *p, const config *cfg, store *s, producer *prod, tracker *trk);
+/* ts must outlive p. */
+void pipeline_init(pipeline *p, const config *cfg, tasks *ts, producer *prod, tracker *trk);
 void pipeline_free(pipeline *p);
 
 /* Check every decoded order against its customer's partition with fn (NULL:
@@ -93,17 +103,21 @@ void pipeline_set_home(pipeline *p, pipeline_home_fn fn, void *ctx);
  * message's tracker ref; NULL: none (the default). l must outlive p. */
 void pipeline_set_changelog(pipeline *p, changelog_log *l);
 
-/* Returns 0, or -1 on a fatal failure (producer failed, out of memory). */
+/* The message's partition must have a RUNNING task (the daemon holds back
+ * input of partitions it does not own or still restores). Returns 0, or -1
+ * on a fatal failure (producer failed, out of memory). */
 int pipeline_process(pipeline *p, const pipeline_input *in);
 
-/* Recompute breakpoints over all customers, rescore everyone and queue the
+/* Recompute breakpoints over the customers of every RUNNING task, as one
+ * set (score_breakpoints_compute_set), rescore everyone and queue the
  * changes for publishing (every customer when p->republish is set; it is
  * cleared). Changes still queued from an earlier rescore are published
  * first. `why` is for the log line. No-op without customers. 0 or -1. */
 int pipeline_rescore(pipeline *p, const char *why);
 
 /* Publish up to `max` queued rescore changes (SIZE_MAX: all), each with the
- * customer's state at that moment. Returns how many are still queued, or -1
+ * customer's state at that moment; changes of a task no longer owned are
+ * dropped. Returns how many are still queued, or -1
  * on a fatal failure. */
 long pipeline_publish(pipeline *p, size_t max);
 

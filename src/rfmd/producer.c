@@ -33,7 +33,32 @@ struct producer {
     char error[1024];
     producer_stats stats;
     log_ratelimit err_rl;
+    /* producer_track: the topic whose delivered offsets are kept, and per
+     * partition the next offset after the highest one delivered (-1 none). */
+    char *tracked;
+    int64_t *delivered;
+    size_t ndelivered;
 };
+
+/* Note a delivered message of the tracked topic. */
+static void producer_note_delivered(producer *p, const rd_kafka_message_t *m) {
+    if (!p->tracked || m->partition < 0 || m->offset < 0 ||
+        strcmp(rd_kafka_topic_name(m->rkt), p->tracked))
+        return;
+    size_t part = (size_t)m->partition;
+    if (part >= p->ndelivered) {
+        size_t n = part + 16;
+        int64_t *d = realloc(p->delivered, n * sizeof *d);
+        if (!d)
+            return; /* only a checkpoint's changelog position is less precise */
+        for (size_t i = p->ndelivered; i < n; i++)
+            d[i] = -1;
+        p->delivered = d;
+        p->ndelivered = n;
+    }
+    if (m->offset + 1 > p->delivered[part])
+        p->delivered[part] = m->offset + 1;
+}
 
 static void producer_fail(producer *p, const char *fmt, const char *a, const char *b) {
     if (!p->failed) {
@@ -56,6 +81,7 @@ static void producer_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *op
         return;
     }
     p->stats.delivered++;
+    producer_note_delivered(p, m);
     tracker_ref_done(p->trk, ref, true);
 }
 
@@ -107,7 +133,26 @@ void producer_free(producer *p) {
     rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     rd_kafka_flush(p->rk, 2000);
     rd_kafka_destroy(p->rk);
+    free(p->tracked);
+    free(p->delivered);
     free(p);
+}
+
+int producer_track(producer *p, const char *topic) {
+    free(p->tracked);
+    p->tracked = strdup(topic);
+    return p->tracked ? 0 : -1;
+}
+
+int64_t producer_delivered_next(const producer *p, int32_t partition) {
+    if (partition < 0 || (size_t)partition >= p->ndelivered)
+        return -1;
+    return p->delivered[partition];
+}
+
+void producer_forget_delivered(producer *p, int32_t partition) {
+    if (partition >= 0 && (size_t)partition < p->ndelivered)
+        p->delivered[partition] = -1;
 }
 
 void producer_set_backpressure(producer *p, producer_backpressure_fn fn, void *ctx) {

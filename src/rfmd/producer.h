@@ -69,6 +69,19 @@ int producer_flush(producer *p, int timeout_ms);
 bool producer_failed(const producer *p);
 const char *producer_error(const producer *p);
 
+/* Keep, for every partition of `topic` (the changelog), the offset after
+ * the highest message delivered there: what a checkpoint records as the
+ * changelog position its state covers. 0, or -1 out of memory. */
+int producer_track(producer *p, const char *topic);
+
+/* The tracked topic's partition: next offset after the highest delivered
+ * message, -1 when none was delivered (since producer_forget_delivered). */
+int64_t producer_delivered_next(const producer *p, int32_t partition);
+
+/* Forget partition's delivered position (its task went to another member:
+ * what this process delivered says nothing of the partition any more). */
+void producer_forget_delivered(producer *p, int32_t partition);
+
 /* Counters for logs and metrics. */
 void producer_get_stats(const producer *p, producer_stats *out);
 

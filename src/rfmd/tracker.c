@@ -136,6 +136,11 @@ int tracker_restore(tracker *t, const char *topic, int32_t partition, int64_t ne
     return 0;
 }
 
+void tracker_forget(tracker *t, int slot) {
+    t->parts[slot].applied = TRACKER_OFFSET_NONE;
+    t->parts[slot].redo_from = TRACKER_OFFSET_NONE;
+}
+
 bool tracker_in_state(const tracker *t, int slot, int64_t offset) {
     const trk_part *p = &t->parts[slot];
     return p->applied != TRACKER_OFFSET_NONE && offset < p->applied;

@@ -87,6 +87,12 @@ int64_t tracker_resume_offset(const tracker *t, int slot);
 int tracker_restore(tracker *t, const char *topic, int32_t partition, int64_t next,
                     int64_t redo_from);
 
+/* The state of this slot's partition was dropped (its task went to another
+ * member, or is being rebuilt): no applied position, no redo range, so
+ * tracker_resume_offset no longer claims one. Committed offsets and
+ * messages still in flight are kept (their deliveries settle as usual). */
+void tracker_forget(tracker *t, int slot);
+
 /* The message is already part of the state (offset below `applied`): it must
  * not be applied again, only its effects re-published. */
 bool tracker_in_state(const tracker *t, int slot, int64_t offset);
