@@ -36,6 +36,9 @@ static void daemon_http_owned_one(void *ctx, const consumer_partition *p) {
         .high_watermark = p->high,
         .lag = p->lag,
         .caught_up = p->reached_end,
+        .customers = -1, /* XXX rewired by the per-partition daemon change */
+        .restore_position = -1,
+        .restore_end = -1,
     };
     o->emit(o->emit_ctx, &hp);
 }
@@ -49,6 +52,11 @@ static void daemon_http_owned_all(void *ctx, http_partitions_emit_fn emit, void 
 
 static void daemon_http_status(void *ctx, http_status *st) {
     daemon_ctx *d = ctx;
+    /* XXX rewired by the per-partition daemon change: the one store as
+     * partition 0's, no home function. Static: the status is read after this
+     * returns (single-threaded, one request at a time). */
+    static http_store one;
+    one = (http_store){.partition = 0, .store = d->store};
     *st = (http_status){
         .kafka_version = rd_kafka_version_str(),
         .started_ms = d->started_ms,
@@ -61,7 +69,9 @@ static void daemon_http_status(void *ctx, http_status *st) {
         .reloads_ok = d->reload_stats.ok,
         .reloads_failed = d->reload_stats.failed,
         .last_reload_ok_ms = d->reload_stats.last_ok_ms,
-        .store = d->store,
+        .stores = &one, /* XXX rewired by the per-partition daemon change */
+        .nstores = 1,
+        .home = NULL,
         .bp = &d->pipe.bp,
         .scoring = &d->cfg->scoring,
         .segments = &d->cfg->segments,
