@@ -5,7 +5,9 @@
  * Status codes, content types and bodies are checked before and after the
  * first rescore, so what the endpoints derive from the status (readiness,
  * unscored customers, breakpoints, metrics) is pinned down here and not
- * only end to end (test_daemon_http).
+ * only end to end (test_daemon_http). The store is the status's only one
+ * (partition 0) and no home function is set: several stores, a home
+ * function and restoring partitions are test_http_group's.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +25,7 @@
 #include "rfm/segment.h"
 #include "rfm/store.h"
 #include "rfmd/http/http_internal.h"
+#include "test_http.h"
 #include "util/clock.h"
 
 #define DAY       86400
@@ -33,6 +36,7 @@
 
 typedef struct fixture {
     store *store;
+    http_store one; /* st.stores: the store as partition 0 */
     score_settings scoring;
     segment_map map;
     score_breakpoints bp;
@@ -80,11 +84,12 @@ static void fake_owned(void *ctx, http_partitions_emit_fn emit, void *emit_ctx) 
         int32_t partition;
         int64_t next, committed, high, lag;
         bool caught_up;
+        int64_t customers;
     } parts[] = {
-        {"orders", 10, 500, 480, 520, 20, true},
-        {"orders", 2, 7, -1, 7, 0, true},
-        {"b-orders", 0, 0, -1, -1, -1, false},  /* nothing known yet */
-        {"orders", 9, 100, 100, -1, -1, false}, /* watermark not cached */
+        {"orders", 10, 500, 480, 520, 20, true, 31},
+        {"orders", 2, 7, -1, 7, 0, true, 0},
+        {"b-orders", 0, 0, -1, -1, -1, false, -1},  /* nothing known yet */
+        {"orders", 9, 100, 100, -1, -1, false, 12}, /* watermark not cached */
     };
     char topic[32];
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
@@ -98,6 +103,11 @@ static void fake_owned(void *ctx, http_partitions_emit_fn emit, void *emit_ctx) 
             .high_watermark = parts[i].high,
             .lag = parts[i].lag,
             .caught_up = parts[i].caught_up,
+            .customers = parts[i].customers,
+            /* ignored while running: no "restore" object */
+            .restore_position = 3,
+            .restore_end = 4,
+            .restored_records = 5,
         };
         emit(emit_ctx, &p);
         memset(topic, 'x', sizeof topic - 1);
@@ -118,6 +128,7 @@ static int setup(void **state) {
             add_order(f->store, cid, k, MAY_1 + 2 * i * DAY + k * 3600, 1000 * (i + 1) + 50);
     }
     add_order(f->store, SPECIAL, 0, MAY_1 + 2 * DAY, 999);
+    f->one = (http_store){.partition = 0, .store = f->store};
     score_settings_default(&f->scoring);
     segment_map_default(&f->map, f->scoring.bins);
     f->pipe.consumed = 12;
@@ -131,7 +142,8 @@ static int setup(void **state) {
         .partitions = 2,
         .reloads_ok = 2,
         .reloads_failed = 1,
-        .store = f->store,
+        .stores = &f->one,
+        .nstores = 1,
         .bp = &f->bp,
         .scoring = &f->scoring,
         .segments = &f->map,
@@ -165,35 +177,9 @@ static void rescore(fixture *f) {
     score_rescore_all(&f->scoring, &f->bp, &f->map, f->store, NULL, NULL);
 }
 
-/* GET url: the reply, its JSON body parsed into *out (caller decrefs). */
+/* GET url from the fixture's status. */
 static http_reply get(const fixture *f, const char *url, int want_status, json_t **out) {
-    http_reply r = {.status = 500, .content_type = HTTP_JSON_TYPE};
-    http_route(&f->st, url, &r);
-    if (r.status != want_status)
-        fail_msg("GET %s: status %d, wanted %d: %.*s", url, r.status, want_status, (int)r.len,
-                 r.body ? r.body : "");
-    if (out) {
-        assert_string_equal(r.content_type, HTTP_JSON_TYPE);
-        json_error_t e;
-        *out = json_loadb(r.body, r.len, 0, &e);
-        if (!*out)
-            fail_msg("GET %s: not JSON (%s): %.*s", url, e.text, (int)r.len, r.body);
-    }
-    return r;
-}
-
-static const char *jstr(const json_t *o, const char *key) {
-    const json_t *v = json_object_get(o, key);
-    if (!json_is_string(v))
-        fail_msg("\"%s\" is not a string", key);
-    return json_string_value(v);
-}
-
-static json_int_t jint(const json_t *o, const char *key) {
-    const json_t *v = json_object_get(o, key);
-    if (!json_is_integer(v))
-        fail_msg("\"%s\" is not an integer", key);
-    return json_integer_value(v);
+    return http_get(&f->st, url, want_status, out);
 }
 
 static void test_health(void **state) {
@@ -232,6 +218,7 @@ static void test_customers(void **state) {
     http_reply r = get(f, "/customers/c-3", 200, &o);
     assert_string_equal(jstr(o, "customer_id"), "c-3");
     assert_int_equal(jint(o, "frequency"), 4);
+    assert_int_equal(jint(o, "partition"), 0); /* the one store's */
     assert_true(json_is_null(json_object_get(o, "segment")));
     assert_true(json_is_null(json_object_get(o, "rfm")));
     /* as_of before breakpoints: the coming one, the newest order's day
@@ -267,6 +254,10 @@ static void test_customers(void **state) {
     r = get(f, "/customers/nobody", 404, &o);
     assert_string_equal(jstr(o, "error"), "unknown customer");
     assert_string_equal(jstr(o, "customer_id"), "nobody");
+    /* No home function: its partition is not known, the one owned is. */
+    assert_true(json_is_null(json_object_get(o, "partition")));
+    assert_int_equal(json_array_size(json_object_get(o, "owned")), 1);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(o, "owned"), 0)), 0);
     json_decref(o);
     free(r.body);
     const char *bad[] = {"/customers/", "/customers/%zz", "/customers/a%2"};
@@ -288,6 +279,8 @@ static void test_segments_and_breakpoints(void **state) {
     assert_int_equal(jint(o, "customers"), NCUST);
     assert_int_equal(jint(o, "unscored"), NCUST);
     assert_int_equal(json_array_size(json_object_get(o, "segments")), 10);
+    assert_int_equal(json_array_size(json_object_get(o, "partitions")), 1);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(o, "partitions"), 0)), 0);
     json_decref(o);
     free(r.body);
     r = get(f, "/breakpoints", 503, &o);
@@ -318,13 +311,6 @@ static void test_segments_and_breakpoints(void **state) {
     free(r.body);
 }
 
-static void assert_line(const http_reply *r, const char *line) {
-    char want[512];
-    snprintf(want, sizeof want, "\n%s\n", line);
-    if (!memmem(r->body, r->len, want, strlen(want)))
-        fail_msg("/metrics lacks the line \"%s\":\n%.*s", line, (int)r->len, r->body);
-}
-
 static void test_metrics(void **state) {
     fixture *f = *state;
     f->st.ready = true;
@@ -335,6 +321,8 @@ static void test_metrics(void **state) {
     assert_line(&r, "rfmd_ready 1");
     assert_line(&r, "rfmd_caught_up 0");
     assert_line(&r, "rfmd_customers 5");
+    assert_line(&r, "rfmd_partition_customers{partition=\"0\"} 5");
+    assert_line(&r, "rfmd_partitions_restoring 0"); /* owned_mode 0: none listed */
     assert_line(&r, "rfmd_breakpoints_version 0");
     assert_line(&r, "rfmd_breakpoints_as_of_timestamp_seconds NaN");
     assert_line(&r, "rfmd_segment_customers{segment=\"unscored\"} 5");
@@ -368,16 +356,6 @@ static void test_metrics(void **state) {
     assert_line(&r, "# TYPE rfmd_consumer_lag_messages gauge");
     assert_null(memmem(r.body, r.len, "rfmd_consumer_lag_messages{", 27));
     free(r.body);
-}
-
-/* An entry's offset field: its value, or -1 for null. */
-static json_int_t joffset(const json_t *o, const char *key) {
-    const json_t *v = json_object_get(o, key);
-    if (json_is_null(v))
-        return -1;
-    if (!json_is_integer(v))
-        fail_msg("\"%s\" is neither an integer nor null", key);
-    return json_integer_value(v);
 }
 
 static void test_partitions(void **state) {
@@ -416,11 +394,12 @@ static void test_partitions(void **state) {
         const char *topic;
         json_int_t partition, next, committed, high, lag;
         bool caught_up;
+        json_int_t customers;
     } want[] = {
-        {"b-orders", 0, 0, -1, -1, -1, false},
-        {"orders", 2, 7, -1, 7, 0, true},
-        {"orders", 9, 100, 100, -1, -1, false},
-        {"orders", 10, 500, 480, 520, 20, true},
+        {"b-orders", 0, 0, -1, -1, -1, false, -1},
+        {"orders", 2, 7, -1, 7, 0, true, 0},
+        {"orders", 9, 100, 100, -1, -1, false, 12},
+        {"orders", 10, 500, 480, 520, 20, true, 31},
     };
     for (size_t i = 0; i < 4; i++) {
         json_t *e = json_array_get(list, i);
@@ -432,11 +411,13 @@ static void test_partitions(void **state) {
         assert_int_equal(joffset(e, "high_watermark"), want[i].high);
         assert_int_equal(joffset(e, "lag"), want[i].lag);
         assert_int_equal(json_is_true(json_object_get(e, "caught_up")), want[i].caught_up);
+        assert_int_equal(joffset(e, "customers"), want[i].customers);
         /* Unknown is null, never absent; no restore fields while running. */
         assert_non_null(json_object_get(e, "lag"));
         assert_non_null(json_object_get(e, "high_watermark"));
+        assert_non_null(json_object_get(e, "customers"));
         assert_null(json_object_get(e, "restore"));
-        assert_int_equal(json_object_size(e), 8);
+        assert_int_equal(json_object_size(e), 9);
     }
     json_decref(o);
     free(r.body);

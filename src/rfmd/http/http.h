@@ -17,9 +17,16 @@
  * What the handlers show comes from one place: an http_status the daemon
  * fills in when a request arrives (http_status_fn). The HTTP layer knows
  * nothing of the daemon, Kafka or the modules behind those values: plain
- * values, the engine's store and breakpoints, and the counters' own
+ * values, the engine's stores and breakpoints, and the counters' own
  * Kafka-free structs. So the handlers can be tested with a status filled
- * by hand (tests/test_http_api.c).
+ * by hand (tests/test_http_api.c, tests/test_http_group.c).
+ *
+ * State is one store per owned input partition that is running (a set, as
+ * score.h's _set functions score it): /customers/{id} looks in the store of
+ * the id's partition (or in all of them when the partition cannot be told),
+ * /segments and /metrics sum over the set, and the bodies say which
+ * partitions they cover, so a client of several instances of one group can
+ * tell which one answers for a customer.
  *
  * rfmd is single-threaded by design (the store is not thread-safe), so the
  * server has no thread of its own: the daemon's loop (loop.h) waits on
@@ -46,12 +53,12 @@ typedef void (*http_lag_emit_fn)(void *emit_ctx, const char *topic, int32_t part
 /* Calls emit for each assigned partition whose lag is known. */
 typedef void (*http_lag_fn)(void *ctx, http_lag_emit_fn emit, void *emit_ctx);
 
-/* What an owned input partition is doing (GET /partitions "state"). Only
- * RUNNING exists in this version; a partition whose state is being restored
- * on assignment (issue 12's changelog restore) will be RESTORING, with its
- * progress in fields added to http_partition then. */
+/* What an owned input partition is doing (GET /partitions "state"). */
 typedef enum http_partition_state {
-    HTTP_PARTITION_RUNNING = 0, /* consuming and applying orders */
+    HTTP_PARTITION_RUNNING = 0, /* consuming and applying orders; its store is in
+                                   http_status.stores */
+    HTTP_PARTITION_RESTORING,   /* its state is being rebuilt on assignment (the
+                                   changelog restore): no store listed yet */
 } http_partition_state;
 
 /* One owned input partition (GET /partitions). Offsets are "next offset"
@@ -66,6 +73,12 @@ typedef struct http_partition {
     int64_t high_watermark; /* cached, as of the consumer's last fetch */
     int64_t lag;            /* as rfmd_consumer_lag_messages */
     bool caught_up;         /* reached its end once since it was assigned */
+    int64_t customers;      /* customers in the partition's state; -1 unknown */
+    /* HTTP_PARTITION_RESTORING only (ignored otherwise): the changelog
+     * offsets, the next to read and the end to reach (-1 unknown), and the
+     * records applied so far. */
+    int64_t restore_position, restore_end;
+    uint64_t restored_records;
 } http_partition;
 
 /* One owned partition for GET /partitions. */
@@ -73,6 +86,13 @@ typedef void (*http_partitions_emit_fn)(void *emit_ctx, const http_partition *p)
 /* Calls emit for each owned input partition, in any order (the handler
  * sorts them). */
 typedef void (*http_partitions_fn)(void *ctx, http_partitions_emit_fn emit, void *emit_ctx);
+
+/* One owned input partition's store (running partitions only: a partition
+ * still being restored is not listed here). */
+typedef struct http_store {
+    int32_t partition;
+    store *store;
+} http_store;
 
 /* Everything the endpoints show. Pointers are borrowed for one request. */
 typedef struct http_status {
@@ -88,9 +108,15 @@ typedef struct http_status {
     /* SIGHUP reloads. */
     uint64_t reloads_ok, reloads_failed;
     int64_t last_reload_ok_ms; /* epoch ms, 0 = never */
-    /* State and scoring. The store is not const: a lookup may migrate index
-     * slots (store.h's incremental rehash). */
-    store *store;
+    /* State and scoring. The stores are not const: a lookup may migrate
+     * index slots (store.h's incremental rehash). */
+    const http_store *stores; /* owned partitions' stores, any order */
+    size_t nstores;
+    /* The input partition a customer id belongs to under input.partitioner,
+     * with the partition count in *count; -1 when it cannot be told
+     * (input.partitioner trust, or the count is not known). NULL: never. */
+    int32_t (*home)(void *ctx, const char *id, size_t len, int32_t *count);
+    void *home_ctx;
     const score_breakpoints *bp;   /* version 0 before the first rescore */
     const score_settings *scoring; /* the as_of before the first rescore */
     const segment_map *segments;

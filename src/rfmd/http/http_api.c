@@ -3,14 +3,20 @@
  * health, one customer, segment summary, breakpoints.
  *
  * Handlers run on the daemon thread between two input messages (http.c), so
- * they read the store and the breakpoints the status points to directly.
+ * they read the stores and the breakpoints the status points to directly.
  * What they show is what the events say: r, f, m and segment as last scored,
  * recency against the current breakpoints' as_of (the as_of of the events
  * being published).
  *
+ * The stores are a set, one per running owned partition: a customer is
+ * looked up in the store of its partition when the status's home function
+ * tells it, else in each; totals are summed over the set, and every body
+ * that depends on the set names the partitions it covers.
+ *
  * JSON numbers with a fraction (monetary, means, edges) are printed with 15
  * significant digits: exact for every amount in cents rfmd accepts.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +26,87 @@
 #include "rfm/store.h"
 #include "rfm/timefmt.h"
 #include "util/clock.h"
+
+/* ---- the set of stores -------------------------------------------------- */
+
+#define HTTP_STORES_ON_STACK 64
+
+int http_as_of(const http_status *st, int64_t *as_of) {
+    if (st->bp->version) {
+        *as_of = st->bp->as_of;
+        return 0;
+    }
+    const store *buf[HTTP_STORES_ON_STACK], **v = buf;
+    if (st->nstores > HTTP_STORES_ON_STACK && !(v = malloc(st->nstores * sizeof *v)))
+        return -1;
+    for (size_t i = 0; i < st->nstores; i++)
+        v[i] = st->stores[i].store;
+    *as_of = score_as_of_set(st->scoring, v, st->nstores, clock_wall_ms() / 1000);
+    if (v != buf)
+        free(v);
+    return 0;
+}
+
+uint64_t http_customers(const http_status *st) {
+    uint64_t n = 0;
+    for (size_t i = 0; i < st->nstores; i++)
+        n += store_count(st->stores[i].store);
+    return n;
+}
+
+static int int32_cmp(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+json_t *http_owned_json(const http_status *st) {
+    int32_t *v = st->nstores ? malloc(st->nstores * sizeof *v) : NULL;
+    json_t *a = json_array();
+    if (!a || (st->nstores && !v)) {
+        free(v);
+        json_decref(a);
+        return NULL;
+    }
+    for (size_t i = 0; i < st->nstores; i++)
+        v[i] = st->stores[i].partition;
+    if (st->nstores) /* qsort(NULL, 0, ...) is undefined */
+        qsort(v, st->nstores, sizeof *v, int32_cmp);
+    for (size_t i = 0; i < st->nstores; i++)
+        if (json_array_append_new(a, json_integer(v[i]))) {
+            json_decref(a);
+            a = NULL;
+            break;
+        }
+    free(v);
+    return a;
+}
+
+/* The store of partition p, NULL when not among the stores. */
+static store *store_of(const http_status *st, int32_t p) {
+    for (size_t i = 0; i < st->nstores; i++)
+        if (st->stores[i].partition == p)
+            return st->stores[i].store;
+    return NULL;
+}
+
+typedef struct restoring_find {
+    int32_t partition;
+    bool found;
+} restoring_find;
+
+static void restoring_one(void *ctx, const http_partition *p) {
+    restoring_find *r = ctx;
+    if (p->partition == r->partition && p->state == HTTP_PARTITION_RESTORING)
+        r->found = true;
+}
+
+/* Is partition p owned and being restored (the owned walk says so)? */
+static bool partition_restoring(const http_status *st, int32_t p) {
+    restoring_find r = {.partition = p};
+    if (st->owned)
+        st->owned(st->owned_ctx, restoring_one, &r);
+    return r.found;
+}
 
 /* ---- health ------------------------------------------------------------- */
 
@@ -31,7 +118,7 @@ void http_api_health(const http_status *st, bool readiness, http_reply *r) {
                   : st->ready ? "ready"
                               : "not ready",
                   "ready", st->ready, "caught_up", st->caught_up, "partitions", st->partitions,
-                  "customers", (json_int_t)store_count(st->store), "breakpoints_version",
+                  "customers", (json_int_t)http_customers(st), "breakpoints_version",
                   (json_int_t)st->bp->version, "uptime_seconds", uptime);
     if (o && readiness && !st->ready)
         json_object_set_new(o, "reason", json_string("no partitions assigned yet"));
@@ -81,19 +168,14 @@ static json_t *score_or_null(uint8_t v) {
     return v ? json_integer(v) : json_null();
 }
 
-/* The as_of recency is counted against: the breakpoints', or before the first
- * rescore the one they will have. */
-static int64_t http_as_of(const http_status *st) {
-    if (st->bp->version)
-        return st->bp->as_of;
-    return score_as_of(st->scoring, st->store, clock_wall_ms() / 1000);
-}
-
-static json_t *customer_json(const http_status *st, const store_customer *c) {
+static json_t *customer_json(const http_status *st, store *s, int32_t partition,
+                             const store_customer *c) {
     const segment_map *map = st->segments;
     size_t klen;
-    const char *key = store_key(st->store, c, &klen);
-    int64_t as_of = http_as_of(st);
+    const char *key = store_key(s, c, &klen);
+    int64_t as_of;
+    if (http_as_of(st, &as_of))
+        return NULL;
     char as_of_s[16];
     timefmt_date(as_of, as_of_s, sizeof as_of_s);
     bool scored = c->r && c->f && c->m;
@@ -126,16 +208,43 @@ static json_t *customer_json(const http_status *st, const store_customer *c) {
     json_object_set_new(o, "first_order", iso_time(c->first_ts));
     json_object_set_new(o, "last_order", iso_time(c->last_ts));
     for (int b = 0; b < STORE_MAX_CATEGORIES; b++)
-        if (c->categories & (1u << b) && store_category_name(st->store, b))
-            json_array_append_new(cats, json_string(store_category_name(st->store, b)));
+        if (c->categories & (1u << b) && store_category_name(s, b))
+            json_array_append_new(cats, json_string(store_category_name(s, b)));
     for (int b = 0; b < STORE_MAX_CHANNELS; b++)
-        if (c->channels & (1u << b) && store_channel_name(st->store, b))
-            json_array_append_new(chans, json_string(store_channel_name(st->store, b)));
+        if (c->channels & (1u << b) && store_channel_name(s, b))
+            json_array_append_new(chans, json_string(store_channel_name(s, b)));
     json_object_set_new(o, "categories", cats);
     json_object_set_new(o, "channels", chans);
     json_object_set_new(o, "as_of", json_string(as_of_s));
     json_object_set_new(o, "breakpoints_version", json_integer((json_int_t)st->bp->version));
+    json_object_set_new(o, "partition", json_integer(partition));
     return o;
+}
+
+/* A 404/503 about id: {"error": msg, "customer_id": id (when UTF-8),
+ * "partition": p or null, ...}; partitions (the count) only when >= 0,
+ * "owned" only when asked. */
+static void customer_miss(const http_status *st, http_reply *r, int status, const char *msg,
+                          const char *id, size_t n, int32_t p, int32_t count, bool owned) {
+    json_t *o = json_pack("{s:s}", "error", msg);
+    json_t *s = json_stringn(id, n); /* NULL when not UTF-8: not echoed */
+    if (o && s)
+        json_object_set_new(o, "customer_id", s);
+    else
+        json_decref(s);
+    if (o) {
+        json_object_set_new(o, "partition", p >= 0 ? json_integer(p) : json_null());
+        if (count >= 0)
+            json_object_set_new(o, "partitions", json_integer(count));
+        if (owned) {
+            json_t *a = http_owned_json(st);
+            if (!a || json_object_set_new(o, "owned", a)) {
+                json_decref(o);
+                o = NULL; /* -> 500 */
+            }
+        }
+    }
+    http_reply_json(r, status, o);
 }
 
 void http_api_customer(const http_status *st, const char *path_id, http_reply *r) {
@@ -153,25 +262,63 @@ void http_api_customer(const http_status *st, const char *path_id, http_reply *r
         http_reply_error(r, 400, "empty customer id: use /customers/{id}");
         return;
     }
-    store_customer *c = store_get(st->store, id, (size_t)n);
-    if (!c) {
-        json_t *o = json_pack("{s:s}", "error", "unknown customer");
-        json_t *s = json_stringn(id, (size_t)n); /* NULL when not UTF-8: not echoed */
-        if (o && s)
-            json_object_set_new(o, "customer_id", s);
-        else
-            json_decref(s);
-        http_reply_json(r, 404, o);
+    int32_t count = -1;
+    int32_t p = st->home ? st->home(st->home_ctx, id, (size_t)n, &count) : -1;
+    if (p >= 0) {
+        /* Its partition is known: only that store can hold it. */
+        store *s = store_of(st, p);
+        if (!s) {
+            char msg[128];
+            bool restoring = partition_restoring(st, p);
+            snprintf(msg, sizeof msg, "customer belongs to partition %" PRId32 ", which %s", p,
+                     restoring ? "is being restored" : "this instance does not own");
+            customer_miss(st, r, restoring ? 503 : 404, msg, id, (size_t)n, p, count, true);
+            return;
+        }
+        store_customer *c = store_get(s, id, (size_t)n);
+        if (!c) {
+            customer_miss(st, r, 404, "unknown customer", id, (size_t)n, p, -1, false);
+            return;
+        }
+        http_reply_json(r, 200, customer_json(st, s, p, c));
         return;
     }
-    http_reply_json(r, 200, customer_json(st, c));
+    /* Partition unknown: each store in turn (an id lives in one at most). */
+    for (size_t i = 0; i < st->nstores; i++) {
+        store_customer *c = store_get(st->stores[i].store, id, (size_t)n);
+        if (c) {
+            http_reply_json(r, 200,
+                            customer_json(st, st->stores[i].store, st->stores[i].partition, c));
+            return;
+        }
+    }
+    customer_miss(st, r, 404, "unknown customer", id, (size_t)n, -1, -1, true);
 }
 
 /* ---- segments ----------------------------------------------------------- */
 
-void http_segment_totals(const http_status *st, segment_total tot[SEGMENT_MAX + 1],
-                         uint64_t *unscored) {
-    segment_totals(st->store, http_as_of(st), tot, unscored);
+int http_segment_totals(const http_status *st, segment_total tot[SEGMENT_MAX + 1],
+                        uint64_t *unscored) {
+    int64_t as_of;
+    if (http_as_of(st, &as_of))
+        return -1;
+    memset(tot, 0, (SEGMENT_MAX + 1) * sizeof *tot);
+    uint64_t u = 0;
+    for (size_t i = 0; i < st->nstores; i++) {
+        segment_total one[SEGMENT_MAX + 1];
+        uint64_t one_unscored;
+        segment_totals(st->stores[i].store, as_of, one, &one_unscored);
+        u += one_unscored;
+        for (int k = 0; k <= SEGMENT_MAX; k++) {
+            tot[k].count += one[k].count;
+            tot[k].recency_days += one[k].recency_days;
+            tot[k].frequency += one[k].frequency;
+            tot[k].cents += one[k].cents;
+        }
+    }
+    if (unscored)
+        *unscored = u;
+    return 0;
 }
 
 static json_t *segment_entry(const char *name, const segment_total *t) {
@@ -191,21 +338,30 @@ static json_t *segment_entry(const char *name, const segment_total *t) {
 void http_api_segments(const http_status *st, http_reply *r) {
     segment_total tot[SEGMENT_MAX + 1];
     uint64_t unscored;
-    http_segment_totals(st, tot, &unscored);
+    int64_t as_of_ts;
+    if (http_segment_totals(st, tot, &unscored) || http_as_of(st, &as_of_ts)) {
+        http_reply_json(r, 500, NULL);
+        return;
+    }
     const segment_map *map = st->segments;
+    uint64_t customers = http_customers(st);
     char as_of[16];
-    timefmt_date(http_as_of(st), as_of, sizeof as_of);
+    timefmt_date(as_of_ts, as_of, sizeof as_of);
     json_t *list = json_array();
-    /* as_of is the breakpoints' (or the coming one's); none without orders. */
-    json_t *o = json_pack("{s:I,s:I,s:s?,s:I}", "customers", (json_int_t)store_count(st->store),
+    json_t *owned = http_owned_json(st);
+    /* as_of is the breakpoints' (or the coming one's); none without orders.
+     * "partitions": the stores summed, so whose customers these are. */
+    json_t *o = json_pack("{s:I,s:I,s:s?,s:I}", "customers", (json_int_t)customers,
                           "breakpoints_version", (json_int_t)st->bp->version, "as_of",
-                          store_count(st->store) ? as_of : NULL, "unscored", (json_int_t)unscored);
-    if (!list || !o) {
+                          customers ? as_of : NULL, "unscored", (json_int_t)unscored);
+    if (!list || !o || !owned) {
         json_decref(list);
+        json_decref(owned);
         json_decref(o);
         http_reply_json(r, 500, NULL);
         return;
     }
+    json_object_set_new(o, "partitions", owned);
     /* Every configured segment in rule order, empty ones too, then the
      * customers no rule matched (only when there are any). */
     for (int s = 1; s <= map->nsegments; s++)

@@ -2,8 +2,9 @@
  * http_internal — what the HTTP server (http.c) shares with its handlers
  * (http_api.c: JSON endpoints, http_partitions.c: /partitions,
  * http_metrics.c: Prometheus). A handler reads the request's http_status and
- * fills an http_reply; http.c turns the reply into a libmicrohttpd response. Nothing here needs a
- * server, so tests call http_route with a status of their own.
+ * fills an http_reply; http.c turns the reply into a libmicrohttpd response.
+ * Nothing here needs a server, so tests call http_route with a status of
+ * their own.
  */
 #ifndef RFM_HTTP_INTERNAL_H
 #define RFM_HTTP_INTERNAL_H
@@ -48,10 +49,21 @@ void http_api_partitions(const http_status *st, http_reply *r);
 /* Prometheus exposition (http_metrics.c). */
 void http_metrics(const http_status *st, http_reply *r);
 
-/* Per-segment totals over the whole store (segment_totals, recency as of
- * the breakpoints' as_of or the coming one's), for /segments and /metrics. */
-void http_segment_totals(const http_status *st, segment_total tot[SEGMENT_MAX + 1],
-                         uint64_t *unscored);
+/* The as_of recency is counted against: the breakpoints', or before the
+ * first rescore the one they will have (score_as_of_set over the stores).
+ * 0, -1 on allocation failure. */
+int http_as_of(const http_status *st, int64_t *as_of);
+
+/* Customers in all the stores (each id lives in one). */
+uint64_t http_customers(const http_status *st);
+
+/* Per-segment totals summed over the stores (segment_totals, recency as of
+ * http_as_of), for /segments and /metrics. 0, -1 on allocation failure. */
+int http_segment_totals(const http_status *st, segment_total tot[SEGMENT_MAX + 1],
+                        uint64_t *unscored);
+
+/* The partitions of st->stores, sorted, as a JSON array (NULL: no memory). */
+json_t *http_owned_json(const http_status *st);
 
 /* Label names for customers outside the map (segment label values). */
 #define HTTP_UNSCORED_NAME "unscored"

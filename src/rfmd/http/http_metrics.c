@@ -5,10 +5,13 @@
  * keep (pipeline_stats, producer_stats, saver_stats, handed over in the
  * request's http_status), so there is no second set of counters to keep in
  * step. The costly parts are bounded: per-segment gauges are one pass over
- * the store (as GET /segments), and consumer lag comes from the status's
+ * every store (as GET /segments), and consumer lag comes from the status's
  * lag callback (the daemon answers it from librdkafka's cached high
  * watermarks: no broker round trip), for the partitions assigned to this
  * process.
+ *
+ * Customers, memory and segments are summed over the owned partitions'
+ * stores, with one rfmd_partition_customers sample per store.
  *
  * Values not known yet (no snapshot written, no breakpoints) are NaN, which
  * Prometheus stores as such, rather than a 0 that would read as "1970".
@@ -132,14 +135,37 @@ static void metrics_orders(strbuf *b, const pipeline_stats *s) {
              s->dead_letter_refused);
 }
 
-static void metrics_customers(strbuf *b, const http_status *st) {
-    metric_u(b, "rfmd_customers", "gauge", "Customers in the in-memory store.",
-             store_count(st->store));
-    metric_u(b, "rfmd_store_memory_bytes", "gauge", "Bytes held by the customer store.",
-             store_memory(st->store));
+static int store_partition_cmp(const void *a, const void *b) {
+    const http_store *x = a, *y = b;
+    return (x->partition > y->partition) - (x->partition < y->partition);
+}
+
+/* 0, -1 on allocation failure. */
+static int metrics_customers(strbuf *b, const http_status *st) {
     segment_total tot[SEGMENT_MAX + 1];
     uint64_t unscored;
-    http_segment_totals(st, tot, &unscored);
+    http_store *v = st->nstores ? malloc(st->nstores * sizeof *v) : NULL;
+    if ((st->nstores && !v) || http_segment_totals(st, tot, &unscored)) {
+        free(v);
+        return -1;
+    }
+    uint64_t memory = 0;
+    for (size_t i = 0; i < st->nstores; i++)
+        memory += store_memory(st->stores[i].store);
+    metric_u(b, "rfmd_customers", "gauge",
+             "Customers in the in-memory stores (every owned partition's).", http_customers(st));
+    metric_u(b, "rfmd_store_memory_bytes", "gauge", "Bytes held by the customer stores.", memory);
+    family(b, "rfmd_partition_customers", "gauge",
+           "Customers per owned partition whose store is running; they add up to "
+           "rfmd_customers.");
+    if (st->nstores) {
+        memcpy(v, st->stores, st->nstores * sizeof *v);
+        qsort(v, st->nstores, sizeof *v, store_partition_cmp);
+    }
+    for (size_t i = 0; i < st->nstores; i++)
+        strbuf_printf(b, "rfmd_partition_customers{partition=\"%" PRId32 "\"} %zu\n",
+                      v[i].partition, store_count(v[i].store));
+    free(v);
     const segment_map *map = st->segments;
     family(b, "rfmd_segment_customers", "gauge",
            "Customers per segment (unclassified: no rule matched; unscored: no breakpoints "
@@ -149,6 +175,7 @@ static void metrics_customers(strbuf *b, const http_status *st) {
                    tot[s].count);
     labelled_u(b, "rfmd_segment_customers", "segment", SEGMENT_UNMATCHED_NAME, tot[0].count);
     labelled_u(b, "rfmd_segment_customers", "segment", HTTP_UNSCORED_NAME, unscored);
+    return 0;
 }
 
 static void metrics_scoring(strbuf *b, const http_status *st) {
@@ -213,6 +240,12 @@ static void metrics_lag_one(void *ctx, const char *topic, int32_t partition, int
     strbuf_printf(b, "\",partition=\"%" PRId32 "\"} %" PRId64 "\n", partition, lag);
 }
 
+static void metrics_restoring_one(void *ctx, const http_partition *p) {
+    uint64_t *n = ctx;
+    if (p->state == HTTP_PARTITION_RESTORING)
+        (*n)++;
+}
+
 static void metrics_consumer(strbuf *b, const http_status *st) {
     metric_u(b, "rfmd_consumer_assigned_partitions", "gauge",
              "Input partitions assigned to this process.",
@@ -224,20 +257,27 @@ static void metrics_consumer(strbuf *b, const http_status *st) {
            "partition (librdkafka's cached watermarks; absent while unknown).");
     if (st->lag)
         st->lag(st->lag_ctx, metrics_lag_one, b);
+    uint64_t restoring = 0;
+    if (st->owned)
+        st->owned(st->owned_ctx, metrics_restoring_one, &restoring);
+    metric_u(b, "rfmd_partitions_restoring", "gauge",
+             "Assigned input partitions whose state is being restored (not consuming yet).",
+             restoring);
 }
 
 void http_metrics(const http_status *st, http_reply *r) {
     strbuf b = STRBUF_INIT;
     metrics_process(&b, st);
     metrics_orders(&b, st->pipeline);
-    metrics_customers(&b, st);
+    int rc = metrics_customers(&b, st);
     metrics_scoring(&b, st);
     metrics_snapshot(&b, st->snapshot, (double)clock_wall_ms() / 1000.0);
     metrics_producer(&b, st);
     metrics_consumer(&b, st);
     size_t len;
     char *body = strbuf_finish(&b, &len);
-    if (!body) {
+    if (rc || !body) {
+        free(body);
         http_reply_error(r, 500, "out of memory");
         return;
     }

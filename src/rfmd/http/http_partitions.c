@@ -9,10 +9,10 @@
  * nothing of where the offsets come from (the tracker, librdkafka's cached
  * watermarks), and tests can emit partitions of their own.
  *
- * Unknown offsets are -1 in the struct and null in the JSON: every field is
- * always present for a partition in the running state. Fields describing a
- * restore will appear only with a "restoring" state, which this version
- * never reports.
+ * Unknown offsets and counts are -1 in the struct and null in the JSON:
+ * every field is always present. An entry in the "restoring" state also has
+ * a "restore" object (changelog position, end, records applied); a running
+ * one has none.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +61,8 @@ static const char *partitions_state_name(http_partition_state s) {
     switch (s) {
     case HTTP_PARTITION_RUNNING:
         return "running";
+    case HTTP_PARTITION_RESTORING:
+        return "restoring";
     }
     return "unknown";
 }
@@ -79,6 +81,17 @@ static json_t *partitions_entry(const http_partition *p) {
     json_object_set_new(o, "high_watermark", offset_or_null(p->high_watermark));
     json_object_set_new(o, "lag", offset_or_null(p->lag));
     json_object_set_new(o, "caught_up", json_boolean(p->caught_up));
+    json_object_set_new(o, "customers", offset_or_null(p->customers));
+    if (p->state == HTTP_PARTITION_RESTORING) {
+        json_t *rs = json_object();
+        if (!rs || json_object_set_new(o, "restore", rs)) {
+            json_decref(o);
+            return NULL;
+        }
+        json_object_set_new(rs, "position", offset_or_null(p->restore_position));
+        json_object_set_new(rs, "end", offset_or_null(p->restore_end));
+        json_object_set_new(rs, "records", json_integer((json_int_t)p->restored_records));
+    }
     return o;
 }
 
