@@ -29,6 +29,7 @@
  */
 #include <malloc.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "daemon_internal.h"
 #include "log.h"
@@ -163,7 +164,28 @@ int daemon_jobs_snapshot(daemon_ctx *d, const char *why) {
                   tracker_global_pending(d->trk) + pipeline_unpublished(&d->pipe));
         return -2;
     }
-    return saver_start(d->saver, d->store, &d->pipe.bp, d->trk, why);
+    /* XXX rewired by the per-partition daemon change: the one store as
+     * partition 0, with every input position the tracker holds. */
+    size_t count = tracker_count(d->trk), n = 0;
+    snapshot_offset *o = calloc(count ? count : 1, sizeof *o);
+    if (!o)
+        return -1;
+    for (size_t i = 0; i < count; i++) {
+        tracker_partition_info pi;
+        tracker_info(d->trk, i, &pi);
+        if (pi.applied == TRACKER_OFFSET_NONE)
+            continue;
+        snprintf(o[n].topic, sizeof o[n].topic, "%s", pi.topic);
+        o[n].partition = pi.partition;
+        o[n].next = pi.applied;
+        o[n].redo_from =
+            pi.unsettled <= pi.applied && pi.unsettled >= 0 ? pi.unsettled : pi.applied;
+        n++;
+    }
+    saver_part part = {.partition = 0, .store = d->store, .offsets = o, .noffsets = n};
+    int rc = saver_start(d->saver, &part, 1, &d->pipe.bp, why);
+    free(o);
+    return rc;
 }
 
 static int job_snapshot(void *ctx) {
