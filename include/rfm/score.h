@@ -127,4 +127,12 @@ size_t score_rescore_all(const score_settings *st, const score_breakpoints *bp,
  * frees. NULL on allocation failure; *n receives the count. */
 size_t *score_tie_order(const score_settings *st, const store *s, size_t *n);
 
+/* The comparison score_tie_order sorts by, for two customers of any stores
+ * (ca a record of sa, cb of sb): < 0 when ca comes first, > 0 when cb does,
+ * 0 for equal tie keys (the same id; within one store, the same customer).
+ * With it, the tie orders of the stores of a set merge into the order one
+ * store holding them all gives (ids are unique across a set). */
+int score_tie_compare(score_tie_break mode, const store *sa, const store_customer *ca,
+                      const store *sb, const store_customer *cb);
+
 #endif

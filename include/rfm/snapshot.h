@@ -102,10 +102,17 @@ void snapshot_info_free(snapshot_info *info);
 
 /* --- snapshot directories (snapshot_dir.c) ---
  * Files are named rfmd-<created unix ms, 15 digits>.snap, so name order is
- * age order; a snapshot in progress is a hidden .tmp file beside them. */
+ * age order; a snapshot in progress is a hidden .tmp file beside them, named
+ * after its writer's pid too (.rfmd-<ms>-<pid>.snap.tmp).
+ *
+ * Partitioned layout (one store per input partition): <root>/partition-<N>/
+ * (N decimal, no padding) is partition N's own snapshot directory. */
 
 /* Write src into dir under a fresh name: temporary file, fsync, rename,
- * fsync of the directory. path receives the final name. 0 or -1 (err). */
+ * fsync of the directory. path receives the final name. The name is never
+ * older than the newest one present, and an existing snapshot is never
+ * replaced (a name another writer took meanwhile moves this one to the next
+ * stamp), so two processes may save into one dir at once. 0 or -1 (err). */
 int snapshot_save(const char *dir, const snapshot_source *src, char *path, size_t pathlen,
                   char *err, size_t errlen);
 
@@ -117,7 +124,20 @@ void snapshot_list_free(char **paths, size_t n);
 /* Delete all but the newest `keep` snapshots; returns how many went. */
 int snapshot_prune(const char *dir, int keep);
 
-/* Remove temporary files a killed writer left behind; returns how many. */
+/* Remove temporary files a killed writer left behind; returns how many.
+ * Only while no writer works in dir: it does not tell a live writer's file
+ * from a dead one's. */
 int snapshot_clean_temps(const char *dir);
+
+/* buf = <root>/partition-<partition>. 0, or -1 when it does not fit or the
+ * partition is negative. */
+int snapshot_partition_dir(const char *root, int32_t partition, char *buf, size_t len);
+
+/* The partitions that have a directory under root (partition-<N> entries
+ * that are directories, N canonical decimal within int32), ascending, into a
+ * malloc'd *parts (caller frees; NULL when none). 0, or -1 with err (root
+ * unreadable, out of memory). */
+int snapshot_list_partitions(const char *root, int32_t **parts, size_t *n, char *err,
+                             size_t errlen);
 
 #endif

@@ -243,10 +243,9 @@ uint64_t score_tie_prefix(score_tie_break mode, const char *key, size_t len, uin
     return load_be(key, len, 8);
 }
 
-int score_tie_cmp(const score_tiectx *t, const score_ent *a, const score_ent *b) {
-    const store *sa = t->stores[a->set], *sb = t->stores[b->set];
-    const store_customer *ca = store_at_const(sa, a->idx), *cb = store_at_const(sb, b->idx);
-    if (t->mode == SCORE_TIE_FIRST_ORDER && ca->first_ts != cb->first_ts)
+int score_tie_compare(score_tie_break mode, const store *sa, const store_customer *ca,
+                      const store *sb, const store_customer *cb) {
+    if (mode == SCORE_TIE_FIRST_ORDER && ca->first_ts != cb->first_ts)
         return ca->first_ts < cb->first_ts ? -1 : 1;
     size_t la, lb;
     const char *ka = store_key(sa, ca, &la), *kb = store_key(sb, cb, &lb);
@@ -254,6 +253,12 @@ int score_tie_cmp(const score_tiectx *t, const score_ent *a, const score_ent *b)
     if (c)
         return c;
     return (la > lb) - (la < lb);
+}
+
+int score_tie_cmp(const score_tiectx *t, const score_ent *a, const score_ent *b) {
+    const store *sa = t->stores[a->set], *sb = t->stores[b->set];
+    return score_tie_compare(t->mode, sa, store_at_const(sa, a->idx), sb,
+                             store_at_const(sb, b->idx));
 }
 
 static inline int ent_cmp(const score_tiectx *t, const score_ent *a, const score_ent *b) {

@@ -7,10 +7,21 @@
  * fsync the directory so the rename itself survives a power cut. A reader
  * therefore only ever sees complete files; a writer killed half-way leaves a
  * hidden .tmp file that the next start removes.
+ *
+ * Two writers may work in one directory at once (rfmd's forked writer and its
+ * own process saving a partition it is about to give up): the temporary name
+ * carries the writer's pid, and the rename never replaces an existing
+ * snapshot (RENAME_NOREPLACE; on a name taken meanwhile the next stamp is
+ * tried), so neither can clobber the other's file.
+ *
+ * Partitioned layout: <root>/partition-<N>/ (N decimal, no padding), each an
+ * ordinary snapshot directory.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +31,14 @@
 
 #include "rfm/snapshot.h"
 
-#define PREFIX     "rfmd-"
-#define SUFFIX     ".snap"
-#define TMP_PREFIX ".rfmd-"
-#define TMP_SUFFIX ".snap.tmp"
-#define STAMP_LEN  15
+#define PREFIX      "rfmd-"
+#define SUFFIX      ".snap"
+#define TMP_PREFIX  ".rfmd-"
+#define TMP_SUFFIX  ".snap.tmp"
+#define STAMP_LEN   15
+#define PART_PREFIX "partition-"
+/* Names tried after the first when a concurrent writer took it. */
+#define PUBLISH_TRIES 1000
 
 static int ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), k = strlen(suffix);
@@ -67,7 +81,8 @@ int snapshot_save(const char *dir, const snapshot_source *src, char *path, size_
     snapshot_list_free(have, nhave);
 
     char tmp[4096];
-    int n1 = snprintf(tmp, sizeof tmp, "%s/" TMP_PREFIX "%0*lld" TMP_SUFFIX, dir, STAMP_LEN, stamp);
+    int n1 = snprintf(tmp, sizeof tmp, "%s/" TMP_PREFIX "%0*lld-%ld" TMP_SUFFIX, dir, STAMP_LEN,
+                      stamp, (long)getpid());
     int n2 = snprintf(path, pathlen, "%s/" PREFIX "%0*lld" SUFFIX, dir, STAMP_LEN, stamp);
     if (n1 < 0 || (size_t)n1 >= sizeof tmp || n2 < 0 || (size_t)n2 >= pathlen) {
         snprintf(err, errlen, "snapshot directory name too long");
@@ -77,8 +92,18 @@ int snapshot_save(const char *dir, const snapshot_source *src, char *path, size_
         unlink(tmp);
         return -1;
     }
-    if (rename(tmp, path)) {
-        snprintf(err, errlen, "rename %s: %s", tmp, strerror(errno));
+    for (int tries = 0;; tries++) {
+        if (!renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE))
+            break;
+        int e = errno;
+        if ((e == EINVAL || e == ENOSYS) && !rename(tmp, path))
+            break; /* a file system without RENAME_NOREPLACE: the plain rename */
+        if (e == EEXIST && tries < PUBLISH_TRIES) {
+            snprintf(path, pathlen, "%s/" PREFIX "%0*lld" SUFFIX, dir, STAMP_LEN, ++stamp);
+            continue;
+        }
+        snprintf(err, errlen, "rename %s: %s", tmp,
+                 strerror(e == EINVAL || e == ENOSYS ? errno : e));
         unlink(tmp);
         return -1;
     }
@@ -170,4 +195,76 @@ int snapshot_clean_temps(const char *dir) {
     }
     closedir(d);
     return gone;
+}
+
+int snapshot_partition_dir(const char *root, int32_t partition, char *buf, size_t len) {
+    int n = snprintf(buf, len, "%s/" PART_PREFIX "%ld", root, (long)partition);
+    return partition < 0 || n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* partition-<digits>, canonical (no sign, no leading zero), within int32. */
+static int partition_of_name(const char *name, int32_t *p) {
+    size_t plen = strlen(PART_PREFIX);
+    if (strncmp(name, PART_PREFIX, plen))
+        return -1;
+    const char *d = name + plen;
+    if (!*d || (d[0] == '0' && d[1]))
+        return -1;
+    long long v = 0;
+    for (; *d; d++) {
+        if (*d < '0' || *d > '9')
+            return -1;
+        v = v * 10 + (*d - '0');
+        if (v > INT32_MAX)
+            return -1;
+    }
+    *p = (int32_t)v;
+    return 0;
+}
+
+static int cmp_i32(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+int snapshot_list_partitions(const char *root, int32_t **parts, size_t *n, char *err,
+                             size_t errlen) {
+    *parts = NULL;
+    *n = 0;
+    DIR *d = opendir(root);
+    if (!d) {
+        snprintf(err, errlen, "snapshot directory %s: %s", root, strerror(errno));
+        return -1;
+    }
+    size_t cap = 0;
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d))) {
+        int32_t p;
+        struct stat st;
+        if (partition_of_name(e->d_name, &p) || fstatat(dirfd(d), e->d_name, &st, 0) ||
+            !S_ISDIR(st.st_mode))
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            int32_t *q = realloc(*parts, cap * sizeof *q);
+            if (!q) {
+                rc = -1;
+                break;
+            }
+            *parts = q;
+        }
+        (*parts)[(*n)++] = p;
+    }
+    closedir(d);
+    if (rc) {
+        snprintf(err, errlen, "out of memory listing %s", root);
+        free(*parts);
+        *parts = NULL;
+        *n = 0;
+        return -1;
+    }
+    if (*n)
+        qsort(*parts, *n, sizeof **parts, cmp_i32);
+    return 0;
 }

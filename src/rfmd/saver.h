@@ -1,23 +1,31 @@
 /*
- * saver — rfmd's durable state: restoring the newest valid snapshot at start
- * and taking snapshots while ingestion goes on.
+ * saver — rfmd's durable state: one checkpoint per partition store, taken
+ * while ingestion goes on, and loaded back partition by partition.
  *
- * Taking one (as Redis' BGSAVE): fork(), whatever is in flight. The child
- * owns a copy-on-write image of the store, the breakpoints and the tracker as
- * of that instant, writes it with snapshot_save and exits; the parent returns
- * to consuming at once and reaps the child from its loop (saver_poll). The
- * input position saved is, for every partition the state has seen, the
- * tracker's `applied` offset and its oldest unsettled one (effects not yet
- * delivered), taken in the same instant as the state, so state and position
- * always agree. The only thing a snapshot waits for is a rescore's events:
- * those are caused by no input message, so no re-read could bring them back.
+ * Layout: <snapshot.dir>/partition-<N>/rfmd-<created ms>.snap. Each partition
+ * directory is an ordinary snapshot directory (include/rfm/snapshot.h) whose
+ * files hold one store in the unchanged format; its OFFSETS block carries the
+ * partition's input position(s) and, as one more entry (topic = the changelog
+ * topic, partition = N, next = redo_from = the changelog offset), where the
+ * changelog stood. The caller builds those entries; the saver writes them as
+ * given. snapshot.keep applies per partition. Files of the old layout (one
+ * store, directly in snapshot.dir) are no longer loaded: saver_prepare says
+ * how many there are and leaves them alone.
  *
- * Restoring: the newest snapshot that verifies is loaded (others are skipped
- * with their reason logged); its offsets go into the tracker, so every
- * partition resumes at its oldest unsettled message — those up to `applied`
- * are re-published from the state, not applied again — and partitions it
- * never saw start from the beginning of the topic. Kafka's committed offsets
- * are kept for lag tools only.
+ * Taking them (as Redis' BGSAVE): fork(), whatever is in flight. ONE child
+ * owns a copy-on-write image of every store, the breakpoints and the offsets
+ * as of that instant, writes the partitions one after the other (temporary
+ * file, fsync, rename, as snapshot_save) and reports each partition's result
+ * through a pipe; a partition that fails does not stop the others. The parent
+ * returns to consuming at once and reaps the child from its loop
+ * (saver_poll), pruning each written partition's directory.
+ *
+ * A partition about to be given up (a revoke) is written in the calling
+ * process instead (saver_save_partition), even while a child runs: the two
+ * writers' temporary names differ (pid) and neither rename replaces a file.
+ * The child's file of that partition, taken earlier, is then deleted when the
+ * child is reaped if it came out newer by name than the revoke's, so the
+ * newest checkpoint of the partition is always its newest state.
  */
 #ifndef RFM_SAVER_H
 #define RFM_SAVER_H
@@ -27,9 +35,9 @@
 
 #include "rfm/config.h"
 #include "rfm/score.h"
+#include "rfm/snapshot.h"
 #include "rfm/store.h"
 #include "saver_stats.h"
-#include "tracker.h"
 
 typedef struct saver saver;
 
@@ -41,10 +49,53 @@ void saver_free(saver *s);
 /* A child is writing. */
 bool saver_busy(const saver *s);
 
-/* Fork a child writing this state. The caller has made sure no rescore event
- * is pending. 0 started, -1 failed (logged, counted). */
-int saver_start(saver *s, const store *st, const score_breakpoints *bp, const tracker *trk,
+/* One partition's state to write. */
+typedef struct saver_part {
+    int32_t partition; /* >= 0 */
+    const store *store;
+    /* This partition's input position(s) and the changelog's, written to the
+     * OFFSETS block as given. */
+    const snapshot_offset *offsets;
+    size_t noffsets;
+} saver_part;
+
+/* Fork ONE child writing every part to its partition directory (created if
+ * missing), all with the same created time. parts[] and what it points to
+ * are only read, by the child, in its copy-on-write image: the caller may
+ * change or free them as soon as this returns. The caller has made sure no
+ * rescore event is pending. nparts 0: nothing to do, 0 without forking. 0 started,
+ * -1 failed (a child is already running: not counted; fork/pipe/memory:
+ * logged, counted as failed). When the child is reaped (saver_poll,
+ * saver_wait) one line reports the partitions, customers, bytes, time, fork
+ * pause and input gap, or each failed partition. */
+int saver_start(saver *s, const saver_part *parts, size_t nparts, const score_breakpoints *bp,
                 const char *why);
+
+/* Write one partition now, in this process, without forking (the revoke
+ * path: the partition is about to be freed), whether or not a child is
+ * running; then prune that partition's directory. 0, or -1 (logged, counted
+ * in stats.failed). A success is logged but not counted in stats.written,
+ * which counts forked snapshots of the whole state. */
+int saver_save_partition(saver *s, const saver_part *part, const score_breakpoints *bp,
+                         const char *why);
+
+/* Load the newest valid checkpoint of partition p (segment indices mapped by
+ * name onto cfg->segments, fingerprint of cfg->scoring checked; invalid
+ * files are skipped, each reason logged). 1 loaded: *out is a new store and
+ * *info is filled (the caller snapshot_info_free's it; its offsets hold the
+ * input and changelog positions as saved). 0 nothing to load (no directory,
+ * or no snapshot file in it: a fresh partition). -2 files exist and none is
+ * valid (err says so; the caller decides: rebuild from the changelog, or
+ * refuse). -1 the directory is unusable (err). On anything but 1 nothing is
+ * handed out. stats.restore_ms and restored_customers accumulate over the
+ * partitions loaded. */
+int saver_load_partition(saver *s, int32_t partition, store **out, snapshot_info *info, char *err,
+                         size_t errlen);
+
+/* Delete partition p's checkpoints (one found inconsistent with the
+ * changelog); its directory stays. Returns how many files went (0 also when
+ * it has no directory). A child writing right now may still add one. */
+int saver_drop_partition(saver *s, int32_t partition);
 
 /* An input message was handled at now_us, the one before at prev_us (0:
  * none). While a child is writing, the longest such interval — the one
@@ -63,15 +114,11 @@ int saver_wait(saver *s, int timeout_ms);
 /* The counters, in place: the address stays valid for the saver's life. */
 const saver_stats *saver_get_stats(const saver *s);
 
-/* Make sure snapshot.dir exists (one level is created) and drop the
- * temporary files a killed writer left. 0, or -1 with err. */
+/* Make sure snapshot.dir exists (one level is created), drop the temporary
+ * files a killed writer left in every partition directory (and in
+ * snapshot.dir itself), and log one notice when old-layout snapshots lie
+ * directly in snapshot.dir: they are ignored, and left alone. Call it before
+ * any writer starts. 0, or -1 with err. */
 int saver_prepare(saver *s, char *err, size_t errlen);
-
-/* saver_prepare, then load the newest valid snapshot of cfg->snapshot.dir into a new store.
- * Returns 1 restored (*out, *bp and the tracker filled), 0 nothing to restore
- * (no snapshot, or every one invalid and allow_invalid set), -1 refused
- * (directory unusable, or snapshots exist and none is valid), err says why. */
-int saver_restore(saver *s, bool allow_invalid, store **out, score_breakpoints *bp, tracker *trk,
-                  char *err, size_t errlen);
 
 #endif

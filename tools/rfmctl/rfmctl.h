@@ -6,6 +6,7 @@
 #ifndef RFMCTL_H
 #define RFMCTL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -68,10 +69,33 @@ void rfmctl_batch_usage(FILE *out, const rfmctl_cmd *cmd);
 
 /* --- snapshots (rfmctl_snapshot.c) --- */
 
-/* Load FILE, or the newest valid snapshot of a directory; path receives
- * which. 0, or -1 after a message. */
-int rfmctl_snapshot_open(const char *arg, store **out, snapshot_info *info, char *path,
-                         size_t pathlen);
+/* What a snapshot argument stands for: a FILE; the newest valid snapshot of
+ * an old-layout DIR; or, for a DIR with partition-<N> subdirectories, the
+ * newest valid snapshot of every partition that has any (n of them). */
+typedef struct rfmctl_snapset {
+    size_t n;
+    store **stores;       /* [n], owned */
+    snapshot_info *infos; /* [n] */
+    char **paths;         /* [n]: the file each was loaded from */
+    int32_t *partitions;  /* [n]: its partition, -1 when not partitioned */
+    bool partitioned;
+    /* The one whose settings, segment names and breakpoints speak for the
+     * set: the highest breakpoints version (all share settings and names). */
+    size_t head;
+} rfmctl_snapset;
+
+/* Open arg as above. Every loaded snapshot must have the same settings
+ * fingerprint and segment names. 0, or -1 after a message (nothing to
+ * free). */
+int rfmctl_snapset_open(const char *arg, rfmctl_snapset *set);
+void rfmctl_snapset_free(rfmctl_snapset *set);
+
+/* The recency reference of the set: the head's breakpoints' as_of, or when
+ * none was ever computed, score_as_of_set over all stores. */
+int64_t rfmctl_snapset_as_of(const rfmctl_snapset *set);
+
+/* names[i] = the head's name of segment index i, for every index. */
+void rfmctl_snapset_names(const rfmctl_snapset *set, const char *names[SEGMENT_MAX + 1]);
 
 /* --- tables (rfmctl_table.c) --- */
 
@@ -83,11 +107,22 @@ void rfmctl_segment_names(const segment_map *m, const char *names[SEGMENT_MAX + 
 int rfmctl_print_table(FILE *out, const score_settings *st, int64_t as_of, const store *s,
                        const char *const *segment_names);
 
+/* The same table for every customer of stores[0..nstores) (ids unique across
+ * them): the bytes one store holding them all prints. 0 or -1. */
+int rfmctl_print_table_set(FILE *out, const score_settings *st, int64_t as_of,
+                           const store *const *stores, size_t nstores,
+                           const char *const *segment_names);
+
 /* segment_totals (who counts: include/rfm/segment_totals.h) into acc; segs
  * receives the segments that have customers, by name (as the seeds'
  * groupby("segment") prints them). Returns how many. */
 int rfmctl_segment_stats(const store *s, int64_t as_of, const char *const *names,
                          segment_total acc[SEGMENT_MAX + 1], uint8_t segs[SEGMENT_MAX + 1]);
+
+/* rfmctl_segment_stats over every customer of stores[0..nstores). */
+int rfmctl_segment_stats_set(const store *const *stores, size_t nstores, int64_t as_of,
+                             const char *const *names, segment_total acc[SEGMENT_MAX + 1],
+                             uint8_t segs[SEGMENT_MAX + 1]);
 
 /* --- report (rfmctl_report.c, rfmctl_report_html.c) --- */
 

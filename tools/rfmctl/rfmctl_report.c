@@ -2,7 +2,9 @@
  * rfmctl report — the segment picture analysts ask for first: per segment
  * customers and means, and how customers spread over the R x F score grid
  * that the segment map (SPEC §3) is drawn on. From order files (scored as
- * `rfmctl score` would) or from a daemon's snapshot (as it holds them).
+ * `rfmctl score` would) or from a daemon's snapshot (as it holds them): one
+ * file, or a directory's newest (every partition's, for rfmd's per-partition
+ * checkpoints, summed as one store holding them all would be).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,23 +18,26 @@
 
 #define HELP                                                                                       \
     "      --html FILE        also write the report as one self-contained HTML page\n"             \
-    "      --snapshot PATH    report on an rfmd snapshot (a DIR: its newest valid one)\n"          \
-    "                         as it holds it, instead of scoring order files\n"
+    "      --snapshot PATH    report on an rfmd snapshot (a DIR: its newest valid one,\n"          \
+    "                         of every partition when partitioned) as it holds it,\n"              \
+    "                         instead of scoring order files\n"
 
 /* Customers hold their own segment, so a cell is named after them; the map
  * names only cells nobody is in. */
-static void collect(rfmctl_report *r, const store *s, const segment_map *map) {
+static void collect(rfmctl_report *r, const store *const *stores, size_t nstores,
+                    const segment_map *map) {
     for (int rs = 1; rs <= r->bins; rs++)
         for (int fs = 1; fs <= r->bins; fs++)
             r->cell[rs][fs] = segment_name(map, segment_of(map, rs, fs));
-    for (size_t i = 0, n = store_count(s); i < n; i++) {
-        const store_customer *c = store_at_const(s, i);
-        if (!c->frequency || !c->r || c->r > r->bins || c->f > r->bins)
-            continue;
-        r->grid[c->r][c->f]++;
-        r->cell[c->r][c->f] = r->names[c->segment];
-    }
-    r->nseg = rfmctl_segment_stats(s, r->as_of, r->names, r->acc, r->order);
+    for (size_t k = 0; k < nstores; k++)
+        for (size_t i = 0, n = store_count(stores[k]); i < n; i++) {
+            const store_customer *c = store_at_const(stores[k], i);
+            if (!c->frequency || !c->r || c->r > r->bins || c->f > r->bins)
+                continue;
+            r->grid[c->r][c->f]++;
+            r->cell[c->r][c->f] = r->names[c->segment];
+        }
+    r->nseg = rfmctl_segment_stats_set(stores, nstores, r->as_of, r->names, r->acc, r->order);
     for (int i = 0; i < r->nseg; i++)
         r->customers += r->acc[r->order[i]].count;
 }
@@ -86,22 +91,26 @@ static void describe_source(char *buf, size_t len, const char *what, const char 
         snprintf(buf + n, len - (size_t)n, " and %d more", more);
 }
 
-static int from_snapshot(rfmctl_report *r, const char *arg, store **s, snapshot_info *in, char *src,
+static int from_snapshot(rfmctl_report *r, const char *arg, rfmctl_snapset *set, char *src,
                          size_t srclen) {
-    char path[4096];
-    if (rfmctl_snapshot_open(arg, s, in, path, sizeof path))
+    if (rfmctl_snapset_open(arg, set))
         return RFMCTL_FAIL;
-    r->bins = in->settings.bins;
-    r->as_of = in->bp.version ? in->bp.as_of : score_as_of(&in->settings, *s, 0);
-    for (int i = 0; i <= SEGMENT_MAX; i++)
-        r->names[i] = in->segments[i <= in->nsegments ? i : 0];
-    describe_source(src, srclen, "snapshot ", path, 0);
+    r->bins = set->infos[set->head].settings.bins;
+    r->as_of = rfmctl_snapset_as_of(set);
+    rfmctl_snapset_names(set, r->names);
+    if (set->partitioned) {
+        char what[64];
+        snprintf(what, sizeof what, "%zu partition snapshots in ", set->n);
+        describe_source(src, srclen, what, arg, 0);
+    } else {
+        describe_source(src, srclen, "snapshot ", set->paths[0], 0);
+    }
     r->source = src;
     /* A snapshot keeps segment names, not rules: empty cells get the
      * default map's names. */
     segment_map map;
     segment_map_default(&map, r->bins);
-    collect(r, *s, &map);
+    collect(r, (const store *const *)set->stores, set->n, &map);
     return RFMCTL_OK;
 }
 
@@ -117,8 +126,7 @@ int rfmctl_report_main(int argc, char **argv) {
                             .opts = opts};
     rfmctl_batch b = {0};
     rfmctl_report r = {0};
-    store *snap_store = NULL;
-    snapshot_info info = {0};
+    rfmctl_snapset set = {0};
     char src[4200];
     int rc = rfmctl_batch_parse(&b, &cmd, argc, argv);
     if (!rc && snap && (b.format || b.nfiles)) {
@@ -128,12 +136,12 @@ int rfmctl_report_main(int argc, char **argv) {
         fprintf(stderr, "rfmctl report: give --format and FILE..., or --snapshot PATH\n");
         rc = RFMCTL_USAGE;
     } else if (!rc && snap) {
-        rc = from_snapshot(&r, snap, &snap_store, &info, src, sizeof src);
+        rc = from_snapshot(&r, snap, &set, src, sizeof src);
     } else if (!rc && !(rc = rfmctl_batch_load(&b, &cmd))) {
         r.bins = b.cfg.scoring.bins;
         r.as_of = b.bp.as_of;
         rfmctl_segment_names(&b.cfg.segments, r.names);
-        collect(&r, b.st, &b.cfg.segments);
+        collect(&r, (const store *const *)&b.st, 1, &b.cfg.segments);
         describe_source(src, sizeof src, "", b.files[0], b.nfiles - 1);
         r.source = src;
     }
@@ -142,8 +150,7 @@ int rfmctl_report_main(int argc, char **argv) {
         if (html)
             rc = write_html(html, &r);
     }
-    snapshot_info_free(&info);
-    store_free(snap_store);
+    rfmctl_snapset_free(&set);
     rfmctl_batch_free(&b);
     return rc < 0 ? RFMCTL_OK : rc;
 }
