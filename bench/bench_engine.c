@@ -131,7 +131,7 @@ int main(int argc, char **argv) {
     for (int r = 0; r < 2 * repeats; r++) {
         for (size_t i = 0; i < norders; i++) /* fresh order ids: no pass is a duplicate */
         {
-            char tmp[24];
+            char tmp[40]; /* room for any int and size_t: -O0 builds check the bound */
             snprintf(tmp, sizeof tmp, "%02d%010zu", r, i);
             memcpy(oids + i * 12, tmp, 12);
         }

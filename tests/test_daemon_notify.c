@@ -50,7 +50,7 @@ typedef struct nmsg {
 
 typedef struct nsock {
     int fd;
-    char env[160]; /* "NOTIFY_SOCKET=..." */
+    char env[440]; /* "NOTIFY_SOCKET=" and a path of up to 400 bytes */
     nmsg *msgs;
     size_t n, cap;
 } nsock;
