@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -158,15 +159,18 @@ void harness_flush(harness *h) {
     assert_int_equal(rd_kafka_flush(h->prod, 60000), RD_KAFKA_RESP_ERR_NO_ERROR);
 }
 
-void harness_write_config(harness *h, const char *rescore, const char *consumer_props,
-                          const char *producer_props, const char *extra) {
-    FILE *f = fopen(h->conf_path, "w");
+/* An rfmd.yaml at path: h's brokers and topics, the rest as given. */
+static void harness_config_file(const harness *h, const char *path, const char *group,
+                                const char *dir, const char *listen, const char *rescore,
+                                const char *consumer_props, const char *producer_props,
+                                const char *extra) {
+    FILE *f = fopen(path, "w");
     assert_non_null(f);
     fprintf(f,
             "kafka:\n"
             "  brokers: \"%s\"\n"
-            "  group_id: " HARNESS_GROUP "\n",
-            h->bootstraps);
+            "  group_id: %s\n",
+            h->bootstraps, group);
     if (consumer_props)
         fprintf(f, "  consumer:\n%s", consumer_props);
     if (producer_props)
@@ -183,11 +187,16 @@ void harness_write_config(harness *h, const char *rescore, const char *consumer_
             "%s"
             "http:\n"
             "  listen: \"%s\"\n",
-            rescore, h->dir, h->snapshot_props ? h->snapshot_props : "",
-            h->http_listen ? h->http_listen : "");
+            rescore, dir, h->snapshot_props ? h->snapshot_props : "", listen ? listen : "");
     if (extra)
         fputs(extra, f);
     assert_int_equal(fclose(f), 0);
+}
+
+void harness_write_config(harness *h, const char *rescore, const char *consumer_props,
+                          const char *producer_props, const char *extra) {
+    harness_config_file(h, h->conf_path, HARNESS_GROUP, h->dir, h->http_listen, rescore,
+                        consumer_props, producer_props, extra);
 }
 
 /* The child's environment: ours, with h->env replacing or adding
@@ -310,11 +319,12 @@ bool harness_log_contains(const harness *h, const char *s) {
     return found;
 }
 
-void harness_wait_log(const harness *h, const char *prefix, int nth, char *out, size_t outlen,
-                      int timeout_ms) {
+/* harness_wait_log on the log file at path; dump(path) on failure. */
+static void harness_wait_file(const char *path, const char *prefix, int nth, char *out,
+                              size_t outlen, int timeout_ms) {
     int64_t t0 = harness_now_ms();
     for (;;) {
-        char *log = harness_slurp(h->log_path, NULL);
+        char *log = harness_slurp(path, NULL);
         const char *at = log;
         int seen = 0;
         while (at && (at = strstr(at, prefix)) && ++seen < nth)
@@ -326,13 +336,19 @@ void harness_wait_log(const harness *h, const char *prefix, int nth, char *out, 
             free(log);
             return;
         }
-        free(log);
         if (harness_now_ms() - t0 > timeout_ms) {
-            harness_dump_log(h);
-            fail_msg("rfmd did not log \"%s\" (%d times) within %d ms", prefix, nth, timeout_ms);
+            fprintf(stderr, "---- %s ----\n%s---- end of %s ----\n", path, log ? log : "", path);
+            free(log);
+            fail_msg("%s: no \"%s\" (%d times) within %d ms", path, prefix, nth, timeout_ms);
         }
+        free(log);
         harness_sleep_ms(50);
     }
+}
+
+void harness_wait_log(const harness *h, const char *prefix, int nth, char *out, size_t outlen,
+                      int timeout_ms) {
+    harness_wait_file(h->log_path, prefix, nth, out, outlen, timeout_ms);
 }
 
 hreader *hreader_open(harness *h, const char *topic, int nparts) {
@@ -540,4 +556,88 @@ void harness_run_to_end(harness *h, int timeout_ms) {
         harness_dump_log(h);
         fail_msg("SIGTERM: status %d after %lld ms", status, (long long)took);
     }
+}
+
+/* ---- several rfmd ------------------------------------------------------- */
+
+void harness_produce_at(harness *h, const char *topic, int32_t partition, const char *key,
+                        size_t key_len, const void *value, size_t len) {
+    for (;;) {
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            h->prod, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key_len),
+            RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(h->prod, 50);
+            continue;
+        }
+        assert_int_equal(e, RD_KAFKA_RESP_ERR_NO_ERROR);
+        rd_kafka_poll(h->prod, 0);
+        return;
+    }
+}
+
+void harness_instance_init(harness *h, hinstance *in, const char *name, const char *group,
+                           const char *rescore, const char *consumer_props, const char *extra) {
+    memset(in, 0, sizeof *in);
+    in->pid = -1;
+    in->rfmd = h->rfmd;
+    snprintf(in->name, sizeof in->name, "%s", name);
+    snprintf(in->dir, sizeof in->dir, "%s/%s", h->dir, name);
+    assert_int_equal(mkdir(in->dir, 0700), 0);
+    snprintf(in->conf, sizeof in->conf, "%s/%s.yaml", h->dir, name);
+    snprintf(in->log, sizeof in->log, "%s/%s.log", h->dir, name);
+    harness_config_file(h, in->conf, group, in->dir, "127.0.0.1:0", rescore, consumer_props, NULL,
+                        extra);
+    in->env = h;
+}
+
+void harness_instance_spawn(hinstance *in, int timeout_ms) {
+    assert_true(in->pid <= 0);
+    char *const argv[] = {(char *)in->rfmd, "-c", in->conf, NULL};
+    char **envp = harness_environ(in->env);
+    int fd = open(in->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    assert_true(fd >= 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        execve(in->rfmd, argv, envp);
+        _exit(127);
+    }
+    close(fd);
+    free(envp);
+    in->pid = pid;
+    in->starts++;
+    harness_wait_file(in->log, "http: listening on ", in->starts, in->addr, sizeof in->addr,
+                      timeout_ms);
+}
+
+int harness_instance_stop(hinstance *in, int sig, int timeout_ms) {
+    assert_true(in->pid > 0);
+    int64_t t0 = harness_now_ms();
+    kill(in->pid, sig);
+    int status = 0;
+    while (waitpid(in->pid, &status, WNOHANG) != in->pid) {
+        if (harness_now_ms() - t0 > timeout_ms) {
+            kill(in->pid, SIGKILL);
+            waitpid(in->pid, NULL, 0);
+            in->pid = -1;
+            return -1;
+        }
+        harness_sleep_ms(20);
+    }
+    in->pid = -1;
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+void harness_instance_kill(hinstance *in) {
+    if (in->pid > 0) {
+        kill(in->pid, SIGKILL);
+        waitpid(in->pid, NULL, 0);
+    }
+    in->pid = -1;
 }

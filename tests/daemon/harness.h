@@ -134,6 +134,38 @@ void harness_run_to_end(harness *h, int timeout_ms);
 const char *hjson_str(const json_t *o, const char *key); /* NULL when JSON null */
 long long hjson_int(const json_t *o, const char *key);
 
+/* ---- several rfmd ------------------------------------------------------- *
+ * harness_spawn runs one rfmd; tests of a consumer group of several run
+ * hinstances: each its own config, snapshot directory (h->dir/NAME) and log
+ * (h->dir/NAME.log, appended by every start), HTTP on a free port. They are
+ * the test's to stop: harness_cleanup knows nothing of them (call
+ * harness_instance_kill from the teardown). */
+typedef struct hinstance {
+    char name[16];
+    const char *rfmd;
+    const harness *env; /* whose h->env the child gets */
+    char dir[300];      /* snapshot.dir */
+    char conf[320], log[320];
+    char addr[64]; /* its HTTP server, "127.0.0.1:PORT", set by each start */
+    int starts;
+    pid_t pid; /* -1 when not running */
+} hinstance;
+
+/* Produce to an explicit partition (copying); failures abort the test. */
+void harness_produce_at(harness *h, const char *topic, int32_t partition, const char *key,
+                        size_t key_len, const void *value, size_t len);
+/* Make h->dir/NAME and write in's config: like harness_write_config's, with
+ * kafka.group_id `group`, snapshot.dir in->dir, http.listen 127.0.0.1:0. */
+void harness_instance_init(harness *h, hinstance *in, const char *name, const char *group,
+                           const char *rescore, const char *consumer_props, const char *extra);
+/* Start it, wait (up to timeout_ms) until it listens: in->addr. */
+void harness_instance_spawn(hinstance *in, int timeout_ms);
+/* Send sig and wait up to timeout_ms: the exit status, 128 + the signal
+ * that ended it, or -1 when it did not end (it is SIGKILLed then). */
+int harness_instance_stop(hinstance *in, int sig, int timeout_ms);
+/* SIGKILL it if it runs (teardowns). */
+void harness_instance_kill(hinstance *in);
+
 int64_t harness_now_ms(void);
 void harness_sleep_ms(int ms);
 

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# Several rfmd in one consumer group on a real Apache Kafka broker (run under
+# tests/kafka/broker.sh run, which sets KAFKA_BOOTSTRAP): together they must
+# hold every FLO customer exactly once, with the state a single rfmd has,
+# after members die, join, leave and come back mid-stream.
+#
+#   - orders: 6 partitions (TopicAdmin.java); the FLO orders (rfm-replay
+#     --stdout) dealt into three pieces by line (every customer's orders are
+#     spread over all three), each replayed keyed by customer
+#     (murmur2_random);
+#   - A, B, C in group scale-g: changelog.enabled, input.partitioner
+#     murmur2_random, own snapshot dir (snapshots every 2 s), HTTP on a free
+#     port; piece 1;
+#   - piece 2 at 6,000 orders/s, B SIGKILLed in the middle of it, D joins;
+#   - piece 3 at 6,000 orders/s, C SIGTERMed in the middle (must exit 0),
+#     B restarted on its snapshot dir;
+#   - R, one rfmd of everything default (its own group, no keying check, no
+#     changelog), reads the whole topic: the reference;
+#   - settled (tests/scaleout_check.py settled: every partition owned by
+#     exactly one of A, B, D, all running, lag 0, caught up), then
+#     scaleout_check.py check over A, B, D: each customer held by exactly
+#     one, every copy equal to R's, Σ frequency 100,219 over 19,945;
+#   - SIGTERM: A, B, D and R exit 0.
+#
+# usage: test_scaleout_kafka.sh RFMD RFM_REPLAY
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=SCRIPTDIR/../scripts/lib/kafka.sh
+. "$here/../scripts/lib/kafka.sh"
+rfmd=$1
+replay=$2
+boot=${KAFKA_BOOTSTRAP:?run me under tests/kafka/broker.sh run}
+flo=${RFM_SHARED:?}/data/flo_data_20k.csv
+java=${JAVA_HOME:+$JAVA_HOME/bin/}java
+jars=$("$here/kafka/broker.sh" fetch | tail -1)/lib
+check=("$here/scaleout_check.py")
+group=scale-g
+parts=6
+rate=6000
+kafka_tmp
+t0=$SECONDS
+declare -A pid addr
+
+# Every instance's /partitions and log tail, then exit 1.
+fail() {
+    echo "FAIL: $*" >&2
+    local n
+    for n in "${!addr[@]}"; do
+        echo "--- $n (${addr[$n]}) /partitions:" >&2
+        curl -s --max-time 2 "http://${addr[$n]}/partitions" >&2 || echo "(no answer)" >&2
+        echo >&2
+    done
+    for n in "$tmp"/*.log; do
+        echo "--- $n" >&2
+        grep -E 'consumer:|changelog|restor|rebalanc|error|fatal' "$n" | tail -15 >&2 || true
+    done
+    exit 1
+}
+elapsed() { echo "[$((SECONDS - t0)) s] $*"; }
+
+# config NAME GROUP EXTRA: NAME's rfmd.yaml, own snapshot dir, HTTP on any port.
+config() {
+    {
+        printf 'kafka:\n  brokers: "%s"\n  group_id: %s\n' "$boot" "$2"
+        printf '  consumer:\n    session.timeout.ms: "6000"\n    heartbeat.interval.ms: "500"\n'
+        printf 'rescore:\n  interval: 10s\n'
+        printf 'snapshot:\n  dir: "%s"\n  interval: 2s\n' "$tmp/state-$1"
+        printf 'http:\n  listen: "127.0.0.1:0"\n'
+        printf '%b' "$3"
+    } >"$tmp/$1.yaml"
+}
+scaled='changelog:\n  enabled: true\ninput:\n  partitioner: murmur2_random\n'
+
+# start NAME [LOG]: run NAME's rfmd; wait for its HTTP address.
+start() {
+    local n=$1 log=$tmp/${2:-$1}.log
+    "$rfmd" -c "$tmp/$n.yaml" >"$log" 2>&1 &
+    pid[$n]=$!
+    kafka_track "${pid[$n]}"
+    local end=$((SECONDS + 60)) a=""
+    until a=$(sed -n 's/.*http: listening on \([0-9.:]*\).*/\1/p' "$log" | head -1) && [ -n "$a" ]; do
+        kill -0 "${pid[$n]}" 2>/dev/null || { cat "$log" >&2; fail "$n exited at start"; }
+        [ $SECONDS -lt $end ] || fail "$n: no 'http: listening on' within 60 s"
+        sleep 0.1
+    done
+    addr[$n]=$a
+    elapsed "$n up at $a (pid ${pid[$n]})"
+}
+
+# await_assigned NAME: NAME owns a partition (GET /partitions).
+owns='import json, sys
+sys.exit(0 if json.load(sys.stdin).get("partitions", 0) > 0 else 1)'
+await_assigned() {
+    local end=$((SECONDS + 60))
+    until curl -s --max-time 2 "http://${addr[$1]}/partitions" | python3 -c "$owns" 2>/dev/null; do
+        [ $SECONDS -lt $end ] || fail "$1 got no partitions within 60 s"
+        sleep 0.1
+    done
+}
+
+# replay PIECE [--rate N]: send one piece, keyed by customer id.
+replay() {
+    local piece=$1
+    shift
+    "$replay" -q --format jsonl --brokers "$boot" --topic orders "$@" "$tmp/piece$piece.jsonl"
+}
+
+# 1. The orders topic, the pieces, A B C.
+"$java" -cp "$jars/*" "$here/kafka/TopicAdmin.java" "$boot" create orders "$parts" 2>/dev/null ||
+    fail "could not create the orders topic"
+got=$(kcat -L -b "$boot" -t orders | sed -n 's/.*topic "orders" with \([0-9]*\) partitions.*/\1/p')
+[ "$got" = "$parts" ] || fail "orders has '$got' partitions, want $parts"
+"$replay" -q --format flo --stdout "$flo" >"$tmp/all.jsonl"
+for k in 0 1 2; do awk -v k=$k 'NR % 3 == k' "$tmp/all.jsonl" >"$tmp/piece$((k + 1)).jsonl"; done
+[ "$(cat "$tmp"/piece?.jsonl | wc -l)" -eq 100219 ] || fail "pieces do not hold 100,219 orders"
+for n in A B C D; do config $n "$group" "$scaled"; done
+config R scale-ref ""
+start A # first alone: it creates the changelog topic
+await_assigned A
+start B
+start C
+await_assigned B
+await_assigned C
+replay 1
+elapsed "piece 1 sent"
+
+# 2. B dies mid-stream; D joins.
+replay 2 --rate "$rate" &
+rp=$!
+kafka_track $rp
+sleep 1.5
+kill -KILL "${pid[B]}"
+wait "${pid[B]}" 2>/dev/null || true
+elapsed "B SIGKILLed"
+start D
+wait $rp || fail "replaying piece 2 failed"
+elapsed "piece 2 sent"
+
+# 3. C leaves mid-stream (cleanly); B comes back on its own state.
+replay 3 --rate "$rate" &
+rp=$!
+kafka_track $rp
+sleep 1.5
+kill -TERM "${pid[C]}"
+rc=0
+wait "${pid[C]}" || rc=$?
+[ "$rc" -eq 0 ] || fail "C exited $rc after SIGTERM, want 0"
+unset "addr[C]"
+elapsed "C stopped (exit 0)"
+start B B2
+wait $rp || fail "replaying piece 3 failed"
+elapsed "piece 3 sent"
+
+# 4. The reference, then the group, settled.
+start R
+python3 "${check[@]}" settled --partitions "$parts" --timeout 120 "${addr[R]}" ||
+    fail "the reference instance did not catch up"
+python3 "${check[@]}" reference --ids "$flo" --out "$tmp/ref.json" "${addr[R]}" ||
+    fail "no reference"
+# The checker's own control: R alone holds everyone once, as itself.
+python3 "${check[@]}" check --reference "$tmp/ref.json" --expect-customers 19945 \
+    --expect-frequency 100219 "${addr[R]}" >"$tmp/control.out" ||
+    { cat "$tmp/control.out"; fail "the checker refuses the reference instance itself"; }
+elapsed "reference: R holds all 19,945 customers, 100,219 orders"
+python3 "${check[@]}" settled --partitions "$parts" --timeout 120 \
+    "${addr[A]}" "${addr[B]}" "${addr[D]}" || fail "A, B, D did not settle"
+elapsed "settled"
+
+# 5. Every customer once, equal to the reference.
+python3 "${check[@]}" check --reference "$tmp/ref.json" --expect-customers 19945 \
+    --expect-frequency 100219 "${addr[A]}" "${addr[B]}" "${addr[D]}" ||
+    fail "A, B, D do not hold every customer exactly once as the reference does"
+elapsed "ok: A, B, D hold all 19,945 customers exactly once, equal to the reference"
+
+# 6. A clean stop of everyone.
+for n in A B D R; do kill -TERM "${pid[$n]}"; done
+for n in A B D R; do
+    rc=0
+    wait "${pid[$n]}" || rc=$?
+    [ "$rc" -eq 0 ] || fail "$n exited $rc after SIGTERM, want 0"
+done
+elapsed "A, B, D, R stopped (exit 0)"
