@@ -234,11 +234,14 @@ static void run_keying(harness *h, config_partitioner placement, const char *nam
     hreader *dlq = hreader_open(h, HARNESS_DLQ, h->dlq_parts);
     hreader_drain(dlq, 20000);
 
-    /* State: only the orders on their customer's partition. */
+    /* State: checked, only the orders on their customer's partition; with
+     * trust, each partition's store counts the orders it got, so a
+     * customer whose two orders arrived on two partitions is two customers
+     * of one order each (one store per partition: nothing merges them). */
     char cid[32];
     for (int i = 0; i < NCUST; i++) {
         snprintf(cid, sizeof cid, "c-%02d", i);
-        long long want = i % 3 == 2 || (checked && i % 3 == 0) ? 1 : 2;
+        long long want = i % 3 == 1 ? 2 : 1;
         if (last_frequency(segs, cid) != want) {
             harness_dump_log(h);
             fail_msg("%s: %s has frequency %lld, expected %lld", name, cid,

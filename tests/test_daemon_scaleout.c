@@ -127,7 +127,7 @@ static void print_logs(void) {
     for (int i = 0; i < NINST; i++) {
         if (!inst[i].starts)
             continue;
-        char cmd[800];
+        char cmd[6200]; /* the longest log path fits */
         snprintf(cmd, sizeof cmd,
                  "echo '--- %s'; grep -hE 'consumer:|changelog|restor|error|fatal' '%s' | tail -15",
                  inst[i].name, inst[i].log);

@@ -29,7 +29,7 @@
 #include "log.h"
 #include "util/errbuf.h"
 
-#define CONSUMER_SEEK_TIMEOUT_MS  5000  /* a seek after a restore */
+#define CONSUMER_SEEK_TIMEOUT_MS 5000 /* a seek after a restore */
 
 static void consumer_fail(consumer *c, const char *what, const char *detail) {
     if (!c->failed) {

@@ -23,8 +23,9 @@
 #define DAEMON_EXIT_CONFIG   1 /* usage, configuration, refused Kafka property */
 #define DAEMON_EXIT_FATAL    2 /* fatal Kafka error, failed delivery, undelivered at exit */
 #define DAEMON_EXIT_INTERNAL 3 /* out of memory, embedded cluster failed to start */
-#define DAEMON_EXIT_STATE    4 /* a partition's checkpoints exist and none is usable, with no
-                                  changelog (see --start-empty), or its restore failed */
+#define DAEMON_EXIT_STATE                                                                          \
+    4 /* a partition's checkpoints exist and none is usable, with no                               \
+         changelog (see --start-empty), or its restore failed */
 
 #define DAEMON_BATCH             500   /* messages per loop turn */
 #define DAEMON_POLL_MS           100   /* longest wait for input */

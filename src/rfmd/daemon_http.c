@@ -34,8 +34,8 @@ static void daemon_http_owned_one(void *ctx, const consumer_partition *p) {
     http_partition hp = {
         .topic = p->topic,
         .partition = p->partition,
-        .state = k && k->state == TASK_RESTORING ? HTTP_PARTITION_RESTORING
-                                                 : HTTP_PARTITION_RUNNING,
+        .state =
+            k && k->state == TASK_RESTORING ? HTTP_PARTITION_RESTORING : HTTP_PARTITION_RUNNING,
         .next_offset = p->applied,
         .committed = p->committed,
         .high_watermark = p->high,

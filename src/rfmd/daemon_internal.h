@@ -55,8 +55,8 @@ typedef struct daemon_ctx {
     daemon_options opt;
     embedded *emb; /* NULL unless kafka.brokers is "embedded" */
     const char *brokers;
-    tasks *tasks;      /* the owned partitions and their stores */
-    restore *restore;  /* reads the changelog back; NULL without changelog.enabled */
+    tasks *tasks;     /* the owned partitions and their stores */
+    restore *restore; /* reads the changelog back; NULL without changelog.enabled */
     tracker *trk;
     producer *prod;
     consumer *cons;
@@ -73,17 +73,17 @@ typedef struct daemon_ctx {
     int64_t last_msg_us;     /* monotonic time of the last input message */
     bool full;               /* the last turn took a whole batch: more is waiting */
     bool paused;
-    bool backlog_done;         /* every assigned partition was caught up once */
-    bool republish_due;        /* partitions regained: republish everyone once caught up */
-    bool restored_due;         /* partitions restored from the changelog: republish theirs
-                                  once caught up (tasks.h, `republish`) */
-    bool ready;                /* start-up done and partitions assigned once (GET /readyz) */
-    bool rescore_interval_due; /* the rescore timer fired; the rescore is still to run */
-    bool snapshot_asked;       /* a SIGUSR1 snapshot is asked for (or postponed) */
-    bool state_refused;        /* a partition's state cannot be had: exit DAEMON_EXIT_STATE */
-    bool stopping;             /* shutdown began: revocations drop every task */
-    bool final_saved;          /* the shutdown snapshot is written: no more checkpoints */
-    uint64_t restores_done;    /* partitions restored from the changelog */
+    bool backlog_done;              /* every assigned partition was caught up once */
+    bool republish_due;             /* partitions regained: republish everyone once caught up */
+    bool restored_due;              /* partitions restored from the changelog: republish theirs
+                                       once caught up (tasks.h, `republish`) */
+    bool ready;                     /* start-up done and partitions assigned once (GET /readyz) */
+    bool rescore_interval_due;      /* the rescore timer fired; the rescore is still to run */
+    bool snapshot_asked;            /* a SIGUSR1 snapshot is asked for (or postponed) */
+    bool state_refused;             /* a partition's state cannot be had: exit DAEMON_EXIT_STATE */
+    bool stopping;                  /* shutdown began: revocations drop every task */
+    bool final_saved;               /* the shutdown snapshot is written: no more checkpoints */
+    uint64_t restores_done;         /* partitions restored from the changelog */
     struct http_store *http_stores; /* daemon_http.c's view of the stores, reused */
     size_t http_stores_cap;
     daemon_reload_stats reload_stats;

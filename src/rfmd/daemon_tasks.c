@@ -144,8 +144,7 @@ static bool daemon_tasks_begin_restore(daemon_ctx *d, task *k) {
         return false;
     }
     restore_progress pr;
-    if (restore_get_progress(d->restore, k->partition, &pr) && pr.reset &&
-        k->changelog_from >= 0) {
+    if (restore_get_progress(d->restore, k->partition, &pr) && pr.reset && k->changelog_from >= 0) {
         /* The checkpoint's changelog position is not in this changelog (it
          * was recreated, or truncated): the checkpoint belongs to another
          * history. Rebuild from the changelog alone. */
@@ -222,8 +221,8 @@ static void daemon_tasks_part(daemon_ctx *d, const task *k, saver_part *part,
             n++;
         }
     }
-    *part = (saver_part){
-        .partition = k->partition, .store = k->store, .offsets = offs, .noffsets = n};
+    *part =
+        (saver_part){.partition = k->partition, .store = k->store, .offsets = offs, .noffsets = n};
 }
 
 /* Checkpoint a RUNNING task now, in this process (it is about to go). Not
@@ -256,8 +255,7 @@ static void daemon_tasks_drop(daemon_ctx *d, int32_t p, bool checkpoint, const c
     producer_forget_delivered(d->prod, p);
 }
 
-static void daemon_tasks_on_revoke(void *ctx, const char *topic, int32_t p, bool lost,
-                                   bool eager) {
+static void daemon_tasks_on_revoke(void *ctx, const char *topic, int32_t p, bool lost, bool eager) {
     daemon_ctx *d = ctx;
     (void)topic;
     task *k = tasks_get(d->tasks, p);
@@ -356,9 +354,9 @@ static void daemon_tasks_on_done(void *ctx, int32_t p, int64_t end) {
     log_notice("partition %d restored: %zu customers from %" PRIu64 " changelog records "
                "(offsets %" PRId64 "..%" PRId64 ")%s in %.3f s (%.0f records/s); state covers "
                "input below %" PRId64 "; input resumes at %s",
-               (int)p, store_count(k->store), k->restored, k->changelog_from < 0 ? 0 : k->changelog_from,
-               end, k->ckpt_applied >= 0 ? " onto its checkpoint" : "", secs,
-               (double)k->restored / secs,
+               (int)p, store_count(k->store), k->restored,
+               k->changelog_from < 0 ? 0 : k->changelog_from, end,
+               k->ckpt_applied >= 0 ? " onto its checkpoint" : "", secs, (double)k->restored / secs,
                k->ckpt_applied > k->input_seen ? k->ckpt_applied : k->input_seen, from);
     if (k->restore_bad)
         log_warning("partition %d: %" PRIu64 " changelog records were not usable (see above)",

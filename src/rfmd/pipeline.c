@@ -225,8 +225,8 @@ static int pipeline_log_touched(pipeline *p, const store *s, store_customer *c, 
  * state as it is now — a dead-letter copy if it is rejected, else the
  * customer's current segment (previous_segment is then the same: the one
  * the lost event led to is not known) — and apply nothing. */
-static int pipeline_redo(pipeline *p, store *s, const pipeline_input *in, int slot,
-                         event_reject r, const char *err) {
+static int pipeline_redo(pipeline *p, store *s, const pipeline_input *in, int slot, event_reject r,
+                         const char *err) {
     p->stats.redone++;
     int rc = 0;
     char why[320];
@@ -258,7 +258,8 @@ int pipeline_process(pipeline *p, const pipeline_input *in) {
         return -1;
     task *k = tasks_get(p->tasks, in->partition);
     if (!k || k->state != TASK_RUNNING) {
-        log_error("pipeline: a message of partition %d, which has no running task", (int)in->partition);
+        log_error("pipeline: a message of partition %d, which has no running task",
+                  (int)in->partition);
         p->failed = 1;
         return -1;
     }
@@ -421,8 +422,8 @@ int pipeline_rescore(pipeline *p, const char *why) {
         return -1;
     }
     tasks_stores(p->tasks, stores, ntasks);
-    int rc = score_breakpoints_compute_set(&p->cfg->scoring, stores, ntasks,
-                                           clock_wall_ms() / 1000, p->bp.version, &bp);
+    int rc = score_breakpoints_compute_set(&p->cfg->scoring, stores, ntasks, clock_wall_ms() / 1000,
+                                           p->bp.version, &bp);
     free(stores);
     if (rc < 0) {
         log_error("rescore: out of memory computing breakpoints");

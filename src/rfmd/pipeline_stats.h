@@ -38,8 +38,8 @@ typedef struct pipeline_stats {
     size_t last_rescore_customers;
     size_t last_rescore_changed;
     double last_rescore_ms;
-    double rescore_ms_total; /* all rescores, for the duration summary metric */
-    uint64_t resegments;     /* segment rules replaced (SIGHUP reload) */
+    double rescore_ms_total;  /* all rescores, for the duration summary metric */
+    uint64_t resegments;      /* segment rules replaced (SIGHUP reload) */
     uint64_t rescore_dropped; /* queued rescore changes of a partition revoked before
                                  they were published (its new owner publishes) */
 } pipeline_stats;

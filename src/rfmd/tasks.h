@@ -52,13 +52,13 @@ typedef struct task {
                        the last one published */
     /* Restore bookkeeping (daemon_tasks.c). Offsets are "next offset"
      * form; -1 unknown. */
-    int64_t ckpt_applied;    /* input position of the checkpoint loaded, -1 none */
-    int64_t ckpt_redo_from;  /* its redo range start */
-    int64_t input_seen;      /* highest input offset a changelog record carried + 1 */
-    int64_t changelog_from;  /* where the changelog read began */
-    int64_t changelog_end;   /* where it ended (the changelog's end then) */
-    uint64_t restored;       /* changelog records applied */
-    uint64_t restore_bad;    /* changelog records refused (logged) */
+    int64_t ckpt_applied;   /* input position of the checkpoint loaded, -1 none */
+    int64_t ckpt_redo_from; /* its redo range start */
+    int64_t input_seen;     /* highest input offset a changelog record carried + 1 */
+    int64_t changelog_from; /* where the changelog read began */
+    int64_t changelog_end;  /* where it ended (the changelog's end then) */
+    uint64_t restored;      /* changelog records applied */
+    uint64_t restore_bad;   /* changelog records refused (logged) */
     int64_t restore_started_ms;
 } task;
 
