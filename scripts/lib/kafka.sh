@@ -84,7 +84,12 @@ kafka_cleanup() {
     for p in ${rfmd_pid:+"$rfmd_pid"} "${kafka_pids[@]+"${kafka_pids[@]}"}"; do
         kill -KILL "$p" 2>/dev/null || true
     done
-    rm -rf "${tmp:-}" || true
+    # RFM_KEEP_TMP=1 keeps the logs and state of a run for a look afterwards.
+    if [ -n "${RFM_KEEP_TMP:-}" ]; then
+        echo "kept: ${tmp:-}" >&2
+    else
+        rm -rf "${tmp:-}" || true
+    fi
 }
 
 # kafka_rfmd_config FILE GROUP RESCORE_INTERVAL STATE_DIR [SNAPSHOT_INTERVAL [KEEP]]:
