@@ -69,7 +69,11 @@ config() {
         printf '%b' "$3"
     } >"$tmp/$1.yaml"
 }
-scaled='changelog:\n  enabled: true\ninput:\n  partitioner: murmur2_random\n'
+# exactly_once by default on the real broker (the mock cluster has no
+# transactions: tests/test_daemon_scaleout.c runs at_least_once there);
+# RFM_SCALEOUT_GUARANTEE=at_least_once runs this one at least once.
+guarantee=${RFM_SCALEOUT_GUARANTEE:-exactly_once}
+scaled="changelog:\n  enabled: true\ninput:\n  partitioner: murmur2_random\nprocessing:\n  guarantee: $guarantee\n"
 
 # start NAME [LOG]: run NAME's rfmd; wait for its HTTP address.
 start() {
@@ -178,6 +182,23 @@ restores=$(cat "$tmp"/A.log "$tmp"/B2.log "$tmp"/D.log |
 [ -n "$restores" ] || fail "no partition was restored from the changelog"
 sed 's/.*\(partition [0-9]* restored: .*\)/  \1/' <<<"$restores"
 elapsed "$(wc -l <<<"$restores") partition restores from the changelog"
+
+# Exactly-once: B was SIGKILLed inside a transaction, which was aborted (at
+# the latest by B's restart fencing it): a read_uncommitted reader of the
+# changelog sees those aborted records, a read_committed one does not.
+if [ "$guarantee" = exactly_once ]; then
+    count() {
+        kcat -C -b "$boot" -t "$group-changelog" -e -q -X "isolation.level=$1" -f '%o\n' | wc -l
+    }
+    committed=$(count read_committed)
+    uncommitted=$(count read_uncommitted)
+    echo "  changelog records: $uncommitted read_uncommitted, $committed read_committed"
+    [ "$uncommitted" -gt "$committed" ] ||
+        fail "no aborted changelog record: the kill did not land inside a transaction"
+    grep -q 'exactly-once: transactional producer ready' "$tmp/B2.log" ||
+        fail "B did not run transactional after its restart"
+    elapsed "$((uncommitted - committed)) aborted changelog records seen read_uncommitted only"
+fi
 
 # 6. A clean stop of everyone.
 for n in A B D R; do kill -TERM "${pid[$n]}"; done

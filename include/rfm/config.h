@@ -28,9 +28,18 @@ typedef enum config_partitioner {
     CONFIG_PARTITIONER_CONSISTENT, /* consistent_random: librdkafka's CRC32 */
 } config_partitioner;
 
+/* processing.guarantee (docs/contract.md §13.3b). */
+typedef enum config_guarantee {
+    CONFIG_AT_LEAST_ONCE = 0, /* the default: works with every cluster */
+    CONFIG_EXACTLY_ONCE,      /* transactions (Kafka >= 2.5); needs the changelog */
+} config_guarantee;
+
 /* The input.partitioner spelling of p ("trust", "murmur2_random",
  * "consistent_random"), for logs and messages. */
 const char *config_partitioner_name(config_partitioner p);
+
+/* The processing.guarantee spelling of g, for logs and messages. */
+const char *config_guarantee_name(config_guarantee g);
 
 typedef struct config_prop {
     char *key, *value;
@@ -59,9 +68,14 @@ typedef struct config {
         config_partitioner partitioner;
     } input;
 
+    /* processing.*: what a crash or a moved partition may repeat (§8.4). */
+    struct {
+        config_guarantee guarantee;
+    } processing;
+
     /* changelog.*: the compacted per-customer changelog topic (contract §9.1). */
     struct {
-        bool enabled; /* default false: nothing reads it back yet */
+        bool enabled; /* default false: one rfmd alone restores from checkpoints */
         char *topic;  /* default "<kafka.group_id>-changelog", set after the walk */
     } changelog;
 

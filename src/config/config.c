@@ -39,6 +39,10 @@ const char *config_partitioner_name(config_partitioner p) {
     }
 }
 
+const char *config_guarantee_name(config_guarantee g) {
+    return g == CONFIG_EXACTLY_ONCE ? "exactly_once" : "at_least_once";
+}
+
 int config_defaults(config *c) {
     memset(c, 0, sizeof *c);
     bool ok = true;

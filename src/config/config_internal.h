@@ -26,7 +26,8 @@ typedef struct config_ctx {
     config *c;                   /* the fresh config being filled */
     const yaml_node_t *segments; /* compiled after the walk */
     const yaml_node_t *bins_node;
-    bool changelog_topic_given; /* else derived from kafka.group_id after the walk */
+    bool changelog_topic_given;        /* else derived from kafka.group_id after the walk */
+    const yaml_node_t *guarantee_node; /* processing.guarantee, for a later check's line */
 } config_ctx;
 
 /* Check the value n of the dotted key `key` and write it into x->c.

@@ -140,6 +140,17 @@ static int k_partitioner(config_ctx *x, const yaml_node_t *n, const char *k) {
 }
 static const config_keydef input_keys[] = {{"partitioner", k_partitioner}};
 
+static int k_guarantee(config_ctx *x, const yaml_node_t *n, const char *k) {
+    static const char *const names[] = {"at_least_once", "exactly_once"};
+    size_t i;
+    if (config_yaml_choose(x, n, k, names, COUNT(names), &i))
+        return -1;
+    x->c->processing.guarantee = i == 0 ? CONFIG_AT_LEAST_ONCE : CONFIG_EXACTLY_ONCE;
+    x->guarantee_node = n;
+    return 0;
+}
+static const config_keydef processing_keys[] = {{"guarantee", k_guarantee}};
+
 static int k_cl_enabled(config_ctx *x, const yaml_node_t *n, const char *k) {
     static const char *const names[] = {"true", "false"};
     size_t i;
@@ -305,6 +316,7 @@ static const config_keydef log_keys[] = {{"level", k_level}, {"format", k_format
 SECTION(kafka, kafka_keys)
 SECTION(topics, topic_keys)
 SECTION(input, input_keys)
+SECTION(processing, processing_keys)
 SECTION(changelog, changelog_keys)
 SECTION(fields, field_keys)
 SECTION(limits, limit_keys)
@@ -323,10 +335,11 @@ static int k_segments(config_ctx *x, const yaml_node_t *n, const char *k) {
 }
 
 static const config_keydef top_keys[] = {
-    {"kafka", k_kafka},         {"topics", k_topics},   {"input", k_input},
-    {"changelog", k_changelog}, {"fields", k_fields},   {"limits", k_limits},
-    {"scoring", k_scoring},     {"rescore", k_rescore}, {"snapshot", k_snapshot},
-    {"http", k_http},           {"log", k_log},         {"segments", k_segments}};
+    {"kafka", k_kafka},           {"topics", k_topics},       {"input", k_input},
+    {"processing", k_processing}, {"changelog", k_changelog}, {"fields", k_fields},
+    {"limits", k_limits},         {"scoring", k_scoring},     {"rescore", k_rescore},
+    {"snapshot", k_snapshot},     {"http", k_http},           {"log", k_log},
+    {"segments", k_segments}};
 
 /* The segment rules remembered by k_segments, or the default map, compiled
  * for the final scoring.bins. */
@@ -417,5 +430,16 @@ int config_keys_apply(config_ctx *x, const yaml_node_t *root) {
         return config_yaml_fail(x, NULL, "changelog.enabled",
                                 "needs exactly one topics.orders topic (%zu given)",
                                 x->c->topics.norders);
+    /* Exactly-once state across a crash is the changelog's committed
+     * records: without them a restart would redo orders a committed
+     * transaction already published. */
+    if (x->c->processing.guarantee == CONFIG_EXACTLY_ONCE && !x->c->changelog.enabled)
+        return config_yaml_fail(x, x->guarantee_node, "processing.guarantee",
+                                "exactly_once needs changelog.enabled: true");
+    if (x->c->processing.guarantee == CONFIG_EXACTLY_ONCE &&
+        !strcmp(x->c->kafka.brokers, "embedded"))
+        return config_yaml_fail(x, x->guarantee_node, "processing.guarantee",
+                                "exactly_once needs a real Kafka cluster (2.5 or later): the "
+                                "embedded one has no transactions; use at_least_once");
     return compile_segments(x);
 }

@@ -72,6 +72,8 @@ static void consumer_mark_committed(consumer *c, const rd_kafka_topic_partition_
 int consumer_commit(consumer *c, bool sync) {
     if (c->failed)
         return -1;
+    if (c->txn)
+        return 0; /* the transactions commit the offsets (consumer_set_txn) */
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
     size_t n = tracker_commit_candidates(c->trk, false, consumer_commit_one, l);
     if (n == 0) {
@@ -470,6 +472,29 @@ int64_t consumer_committed(consumer *c, const char *topic, int32_t partition, in
                     rd_kafka_err2str(e ? e : l->elems[0].err));
     rd_kafka_topic_partition_list_destroy(l);
     return off;
+}
+
+void consumer_set_txn(consumer *c) {
+    c->txn = true;
+}
+
+rd_kafka_consumer_group_metadata_t *consumer_group_metadata(consumer *c) {
+    return rd_kafka_consumer_group_metadata(c->rk);
+}
+
+int consumer_hold(consumer *c, const char *topic, int32_t partition) {
+    int slot = tracker_slot(c->trk, topic, partition);
+    if (slot < 0 || consumer_set_held(c, slot, true) < 0)
+        return -1;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, topic, partition);
+    rd_kafka_resp_err_t e = rd_kafka_pause_partitions(c->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e) {
+        consumer_fail(c, "pause for restore", rd_kafka_err2str(e));
+        return -1;
+    }
+    return 0;
 }
 
 void consumer_set_hooks(consumer *c, const consumer_hooks *hooks, void *ctx) {

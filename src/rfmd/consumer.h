@@ -59,6 +59,18 @@ void consumer_set_drain(consumer *c, consumer_drain_fn fn, void *ctx);
 /* Install the rebalance hooks (copied); call before consumer_subscribe. */
 void consumer_set_hooks(consumer *c, const consumer_hooks *hooks, void *ctx);
 
+/* Exactly-once: consumer_commit does nothing from here on (the offsets go
+ * into the producer's transactions, producer_txn_commit). */
+void consumer_set_txn(consumer *c);
+
+/* The group metadata for producer_txn_commit (caller destroys it with
+ * rd_kafka_consumer_group_metadata_destroy); NULL out of memory. */
+rd_kafka_consumer_group_metadata_t *consumer_group_metadata(consumer *c);
+
+/* Hold an assigned partition paused until consumer_release (its state is
+ * rebuilt: an aborted transaction). 0, or -1 (the consumer failed). */
+int consumer_hold(consumer *c, const char *topic, int32_t partition);
+
 /* A held partition's state is ready: seek it to `offset` (an offset, or an
  * RD_KAFKA_OFFSET_* constant) and resume it (unless back-pressure pauses
  * everything: then with the rest). 0, or -1 when it is not held or the seek

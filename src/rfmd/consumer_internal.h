@@ -27,6 +27,7 @@ struct consumer {
     bool *held; /* [slot]: paused until consumer_release (restoring) */
     size_t nheld;
     bool bp_paused; /* consumer_pause (back-pressure) in force */
+    bool txn;       /* exactly-once: offsets go in the producer's transactions */
     bool failed;
     bool subscribed;
     int assigned;

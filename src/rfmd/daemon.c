@@ -99,6 +99,11 @@ static void daemon_drain(void *ctx) {
     daemon_ctx *d = ctx;
     if (producer_failed(d->prod))
         return; /* nothing more will be delivered; commits stay behind it */
+    if (producer_transactional(d->prod)) {
+        /* Exactly-once: the partitions' work goes with them, committed. */
+        daemon_txn_commit(d, "rebalance");
+        return;
+    }
     int left = producer_flush(d->prod, DAEMON_DRAIN_MS);
     if (left)
         log_warning("rebalance: %d messages still undelivered; their offsets are not committed",
@@ -188,7 +193,13 @@ static int daemon_start(daemon_ctx *d, char *err, size_t errlen) {
         if (cr < 0)
             return cr == -1 ? DAEMON_EXIT_CONFIG : DAEMON_EXIT_FATAL;
     }
-    d->prod = producer_new(d->cfg, d->brokers, d->trk, err, errlen);
+    char txn_id[512];
+    bool eos = d->cfg->processing.guarantee == CONFIG_EXACTLY_ONCE;
+    if (eos && daemon_txn_id(d->cfg, txn_id, sizeof txn_id) < 0) {
+        errbuf_set(err, errlen, "kafka.group_id too long for a transactional.id");
+        return DAEMON_EXIT_CONFIG;
+    }
+    d->prod = producer_new(d->cfg, d->brokers, eos ? txn_id : NULL, d->trk, err, errlen);
     if (!d->prod)
         return DAEMON_EXIT_CONFIG;
     d->cons = consumer_new(d->cfg, d->brokers, d->trk, err, errlen);
@@ -197,8 +208,12 @@ static int daemon_start(daemon_ctx *d, char *err, size_t errlen) {
     producer_set_backpressure(d->prod, daemon_backpressure, d);
     consumer_set_drain(d->cons, daemon_drain, d);
     rc = daemon_tasks_start(d, err, errlen);
+    if (rc == DAEMON_EXIT_OK)
+        rc = daemon_txn_start(d, err, errlen);
     if (rc != DAEMON_EXIT_OK)
         return rc;
+    if (eos)
+        log_notice("exactly-once: transactional.id %s", txn_id);
     /* Partitions the state has not seen are read from their beginning: the
      * group's committed offset may be past orders no snapshot holds. */
     if (!d->emb)
@@ -429,6 +444,8 @@ static int daemon_shutdown(daemon_ctx *d) {
         if (pipeline_rescore(&d->pipe, "shutdown") == 0)
             pipeline_publish(&d->pipe, SIZE_MAX);
     }
+    if (!daemon_fatal(d))
+        daemon_txn_commit(d, "shutdown");
     int left = producer_flush(d->prod, daemon_fatal(d) ? 2000 : DAEMON_SHUTDOWN_FLUSH_MS);
     d->stopping = true;
     if (!consumer_failed(d->cons))

@@ -142,6 +142,28 @@ bool daemon_tasks_restoring(const daemon_ctx *d);
 /* Fork the snapshot writer over every RUNNING task (saver_start). */
 int daemon_tasks_snapshot(daemon_ctx *d, const char *why);
 
+/* Rebuild every owned partition from its checkpoint and the changelog,
+ * held paused meanwhile (an aborted transaction threw away what the
+ * in-memory state holds beyond the last commit). 0, or -1 fatal. */
+int daemon_tasks_rewind(daemon_ctx *d);
+
+/* ---- daemon_txn.c (processing.guarantee: exactly_once) ---- */
+
+/* The transactional.id of this instance into out. 0, or -1 (too long). */
+int daemon_txn_id(const config *cfg, char *out, size_t len);
+
+/* init_transactions and the consumer's offsets handed to the transactions;
+ * no-op unless the producer is transactional. DAEMON_EXIT_OK or a code. */
+int daemon_txn_start(daemon_ctx *d, char *err, size_t errlen);
+
+/* Commit the open transaction with the applied input offsets of every
+ * running partition; an abort rewinds (daemon_tasks_rewind). No-op at
+ * least once. 0, or -1 fatal. */
+int daemon_txn_commit(daemon_ctx *d, const char *why);
+
+/* Abort the open transaction (a lost assignment); no-op when none. */
+void daemon_txn_abort(daemon_ctx *d, const char *why);
+
 /* ---- daemon_http.c ---- */
 
 /* Start the server on listen and wait on it in the loop. 0, or -1 with err. */

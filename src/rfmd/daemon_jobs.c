@@ -8,7 +8,8 @@
  *                                  in DAEMON_SNAPSHOT_WAIT_MS), retried in
  *                                  DAEMON_SNAPSHOT_RETRY_MS after a failure;
  *                                  SIGUSR1 fires it at once
- *   commit     DAEMON_COMMIT_MS    commit what the tracker says is committable
+ *   commit     DAEMON_COMMIT_MS    commit what the tracker says is committable;
+ *              (DAEMON_TXN_MS)     exactly-once: commit the transaction
  *   progress   DAEMON_PROGRESS_MS  the progress log line
  *   status     NOTIFY_STATUS_MS    the STATUS= line (only under systemd)
  *   watchdog   WATCHDOG_USEC / 2   WATCHDOG=1 (only with a systemd watchdog)
@@ -172,6 +173,9 @@ int daemon_jobs_snapshot(daemon_ctx *d, const char *why) {
                   tracker_global_pending(d->trk) + pipeline_unpublished(&d->pipe));
         return -2;
     }
+    /* Exactly-once: a checkpoint must hold committed state only. */
+    if (daemon_txn_commit(d, "snapshot") < 0)
+        return -1;
     return daemon_tasks_snapshot(d, why);
 }
 
@@ -192,6 +196,8 @@ static int job_snapshot(void *ctx) {
 
 static int job_commit(void *ctx) {
     daemon_ctx *d = ctx;
+    if (producer_transactional(d->prod))
+        return daemon_txn_commit(d, "interval");
     consumer_commit(d->cons, false);
     return 0;
 }
@@ -253,7 +259,9 @@ int daemon_jobs_start(daemon_ctx *d) {
     d->timer.rescore = loop_add_timer(l, "rescore", d->cfg->rescore.interval_ms, job_rescore, d);
     d->timer.snapshot =
         loop_add_timer(l, "snapshot", d->cfg->snapshot.interval_ms, job_snapshot, d);
-    d->timer.commit = loop_add_timer(l, "commit", DAEMON_COMMIT_MS, job_commit, d);
+    d->timer.commit = loop_add_timer(
+        l, "commit", producer_transactional(d->prod) ? DAEMON_TXN_MS : DAEMON_COMMIT_MS, job_commit,
+        d);
     d->timer.progress = loop_add_timer(l, "progress", DAEMON_PROGRESS_MS, job_progress, d);
     if (d->timer.rescore < 0 || d->timer.snapshot < 0 || d->timer.commit < 0 ||
         d->timer.progress < 0)

@@ -258,6 +258,10 @@ static void daemon_tasks_drop(daemon_ctx *d, int32_t p, bool checkpoint, const c
 static void daemon_tasks_on_revoke(void *ctx, const char *topic, int32_t p, bool lost, bool eager) {
     daemon_ctx *d = ctx;
     (void)topic;
+    /* Lost: another member may own the partitions already; what the open
+     * transaction holds must not be committed. */
+    if (lost)
+        daemon_txn_abort(d, "assignment lost");
     task *k = tasks_get(d->tasks, p);
     if (!k)
         return;
@@ -365,6 +369,30 @@ static void daemon_tasks_on_done(void *ctx, int32_t p, int64_t end) {
 }
 
 /* ---- the daemon's side ---------------------------------------------------- */
+
+int daemon_tasks_rewind(daemon_ctx *d) {
+    int32_t *parts = malloc((tasks_count(d->tasks) + 1) * sizeof *parts);
+    if (!parts) {
+        daemon_tasks_refuse(d, "out of memory rebuilding partitions");
+        return -1;
+    }
+    size_t n = 0, i = 0;
+    for (task *k; (k = tasks_next(d->tasks, &i));)
+        parts[n++] = k->partition;
+    for (size_t j = 0; j < n && !d->state_refused; j++) {
+        int32_t p = parts[j];
+        daemon_tasks_drop(d, p, false, "rewind");
+        task *k = daemon_tasks_create(d, p);
+        if (!k)
+            break;
+        k->state = TASK_RESTORING;
+        if (consumer_hold(d->cons, daemon_tasks_topic(d), p) < 0)
+            break;
+        daemon_tasks_begin_restore(d, k);
+    }
+    free(parts);
+    return d->state_refused || consumer_failed(d->cons) ? -1 : 0;
+}
 
 int daemon_tasks_start(daemon_ctx *d, char *err, size_t errlen) {
     d->tasks = tasks_new();

@@ -38,6 +38,9 @@ struct producer {
     char *tracked;
     int64_t *delivered;
     size_t ndelivered;
+    /* Exactly-once (producer_txn_*): transactional, and a transaction open. */
+    bool transactional;
+    bool in_txn;
 };
 
 /* Note a delivered message of the tracked topic. */
@@ -72,6 +75,15 @@ static void producer_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *op
     (void)rk;
     producer *p = opaque;
     tracker_ref *ref = m->_private;
+    if (p->transactional &&
+        (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)) {
+        /* Its transaction was aborted (producer_txn_commit, _abort): the
+         * daemon rewinds the state that produced it, which produces it
+         * again; what it was waiting for is settled, not failed. */
+        p->stats.aborted++;
+        tracker_ref_done(p->trk, ref, true);
+        return;
+    }
     if (m->err) {
         p->stats.failed++;
         char what[256];
@@ -97,8 +109,8 @@ static void producer_error_cb(rd_kafka_t *rk, int err, const char *reason, void 
            rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
-producer *producer_new(const config *cfg, const char *brokers, tracker *trk, char *err,
-                       size_t errlen) {
+producer *producer_new(const config *cfg, const char *brokers, const char *txn_id, tracker *trk,
+                       char *err, size_t errlen) {
     producer *p = calloc(1, sizeof *p);
     if (!p) {
         errbuf_set(err, errlen, "out of memory");
@@ -110,6 +122,22 @@ producer *producer_new(const config *cfg, const char *brokers, tracker *trk, cha
     if (!conf) {
         free(p);
         return NULL;
+    }
+    if (txn_id) {
+        /* A zombie's open transaction blocks read_committed readers of its
+         * partitions (a restore among them) until it times out: keep that
+         * short unless the user chose otherwise. */
+        bool user_timeout = false;
+        for (size_t i = 0; i < cfg->kafka.nproducer; i++)
+            user_timeout |= !strcmp(cfg->kafka.producer[i].key, "transaction.timeout.ms");
+        if (kconf_set(conf, "kafka", "transactional.id", txn_id, err, errlen) < 0 ||
+            (!user_timeout && kconf_set(conf, "kafka", "transaction.timeout.ms",
+                                        PRODUCER_TXN_TIMEOUT_MS, err, errlen) < 0)) {
+            rd_kafka_conf_destroy(conf);
+            free(p);
+            return NULL;
+        }
+        p->transactional = true;
     }
     rd_kafka_conf_set_opaque(conf, p);
     rd_kafka_conf_set_dr_msg_cb(conf, producer_dr_cb);
@@ -160,6 +188,19 @@ void producer_set_backpressure(producer *p, producer_backpressure_fn fn, void *c
     p->bp_ctx = ctx;
 }
 
+/* Open a transaction (exactly-once): before the first message after a
+ * commit, or before offsets alone. 0, or -1 with the producer failed. */
+static int producer_txn_begin(producer *p) {
+    rd_kafka_error_t *e = rd_kafka_begin_transaction(p->rk);
+    if (e) {
+        producer_fail(p, "begin transaction: %s%s", rd_kafka_error_string(e), "");
+        rd_kafka_error_destroy(e);
+        return -1;
+    }
+    p->in_txn = true;
+    return 0;
+}
+
 static rd_kafka_resp_err_t producer_try(producer *p, const producer_msg *m, tracker_ref *ref) {
     int flags = m->owned ? RD_KAFKA_MSG_F_FREE : RD_KAFKA_MSG_F_COPY;
     int32_t part = m->partitioned ? m->partition : RD_KAFKA_PARTITION_UA;
@@ -177,7 +218,7 @@ static rd_kafka_resp_err_t producer_try(producer *p, const producer_msg *m, trac
 }
 
 int producer_send(producer *p, const producer_msg *m, tracker_ref *ref) {
-    if (p->failed) {
+    if (p->failed || (p->transactional && !p->in_txn && producer_txn_begin(p) < 0)) {
         tracker_ref_done(p->trk, ref, false);
         if (m->owned)
             free(m->value);
@@ -254,4 +295,95 @@ void producer_get_stats(const producer *p, producer_stats *out) {
 size_t producer_queue_len(producer *p) {
     int n = rd_kafka_outq_len(p->rk);
     return n > 0 ? (size_t)n : 0;
+}
+
+/* ---- exactly-once ------------------------------------------------------- */
+
+int producer_txn_init(producer *p, int timeout_ms, char *err, size_t errlen) {
+    rd_kafka_error_t *e = rd_kafka_init_transactions(p->rk, timeout_ms);
+    if (!e)
+        return 0;
+    errbuf_set(err, errlen, "kafka.producer: init transactions: %s%s", rd_kafka_error_string(e),
+               rd_kafka_error_is_fatal(e) ? "" : " (is the cluster Kafka 2.5 or later?)");
+    rd_kafka_error_destroy(e);
+    return -1;
+}
+
+bool producer_transactional(const producer *p) {
+    return p->transactional;
+}
+
+bool producer_txn_open(const producer *p) {
+    return p->in_txn;
+}
+
+/* Abort the open transaction: OK (aborted as asked), or FATAL. */
+static producer_txn_result producer_txn_do_abort(producer *p, int timeout_ms) {
+    rd_kafka_error_t *e = rd_kafka_abort_transaction(p->rk, timeout_ms);
+    p->in_txn = false;
+    if (!e) {
+        p->stats.txn_aborts++;
+        return PRODUCER_TXN_OK;
+    }
+    producer_fail(p, "abort transaction: %s%s", rd_kafka_error_string(e), "");
+    rd_kafka_error_destroy(e);
+    return PRODUCER_TXN_FATAL;
+}
+
+/* An error of send_offsets or commit: abortable ones abort (ABORTED),
+ * the rest are fatal (fenced: another rfmd has this id or took over). */
+static producer_txn_result producer_txn_error(producer *p, rd_kafka_error_t *e, const char *what,
+                                              int timeout_ms) {
+    bool abort = rd_kafka_error_txn_requires_abort(e);
+    if (abort)
+        log_warning("producer: %s: %s: aborting the transaction", what, rd_kafka_error_string(e));
+    else
+        producer_fail(p, "%s: %s", what, rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+    if (!abort)
+        return PRODUCER_TXN_FATAL;
+    return producer_txn_do_abort(p, timeout_ms) == PRODUCER_TXN_OK ? PRODUCER_TXN_ABORTED
+                                                                   : PRODUCER_TXN_FATAL;
+}
+
+producer_txn_result producer_txn_commit(producer *p, const rd_kafka_topic_partition_list_t *offsets,
+                                        const rd_kafka_consumer_group_metadata_t *cgmd,
+                                        int timeout_ms) {
+    if (p->failed)
+        return PRODUCER_TXN_FATAL;
+    bool have_offsets = offsets && offsets->cnt > 0 && cgmd;
+    if (!p->in_txn && !have_offsets)
+        return PRODUCER_TXN_OK;
+    if (!p->in_txn && producer_txn_begin(p) < 0)
+        return PRODUCER_TXN_FATAL;
+    int64_t t0 = clock_mono_us();
+    if (have_offsets) {
+        rd_kafka_error_t *e =
+            rd_kafka_send_offsets_to_transaction(p->rk, offsets, cgmd, timeout_ms);
+        if (e)
+            return producer_txn_error(p, e, "send offsets to transaction", timeout_ms);
+    }
+    for (int tries = 0;; tries++) {
+        rd_kafka_error_t *e = rd_kafka_commit_transaction(p->rk, timeout_ms);
+        if (!e)
+            break;
+        if (rd_kafka_error_is_retriable(e) && tries < 3) {
+            rd_kafka_error_destroy(e);
+            continue;
+        }
+        return producer_txn_error(p, e, "commit transaction", timeout_ms);
+    }
+    p->in_txn = false;
+    p->stats.txn_commits++;
+    int64_t us = clock_mono_us() - t0;
+    p->stats.txn_commit_us_total += (uint64_t)us;
+    if ((uint64_t)us > p->stats.txn_commit_us_max)
+        p->stats.txn_commit_us_max = (uint64_t)us;
+    return PRODUCER_TXN_OK;
+}
+
+producer_txn_result producer_txn_abort(producer *p, int timeout_ms) {
+    if (!p->in_txn || p->failed)
+        return p->failed ? PRODUCER_TXN_FATAL : PRODUCER_TXN_OK;
+    return producer_txn_do_abort(p, timeout_ms);
 }

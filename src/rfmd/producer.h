@@ -29,10 +29,12 @@ typedef struct producer producer;
 /* Called with on=true before waiting for queue space, on=false after. */
 typedef void (*producer_backpressure_fn)(void *ctx, bool on);
 
-/* brokers overrides cfg->kafka.brokers when not NULL. NULL with err set on a
+/* brokers overrides cfg->kafka.brokers when not NULL. txn_id not NULL: a
+ * transactional producer of that transactional.id (exactly-once; call
+ * producer_txn_init before the first message). NULL with err set on a
  * configuration error. */
-producer *producer_new(const config *cfg, const char *brokers, tracker *trk, char *err,
-                       size_t errlen);
+producer *producer_new(const config *cfg, const char *brokers, const char *txn_id, tracker *trk,
+                       char *err, size_t errlen);
 void producer_free(producer *p);
 
 void producer_set_backpressure(producer *p, producer_backpressure_fn fn, void *ctx);
@@ -81,6 +83,43 @@ int64_t producer_delivered_next(const producer *p, int32_t partition);
 /* Forget partition's delivered position (its task went to another member:
  * what this process delivered says nothing of the partition any more). */
 void producer_forget_delivered(producer *p, int32_t partition);
+
+/* ---- exactly-once (processing.guarantee: exactly_once) ----
+ *
+ * Every message goes into the open transaction (producer_send opens one
+ * when none is); producer_txn_commit adds the consumer's offsets (KIP-447:
+ * with its group metadata, so a member fenced by a rebalance cannot commit)
+ * and commits, which flushes. An abortable error aborts: the transaction's
+ * messages are purged (their refs settled, counted in stats.aborted), and
+ * the caller must rewind the state that produced them. A fatal error
+ * (fenced by a newer producer of the same transactional.id) fails the
+ * producer. */
+
+#define PRODUCER_TXN_TIMEOUT_MS "10000" /* transaction.timeout.ms unless set */
+
+typedef enum producer_txn_result {
+    PRODUCER_TXN_OK = 0,      /* committed (or nothing to commit), or aborted as asked */
+    PRODUCER_TXN_ABORTED = 1, /* an abortable error: the transaction was aborted */
+    PRODUCER_TXN_FATAL = -1,  /* the producer failed (producer_error says why) */
+} producer_txn_result;
+
+/* init_transactions: registers the transactional.id and fences any earlier
+ * producer of it, aborting its open transaction. 0, or -1 with err. */
+int producer_txn_init(producer *p, int timeout_ms, char *err, size_t errlen);
+
+/* Made with a txn_id; a transaction is open. */
+bool producer_transactional(const producer *p);
+bool producer_txn_open(const producer *p);
+
+/* Commit the open transaction with offsets (NULL or empty: none) of the
+ * consumer whose group metadata is cgmd; with offsets and none open, one is
+ * opened for them. Blocks up to timeout_ms per step. */
+producer_txn_result producer_txn_commit(producer *p, const rd_kafka_topic_partition_list_t *offsets,
+                                        const rd_kafka_consumer_group_metadata_t *cgmd,
+                                        int timeout_ms);
+
+/* Abort the open transaction, if any (a lost assignment). */
+producer_txn_result producer_txn_abort(producer *p, int timeout_ms);
 
 /* Counters for logs and metrics. */
 void producer_get_stats(const producer *p, producer_stats *out);

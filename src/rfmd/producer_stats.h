@@ -10,6 +10,10 @@
 /* Counters for logs and metrics (producer_get_stats). */
 typedef struct producer_stats {
     uint64_t sent, delivered, failed, queue_full_waits;
+    /* Exactly-once: transactions committed and aborted, messages purged by an
+     * abort, and the time commits took (send offsets + commit). */
+    uint64_t txn_commits, txn_aborts, aborted;
+    uint64_t txn_commit_us_total, txn_commit_us_max;
 } producer_stats;
 
 #endif

@@ -78,6 +78,7 @@ SAME_VAL(same_offset, scoring.as_of_offset_days)
 SAME_VAL(same_keep, snapshot.keep)
 SAME_VAL(same_partitioner, input.partitioner)
 SAME_VAL(same_clenabled, changelog.enabled)
+SAME_VAL(same_guarantee, processing.guarantee)
 
 static bool same_consumer(const config *a, const config *b) {
     return props_eq(a->kafka.consumer, a->kafka.nconsumer, b->kafka.consumer, b->kafka.nconsumer);
@@ -100,6 +101,7 @@ static const restart_key restart_keys[] = {
     {"input.partitioner", same_partitioner},
     /* The topic is checked (or created) at start-up only. */
     {"changelog.enabled", same_clenabled},
+    {"processing.guarantee", same_guarantee},
     {"changelog.topic", same_cltopic},
     {"fields.order_id", same_f_order_id},
     {"fields.customer_id", same_f_customer_id},

@@ -137,8 +137,12 @@ int tracker_restore(tracker *t, const char *topic, int32_t partition, int64_t ne
 }
 
 void tracker_forget(tracker *t, int slot) {
-    t->parts[slot].applied = TRACKER_OFFSET_NONE;
-    t->parts[slot].redo_from = TRACKER_OFFSET_NONE;
+    trk_part *p = &t->parts[slot];
+    p->applied = TRACKER_OFFSET_NONE;
+    p->redo_from = TRACKER_OFFSET_NONE;
+    /* Entries of the state that went: their refs still settle (trk_find
+     * finds nothing), and nothing of them holds the positions back. */
+    p->head = p->len = 0;
 }
 
 bool tracker_in_state(const tracker *t, int slot, int64_t offset) {

@@ -89,8 +89,9 @@ int tracker_restore(tracker *t, const char *topic, int32_t partition, int64_t ne
 
 /* The state of this slot's partition was dropped (its task went to another
  * member, or is being rebuilt): no applied position, no redo range, so
- * tracker_resume_offset no longer claims one. Committed offsets and
- * messages still in flight are kept (their deliveries settle as usual). */
+ * tracker_resume_offset no longer claims one, and no message in flight
+ * (their refs still settle, counted by tracker_pending, without effect on
+ * the partition). Committed offsets are kept. */
 void tracker_forget(tracker *t, int slot);
 
 /* The message is already part of the state (offset below `applied`): it must
