@@ -275,7 +275,7 @@ static int daemon_turn_wait(const daemon_ctx *d) {
  * fatal failure. */
 static int daemon_consume(daemon_ctx *d) {
     int i;
-    for (i = 0; i < DAEMON_BATCH && !daemon_stop_sig; i++) {
+    for (i = 0; i < DAEMON_BATCH && !daemon_stop_sig && !daemon_fatal(d); i++) {
         rd_kafka_message_t *m = consumer_poll(d->cons, 0);
         if (!m)
             break;
@@ -453,11 +453,12 @@ static int daemon_shutdown(daemon_ctx *d) {
     /* Before leaving the group: leaving drops every partition's store. */
     if (!daemon_fatal(d) && left == 0)
         daemon_final_snapshot(d, stop_ms);
-    if (!consumer_failed(d->cons))
-        consumer_close(d->cons);
+    /* Before leaving the group frees the stores it counts. */
     uint64_t consumed = 0;
     int64_t since = d->started_ms;
     daemon_jobs_log_progress(d, &consumed, &since, "final");
+    if (!consumer_failed(d->cons))
+        consumer_close(d->cons);
     daemon_jobs_log_rejects(d);
     if (d->cfg->changelog.enabled)
         log_notice("changelog: %llu records written to %s%s",

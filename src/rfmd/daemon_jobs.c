@@ -181,8 +181,13 @@ int daemon_jobs_snapshot(daemon_ctx *d, const char *why) {
 
 static int job_snapshot(void *ctx) {
     daemon_ctx *d = ctx;
-    /* A postponed SIGUSR1 snapshot stays a SIGUSR1 one until it is taken. */
+    /* A postponed SIGUSR1 snapshot stays a SIGUSR1 one until it is taken,
+     * also when an interval one is still being written. */
     bool asked = d->snapshot_asked;
+    if (asked && saver_busy(d->saver)) {
+        loop_timer_rearm(d->loop, d->timer.snapshot, DAEMON_SNAPSHOT_WAIT_MS);
+        return 0;
+    }
     int rc = daemon_jobs_snapshot(d, asked ? "SIGUSR1" : "interval");
     d->snapshot_asked = asked && rc == -2;
     if (rc == -2)

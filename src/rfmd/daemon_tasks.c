@@ -106,6 +106,7 @@ static task *daemon_tasks_create(daemon_ctx *d, int32_t p) {
                             "than lose its state: move them away or start with --start-empty",
                  (int)p, err);
         daemon_tasks_refuse(d, why);
+        return NULL; /* no task: nothing of p is applied, nothing checkpointed over its files */
     } else if (rc == -2) {
         log_warning("partition %d: no usable checkpoint; %s", (int)p,
                     d->cfg->changelog.enabled ? "rebuilding it from the changelog alone"
@@ -228,8 +229,8 @@ static void daemon_tasks_part(daemon_ctx *d, const task *k, saver_part *part,
 /* Checkpoint a RUNNING task now, in this process (it is about to go). Not
  * while rescore events are undelivered: the checkpoint would lack them. */
 static void daemon_tasks_checkpoint(daemon_ctx *d, const task *k, const char *why) {
-    if (d->emb || k->state != TASK_RUNNING || d->final_saved)
-        return;
+    if (d->emb || k->state != TASK_RUNNING || d->final_saved || d->state_refused)
+        return; /* refused: the state is not what its files should hold */
     if (tracker_global_pending(d->trk) > 0) {
         log_info("partition %d: no checkpoint on %s (rescore events undelivered)",
                  (int)k->partition, why);
