@@ -1,0 +1,85 @@
+/*
+ * config, the keys of running several rfmd in one group (docs/contract.md
+ * §13.3a, §13.3b): processing.guarantee and what it needs, and the one
+ * orders topic a changelog restore can position.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "rfm/config.h"
+
+static int load(config *c, const char *yaml, char *err, size_t errlen) {
+    return config_load_string(c, "t.yaml", yaml, strlen(yaml), err, errlen);
+}
+
+/* yaml must be refused with a message containing want. */
+static void refused(const char *yaml, const char *want) {
+    config c;
+    char err[512] = "";
+    if (load(&c, yaml, err, sizeof err) == 0) {
+        config_free(&c);
+        fail_msg("accepted: %s", yaml);
+    }
+    if (!strstr(err, want))
+        fail_msg("error \"%s\" lacks \"%s\"", err, want);
+    config_free(&c);
+}
+
+static void test_guarantee_default_and_values(void **state) {
+    (void)state;
+    config c;
+    char err[512] = "";
+    assert_int_equal(load(&c, "", err, sizeof err), 0);
+    assert_int_equal(c.processing.guarantee, CONFIG_AT_LEAST_ONCE);
+    assert_string_equal(config_guarantee_name(c.processing.guarantee), "at_least_once");
+    config_free(&c);
+    assert_int_equal(load(&c,
+                          "kafka: {brokers: \"k:9092\"}\nchangelog: {enabled: true}\n"
+                          "processing: {guarantee: exactly_once}\n",
+                          err, sizeof err),
+                     0);
+    assert_int_equal(c.processing.guarantee, CONFIG_EXACTLY_ONCE);
+    assert_string_equal(config_guarantee_name(c.processing.guarantee), "exactly_once");
+    config_free(&c);
+    assert_int_equal(load(&c, "processing: {guarantee: at_least_once}\n", err, sizeof err), 0);
+    assert_int_equal(c.processing.guarantee, CONFIG_AT_LEAST_ONCE);
+    config_free(&c);
+}
+
+static void test_guarantee_refused(void **state) {
+    (void)state;
+    refused("processing: {guarantee: twice}\n", "t.yaml:1:");
+    refused("processing: {guarantee: twice}\n", "exactly_once");
+    /* Exactly-once state is the changelog's committed records. */
+    refused("kafka: {brokers: \"k:9092\"}\nprocessing:\n  guarantee: exactly_once\n",
+            "t.yaml:3:14: processing.guarantee: exactly_once needs changelog.enabled: true");
+    /* The embedded (mock) cluster has no transactions. */
+    refused("kafka: {brokers: embedded}\nchangelog: {enabled: true}\n"
+            "processing: {guarantee: exactly_once}\n",
+            "needs a real Kafka cluster");
+    refused("processing: {nothing: 1}\n", "processing.nothing");
+}
+
+static void test_changelog_one_orders_topic(void **state) {
+    (void)state;
+    refused("topics: {orders: [a, b]}\nchangelog: {enabled: true}\n",
+            "changelog.enabled: needs exactly one topics.orders topic (2 given)");
+    config c;
+    char err[512] = "";
+    assert_int_equal(load(&c, "topics: {orders: [a, b]}\n", err, sizeof err), 0);
+    config_free(&c);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_guarantee_default_and_values),
+        cmocka_unit_test(test_guarantee_refused),
+        cmocka_unit_test(test_changelog_one_orders_topic),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
