@@ -21,8 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "consumer_internal.h"
 #include "kconf.h"
@@ -290,7 +288,7 @@ consumer *consumer_new(const config *cfg, const char *brokers, tracker *trk, cha
     c->cfg = cfg;
     c->trk = trk;
     c->start_unknown = RD_KAFKA_OFFSET_INVALID;
-    c->wake[0] = c->wake[1] = -1;
+    kwake_init(&c->wake);
     for (size_t i = 0; i < CONFIG_MAX_TOPICS; i++)
         c->counts[i] = (struct consumer_count){.count = -1, .stale = true};
     log_ratelimit_init(&c->err_rl, 10000, 5);
@@ -321,38 +319,16 @@ void consumer_free(consumer *c) {
     rd_kafka_destroy(c->rk);
     free(c->slot_gen);
     free(c->held);
-    for (int i = 0; i < 2; i++)
-        if (c->wake[i] >= 0)
-            close(c->wake[i]);
+    kwake_close(&c->wake);
     free(c);
 }
 
-/* librdkafka writes one byte to the socket when an op lands in the empty
- * consumer queue (and not again until the queue was served), so a reader
- * that empties the socket *before* serving the queue never misses one. */
 int consumer_wake_fd(consumer *c) {
-    if (c->wake[0] >= 0)
-        return c->wake[0];
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
-        return -1;
-    rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(c->rk);
-    if (!q) {
-        close(sv[0]);
-        close(sv[1]);
-        return -1;
-    }
-    rd_kafka_queue_io_event_enable(q, sv[1], "w", 1);
-    rd_kafka_queue_destroy(q);
-    c->wake[0] = sv[0];
-    c->wake[1] = sv[1];
-    return sv[0];
+    return kwake_fd(&c->wake, c->rk);
 }
 
 void consumer_wake_clear(consumer *c) {
-    char buf[64];
-    while (c->wake[0] >= 0 && read(c->wake[0], buf, sizeof buf) > 0)
-        ;
+    kwake_clear(&c->wake);
 }
 
 void consumer_set_drain(consumer *c, consumer_drain_fn fn, void *ctx) {

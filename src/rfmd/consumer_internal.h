@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "consumer.h"
+#include "kwake.h"
 #include "log.h"
 
 #define CONSUMER_COUNT_TIMEOUT_MS 5000  /* one metadata request */
@@ -40,7 +41,7 @@ struct consumer {
     bool regained;
     char error[1024];
     log_ratelimit err_rl;
-    int wake[2]; /* consumer_wake_fd: read end, librdkafka's write end */
+    kwake wake; /* consumer_wake_fd */
     /* Partition count of cfg->topics.orders[i], for the keying check. */
     struct consumer_count {
         int32_t count;   /* -1 unknown */

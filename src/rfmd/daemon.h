@@ -42,6 +42,7 @@
 #define DAEMON_SNAPSHOT_WAIT_MS  50    /* next look when postponed for rescore events */
 #define DAEMON_TRIM_EVENTS       50000 /* events delivered between malloc_trim calls */
 #define DAEMON_RESTORE_SLICE     20000 /* changelog records applied per loop turn */
+#define DAEMON_RESTORE_POLL_MS   5     /* longest wait while a partition is restoring */
 
 typedef struct daemon_options {
     bool start_empty; /* snapshots exist but none is usable: start empty anyway */

@@ -325,8 +325,12 @@ static int64_t daemon_tasks_resume(daemon_ctx *d, task *k) {
     if (committed == -2)
         log_warning("partition %d: committed offset unknown: redoing from %" PRId64,
                     (int)k->partition, redo);
+    /* Committed past the state's end: the messages in between changed no
+     * customer (one that did has its record in the changelog, delivered
+     * before its offset was committed), and what they caused — dead-letter
+     * copies — is delivered: read on from the committed offset. */
     if (redo > applied)
-        redo = applied; /* committed past the state: read on from the state's end */
+        applied = redo;
     if (tracker_restore(d->trk, topic, k->partition, applied, redo) < 0) {
         daemon_tasks_refuse(d, "out of memory restoring offsets");
         return RD_KAFKA_OFFSET_INVALID;
@@ -371,6 +375,13 @@ static void daemon_tasks_on_done(void *ctx, int32_t p, int64_t end) {
 
 /* ---- the daemon's side ---------------------------------------------------- */
 
+/* The restore's wake-up, emptied before the turn serves what it announced. */
+static void daemon_tasks_wake(void *ctx, int fd) {
+    (void)fd;
+    daemon_ctx *d = ctx;
+    restore_wake_clear(d->restore);
+}
+
 int daemon_tasks_rewind(daemon_ctx *d) {
     int32_t *parts = malloc((tasks_count(d->tasks) + 1) * sizeof *parts);
     if (!parts) {
@@ -405,6 +416,12 @@ int daemon_tasks_start(daemon_ctx *d, char *err, size_t errlen) {
         d->restore = restore_new(d->cfg, d->brokers, err, errlen);
         if (!d->restore)
             return DAEMON_EXIT_CONFIG;
+        /* Changelog records end the loop's wait as input does. */
+        int wake = restore_wake_fd(d->restore);
+        if (wake < 0 || loop_add_fd(d->loop, "restore", wake, daemon_tasks_wake, d) < 0) {
+            snprintf(err, errlen, "cannot create the restore's wake-up descriptor");
+            return DAEMON_EXIT_INTERNAL;
+        }
         if (producer_track(d->prod, d->cfg->changelog.topic) < 0) {
             snprintf(err, errlen, "out of memory");
             return DAEMON_EXIT_INTERNAL;

@@ -29,12 +29,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
 
 #include "kconf.h"
+#include "kwake.h"
 #include "log.h"
 #include "util/errbuf.h"
 
@@ -60,7 +59,7 @@ struct restore {
     bool failed;
     char error[1024];
     log_ratelimit err_rl;
-    int wake[2]; /* restore_wake_fd: read end, librdkafka's write end */
+    kwake wake; /* restore_wake_fd */
 };
 
 static void restore_fail(restore *r, const char *what, const char *detail) {
@@ -92,7 +91,7 @@ restore *restore_new(const config *cfg, const char *brokers, char *err, size_t e
         errbuf_set(err, errlen, "out of memory");
         return NULL;
     }
-    r->wake[0] = r->wake[1] = -1;
+    kwake_init(&r->wake);
     log_ratelimit_init(&r->err_rl, 10000, 5);
     /* kconf_build's group.id stays: librdkafka refuses assign() without one,
      * and nothing here joins, fetches or commits for that group. */
@@ -131,9 +130,7 @@ void restore_free(restore *r) {
         return;
     if (r->rk)
         rd_kafka_destroy(r->rk);
-    for (int i = 0; i < 2; i++)
-        if (r->wake[i] >= 0)
-            close(r->wake[i]);
+    kwake_close(&r->wake);
     free(r->parts);
     free(r->fin);
     free(r->topic);
@@ -397,30 +394,10 @@ const char *restore_error(const restore *r) {
     return r->error;
 }
 
-/* As consumer_wake_fd: librdkafka writes one byte when an op lands in the
- * empty consumer queue, so emptying the socket before serving the queue
- * never misses one. */
 int restore_wake_fd(restore *r) {
-    if (r->wake[0] >= 0)
-        return r->wake[0];
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
-        return -1;
-    rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(r->rk);
-    if (!q) {
-        close(sv[0]);
-        close(sv[1]);
-        return -1;
-    }
-    rd_kafka_queue_io_event_enable(q, sv[1], "w", 1);
-    rd_kafka_queue_destroy(q);
-    r->wake[0] = sv[0];
-    r->wake[1] = sv[1];
-    return sv[0];
+    return kwake_fd(&r->wake, r->rk);
 }
 
 void restore_wake_clear(restore *r) {
-    char buf[64];
-    while (r->wake[0] >= 0 && read(r->wake[0], buf, sizeof buf) > 0)
-        ;
+    kwake_clear(&r->wake);
 }
