@@ -127,12 +127,15 @@ static void print_logs(void) {
     for (int i = 0; i < NINST; i++) {
         if (!inst[i].starts)
             continue;
-        char cmd[6200]; /* the longest log path fits */
-        snprintf(cmd, sizeof cmd,
-                 "echo '--- %s'; grep -hE 'consumer:|changelog|restor|error|fatal' '%s' | tail -15",
-                 inst[i].name, inst[i].log);
+        char *cmd = NULL;
+        if (asprintf(&cmd,
+                     "echo '--- %s'; grep -hE 'consumer:|changelog|restor|error|fatal' '%s' | "
+                     "tail -15",
+                     inst[i].name, inst[i].log) < 0)
+            continue;
         if (system(cmd))
             fprintf(stderr, "(no log for %s)\n", inst[i].name);
+        free(cmd);
     }
 }
 
@@ -144,13 +147,13 @@ static bool settled_once(const int *who, int nwho, char *why, size_t whylen) {
         hresp r = {0};
         hhttp(in->addr, NULL, "/partitions", &r, 1);
         if (r.status != 200 || !r.json) {
-            snprintf(why, whylen, "%s: /partitions status %ld", in->name, r.status);
+            snprintf(why, whylen, "%.40s: /partitions status %ld", in->name, r.status);
             hresp_free(&r);
             return false;
         }
         json_t *a = json_object_get(r.json, "assignment");
         if (json_array_size(a) == 0) { /* its share is still to come */
-            snprintf(why, whylen, "%s owns no partition", in->name);
+            snprintf(why, whylen, "%.40s owns no partition", in->name);
             hresp_free(&r);
             return false;
         }
@@ -164,7 +167,7 @@ static bool settled_once(const int *who, int nwho, char *why, size_t whylen) {
                 !json_is_integer(lag) || json_integer_value(lag) != 0 ||
                 !json_is_true(json_object_get(p, "caught_up"))) {
                 char *s = json_dumps(p, JSON_COMPACT);
-                snprintf(why, whylen, "%s: %s", in->name, s ? s : "?");
+                snprintf(why, whylen, "%.40s: %.400s", in->name, s ? s : "?");
                 free(s);
                 hresp_free(&r);
                 return false;

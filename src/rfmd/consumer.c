@@ -166,7 +166,13 @@ static void consumer_assign(consumer *c, rd_kafka_t *rk, rd_kafka_topic_partitio
             consumer_set_held(c, slot, true) < 0)
             consumer_fail(c, "assign", "out of memory");
         int64_t resume = tracker_resume_offset(c->trk, slot);
-        if (resume != TRACKER_OFFSET_NONE)
+        if ((size_t)slot < c->nheld && c->held[slot])
+            /* Held: it is sought to where its restored state ends before it
+             * is resumed. An absolute offset here, so librdkafka starts no
+             * lookup of a logical one (the committed offset, the beginning)
+             * that could land after that seek and move it back. */
+            p->offset = 0;
+        else if (resume != TRACKER_OFFSET_NONE)
             p->offset = resume;
         else if (c->start_unknown != RD_KAFKA_OFFSET_INVALID)
             p->offset = c->start_unknown;

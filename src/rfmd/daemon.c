@@ -445,6 +445,12 @@ static int daemon_shutdown(daemon_ctx *d) {
 
     if (!daemon_fatal(d)) {
         log_notice("stopping (signal %d): final rescore, flush, commit", (int)daemon_stop_sig);
+        /* Partitions restored and not yet republished stay so: whoever
+         * owns them next restores and republishes them; publishing every
+         * customer now could take far longer than the stop budget. */
+        size_t ti = 0;
+        for (task *k; (k = tasks_next(d->tasks, &ti));)
+            k->republish = false;
         if (pipeline_rescore(&d->pipe, "shutdown") == 0)
             pipeline_publish(&d->pipe, SIZE_MAX);
     }

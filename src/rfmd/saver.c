@@ -422,11 +422,12 @@ static void saver_supersede(saver *s, int32_t p, const char *path) {
         s->capsup = cap;
     }
     const char *base = path ? strrchr(path, '/') : NULL;
+    const char *name = base ? base + 1 : path ? path : "";
+    size_t len = strlen(name);
+    if (len >= sizeof s->sup[s->nsup].name)
+        return; /* not a name snapshot_save gives (rfmd-<ms>.snap): nothing of ours */
     s->sup[s->nsup].partition = p;
-    snprintf(s->sup[s->nsup].name, sizeof s->sup[s->nsup].name, "%s",
-             base   ? base + 1
-             : path ? path
-                    : "");
+    memcpy(s->sup[s->nsup].name, name, len + 1);
     s->nsup++;
 }
 
