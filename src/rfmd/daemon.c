@@ -265,7 +265,7 @@ static void daemon_stop_all(daemon_ctx *d) {
 /* How long this turn may wait for input (the loop shortens it to the
  * nearest timer, the HTTP server to its own timers). */
 static int daemon_turn_wait(const daemon_ctx *d) {
-    int wait = d->full ? 0 : DAEMON_POLL_MS;
+    int wait = d->full || d->restore_full ? 0 : DAEMON_POLL_MS;
     if (wait && pipeline_unpublished(&d->pipe) > 0)
         wait = DAEMON_PUBLISH_POLL_MS;
     /* Records wake the wait (the restore's descriptor); a partition found

@@ -84,6 +84,8 @@ typedef struct daemon_ctx {
     bool stopping;                  /* shutdown began: revocations drop every task */
     bool final_saved;               /* the shutdown snapshot is written: no more checkpoints */
     uint64_t restores_done;         /* partitions restored from the changelog */
+    size_t restore_step_records;    /* records the last restore slice handed over */
+    bool restore_full;              /* ... a whole slice: more is waiting */
     struct http_store *http_stores; /* daemon_http.c's view of the stores, reused */
     size_t http_stores_cap;
     daemon_reload_stats reload_stats;

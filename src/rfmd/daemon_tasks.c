@@ -288,6 +288,7 @@ static void daemon_tasks_on_assigned(void *ctx) {
 static int daemon_tasks_on_record(void *ctx, int32_t p, int64_t offset, const void *key,
                                   size_t klen, const void *val, size_t len, int64_t input_offset) {
     daemon_ctx *d = ctx;
+    d->restore_step_records++;
     task *k = tasks_get(d->tasks, p);
     if (!k || k->state != TASK_RESTORING)
         return 0;
@@ -446,8 +447,12 @@ void daemon_tasks_stop(daemon_ctx *d) {
 int daemon_tasks_restore_step(daemon_ctx *d) {
     if (!d->restore || !restore_active(d->restore))
         return 0;
+    d->restore_step_records = 0;
     int rc = restore_poll(d->restore, DAEMON_RESTORE_SLICE, daemon_tasks_on_record,
                           daemon_tasks_on_done, d);
+    /* A whole slice: more is queued, and librdkafka signals only a queue
+     * that was empty — the next turn must not wait for a wake-up. */
+    d->restore_full = d->restore_step_records >= DAEMON_RESTORE_SLICE;
     if (rc < 0) {
         log_error("restore: %s", restore_error(d->restore));
         d->state_refused = true;
