@@ -1,7 +1,8 @@
 /*
  * config, the keys of running several rfmd in one group (docs/contract.md
  * §13.3a, §13.3b): processing.guarantee and what it needs, and the one
- * orders topic a changelog restore can position.
+ * orders topic a changelog restore can position; input.repartition and what
+ * it needs (§13.3).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -75,11 +76,55 @@ static void test_changelog_one_orders_topic(void **state) {
     config_free(&c);
 }
 
+static void test_repartition(void **state) {
+    (void)state;
+    config c;
+    char err[512] = "";
+    assert_int_equal(load(&c, "kafka: {group_id: g}\n", err, sizeof err), 0);
+    assert_false(c.input.repartition);
+    assert_string_equal(c.input.repartition_topic, "g-repartition");
+    char *const *t;
+    assert_int_equal(config_state_topics(&c, &t), 1);
+    assert_string_equal(t[0], "orders");
+    config_free(&c);
+    /* The state topic is the repartition topic: several orders topics with
+     * a changelog are fine then. */
+    assert_int_equal(load(&c,
+                          "kafka: {group_id: g}\ntopics: {orders: [a, b]}\n"
+                          "input: {partitioner: consistent_random, repartition: true}\n"
+                          "changelog: {enabled: true}\n",
+                          err, sizeof err),
+                     0);
+    assert_true(c.input.repartition);
+    assert_int_equal(config_state_topics(&c, &t), 1);
+    assert_string_equal(t[0], "g-repartition");
+    assert_true(config_is_state_topic(&c, "g-repartition"));
+    assert_false(config_is_state_topic(&c, "a"));
+    config_free(&c);
+    assert_int_equal(load(&c,
+                          "input: {partitioner: murmur2_random, repartition: true, "
+                          "repartition_topic: rk}\n",
+                          err, sizeof err),
+                     0);
+    assert_string_equal(c.input.repartition_topic, "rk");
+    config_free(&c);
+    refused("input: {repartition: true}\n",
+            "t.yaml:1:22: input.repartition: needs input.partitioner murmur2_random or "
+            "consistent_random");
+    refused("input: {partitioner: murmur2_random, repartition: yes}\n", "input.repartition");
+    refused("input: {partitioner: murmur2_random, repartition: true, repartition_topic: orders}\n",
+            "orders is also a topics.orders topic");
+    refused("input: {partitioner: murmur2_random, repartition: true, repartition_topic: "
+            "rfm.segments}\n",
+            "already another topic of rfmd's");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_guarantee_default_and_values),
         cmocka_unit_test(test_guarantee_refused),
         cmocka_unit_test(test_changelog_one_orders_topic),
+        cmocka_unit_test(test_repartition),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -66,6 +66,12 @@ typedef struct config {
 
     struct {
         config_partitioner partitioner;
+        /* input.repartition: valid orders are re-produced keyed by customer
+         * to `repartition_topic` (default "<kafka.group_id>-repartition", set
+         * after the walk) and the state is built from that topic (contract
+         * §3.1, §13.3). Needs a partitioner other than trust. */
+        bool repartition;
+        char *repartition_topic;
     } input;
 
     /* processing.*: what a crash or a moved partition may repeat (§8.4). */
@@ -104,6 +110,15 @@ typedef struct config {
         char *format; /* auto|journal|text */
     } log;
 } config;
+
+/* The topics whose partitions are the daemon's tasks (the stores, the
+ * changelog's partitions, the checkpoints, the keying check): the
+ * repartition topic with input.repartition, else topics.orders. *out points
+ * into c; returns how many (1 with repartition). */
+size_t config_state_topics(const config *c, char *const **out);
+
+/* topic is one of config_state_topics'. */
+bool config_is_state_topic(const config *c, const char *topic);
 
 /* Defaults of SPEC §7 (all strings allocated). */
 int config_defaults(config *c);

@@ -43,6 +43,24 @@ const char *config_guarantee_name(config_guarantee g) {
     return g == CONFIG_EXACTLY_ONCE ? "exactly_once" : "at_least_once";
 }
 
+size_t config_state_topics(const config *c, char *const **out) {
+    if (c->input.repartition) {
+        *out = &c->input.repartition_topic;
+        return 1;
+    }
+    *out = c->topics.orders;
+    return c->topics.norders;
+}
+
+bool config_is_state_topic(const config *c, const char *topic) {
+    char *const *t;
+    size_t n = config_state_topics(c, &t);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(t[i], topic))
+            return true;
+    return false;
+}
+
 int config_defaults(config *c) {
     memset(c, 0, sizeof *c);
     bool ok = true;
@@ -58,6 +76,10 @@ int config_defaults(config *c) {
      * rfm-replay murmur2), as well as unkeyed ones, for users who run one
      * rfmd, where keying does not matter. Several rfmd in a group set it. */
     c->input.partitioner = CONFIG_PARTITIONER_TRUST;
+    /* Off: mis-keyed orders are dead-lettered (wrong_partition) unless the
+     * user opts into the extra topic (and its produced bytes). */
+    c->input.repartition = false;
+    c->input.repartition_topic = dup_or_fail("rfmd-repartition", &ok);
     /* Off: nothing restores from the changelog yet, so writing it costs
      * produced bytes only a user who wants the topic should pay. The topic
      * follows the group (config_keys_apply derives it from the final
@@ -107,6 +129,7 @@ void config_free(config *c) {
     free(c->topics.segments);
     free(c->topics.dead_letter);
     free(c->changelog.topic);
+    free(c->input.repartition_topic);
     free((char *)c->fields.order_id);
     free((char *)c->fields.customer_id);
     free((char *)c->fields.ts);

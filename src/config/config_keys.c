@@ -138,7 +138,22 @@ static int k_partitioner(config_ctx *x, const yaml_node_t *n, const char *k) {
     x->c->input.partitioner = modes[i];
     return 0;
 }
-static const config_keydef input_keys[] = {{"partitioner", k_partitioner}};
+static int k_repartition(config_ctx *x, const yaml_node_t *n, const char *k) {
+    static const char *const names[] = {"true", "false"};
+    size_t i;
+    if (config_yaml_choose(x, n, k, names, COUNT(names), &i))
+        return -1;
+    x->c->input.repartition = i == 0;
+    x->repartition_node = n;
+    return 0;
+}
+static int k_repartition_topic(config_ctx *x, const yaml_node_t *n, const char *k) {
+    x->repartition_topic_given = true;
+    return config_yaml_set_str(x, n, k, &x->c->input.repartition_topic, true);
+}
+static const config_keydef input_keys[] = {{"partitioner", k_partitioner},
+                                           {"repartition", k_repartition},
+                                           {"repartition_topic", k_repartition_topic}};
 
 static int k_guarantee(config_ctx *x, const yaml_node_t *n, const char *k) {
     static const char *const names[] = {"at_least_once", "exactly_once"};
@@ -401,19 +416,42 @@ static int compile_segments(config_ctx *x) {
     return 0;
 }
 
-/* changelog.topic not given: "<kafka.group_id>-changelog", once the group
- * is final whatever the key order. */
-static int default_changelog_topic(config_ctx *x) {
+/* A topic name not given: "<kafka.group_id><suffix>" into *dst, once the
+ * group is final whatever the key order. */
+static int default_group_topic(config_ctx *x, bool given, const char *key, const char *suffix,
+                               char **dst) {
     config *c = x->c;
-    if (x->changelog_topic_given)
+    if (given)
         return 0;
-    size_t len = strlen(c->kafka.group_id) + sizeof "-changelog";
+    size_t len = strlen(c->kafka.group_id) + strlen(suffix) + 1;
     char *t = malloc(len);
     if (!t)
-        return config_yaml_fail(x, NULL, "changelog.topic", "out of memory");
-    snprintf(t, len, "%s-changelog", c->kafka.group_id);
-    free(c->changelog.topic);
-    c->changelog.topic = t;
+        return config_yaml_fail(x, NULL, key, "out of memory");
+    snprintf(t, len, "%s%s", c->kafka.group_id, suffix);
+    free(*dst);
+    *dst = t;
+    return 0;
+}
+
+/* input.repartition's requirements (contract §13.3). */
+static int check_repartition(config_ctx *x) {
+    const config *c = x->c;
+    if (!c->input.repartition)
+        return 0;
+    if (c->input.partitioner == CONFIG_PARTITIONER_TRUST)
+        return config_yaml_fail(x, x->repartition_node, "input.repartition",
+                                "needs input.partitioner murmur2_random or consistent_random (the "
+                                "partitioner that places orders on the repartition topic)");
+    for (size_t i = 0; i < c->topics.norders; i++)
+        if (!strcmp(c->topics.orders[i], c->input.repartition_topic))
+            return config_yaml_fail(x, x->repartition_node, "input.repartition_topic",
+                                    "%s is also a topics.orders topic", c->topics.orders[i]);
+    const char *others[] = {c->topics.segments, c->topics.dead_letter,
+                            c->changelog.enabled ? c->changelog.topic : NULL};
+    for (size_t i = 0; i < COUNT(others); i++)
+        if (others[i] && !strcmp(others[i], c->input.repartition_topic))
+            return config_yaml_fail(x, x->repartition_node, "input.repartition_topic",
+                                    "%s is already another topic of rfmd's", others[i]);
     return 0;
 }
 
@@ -422,11 +460,16 @@ int config_keys_apply(config_ctx *x, const yaml_node_t *root) {
     if (root && !(root->type == YAML_SCALAR_NODE && !*config_yaml_scalar(root)) &&
         config_yaml_walk(x, root, "", top_keys, COUNT(top_keys)))
         return -1;
-    if (default_changelog_topic(x))
+    if (default_group_topic(x, x->changelog_topic_given, "changelog.topic", "-changelog",
+                            &x->c->changelog.topic) ||
+        default_group_topic(x, x->repartition_topic_given, "input.repartition_topic",
+                            "-repartition", &x->c->input.repartition_topic) ||
+        check_repartition(x))
         return -1;
     /* A changelog record carries its input offset, not its topic: a restore
-     * can tell the position of one orders topic only. */
-    if (x->c->changelog.enabled && x->c->topics.norders != 1)
+     * can tell the position of one orders topic only. With input.repartition
+     * the state's input is the repartition topic alone, whatever feeds it. */
+    if (x->c->changelog.enabled && !x->c->input.repartition && x->c->topics.norders != 1)
         return config_yaml_fail(x, NULL, "changelog.enabled",
                                 "needs exactly one topics.orders topic (%zu given)",
                                 x->c->topics.norders);

@@ -14,12 +14,22 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <librdkafka/rdkafka.h>
 
 #include "kconf.h"
 #include "log.h"
 #include "util/errbuf.h"
+
+/* One topic of rfmd's own: the changelog or the repartition topic. */
+typedef struct internal_topic {
+    const char *what;   /* "changelog", "repartition": log and error prefix */
+    const char *topic;  /* its name */
+    bool compact;       /* cleanup.policy must contain compact (else: must not) */
+    const char *off;    /* how to do without it, for errors */
+    const char *inputs; /* which topics decide its partition count, for errors */
+} internal_topic;
 
 /* Wait for the result event of one Admin request on q; NULL on timeout. */
 static rd_kafka_event_t *changelog_topic_wait(rd_kafka_queue_t *q) {
@@ -34,16 +44,44 @@ static rd_kafka_AdminOptions_t *changelog_topic_options(rd_kafka_t *rk, rd_kafka
     return o;
 }
 
-/* Create the topic with `parts` partitions, compacted. 0, -1 or -2. */
-static int changelog_topic_create(rd_kafka_t *rk, const char *topic, int parts, const char *input,
-                                  char *err, size_t errlen) {
+/* Partition count of topic in md, or -1 when md does not list it. */
+static int changelog_topic_count(const struct rd_kafka_metadata *md, const char *topic) {
+    for (int i = 0; i < md->topic_cnt; i++)
+        if (!strcmp(md->topics[i].topic, topic))
+            return md->topics[i].err ? -1 : md->topics[i].partition_cnt;
+    return -1;
+}
+
+/* A topic just created may be missing from the metadata for a moment: wait
+ * (a few seconds at most) until it is listed, so a check right after (the
+ * changelog's, against a new repartition topic) sees it. */
+static void changelog_topic_await(rd_kafka_t *rk, const char *topic) {
+    for (int i = 0; i < 20; i++) {
+        const struct rd_kafka_metadata *md = NULL;
+        if (!rd_kafka_metadata(rk, 1, NULL, &md, CHANGELOG_TOPIC_TIMEOUT_MS)) {
+            int n = changelog_topic_count(md, topic);
+            rd_kafka_metadata_destroy(md);
+            if (n > 0)
+                return;
+        }
+        struct timespec ts = {0, 250 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Create the topic with `parts` partitions, compacted (the changelog) or
+ * not (the repartition topic). 0, -1 or -2. */
+static int changelog_topic_create(rd_kafka_t *rk, const internal_topic *it, int parts,
+                                  const char *input, char *err, size_t errlen) {
+    const char *topic = it->topic;
+    const char *policy = it->compact ? "compact" : "delete";
     char e[512];
     rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, parts, -1, e, sizeof e);
     if (!nt) {
-        errbuf_set(err, errlen, "changelog topic %s: %s", topic, e);
+        errbuf_set(err, errlen, "%s topic %s: %s", it->what, topic, e);
         return -1;
     }
-    rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+    rd_kafka_NewTopic_set_config(nt, "cleanup.policy", policy);
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     rd_kafka_AdminOptions_t *o = changelog_topic_options(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
     rd_kafka_CreateTopics(rk, &nt, 1, o, q);
@@ -68,16 +106,18 @@ static int changelog_topic_create(rd_kafka_t *rk, const char *topic, int parts, 
     if (code == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
         code = RD_KAFKA_RESP_ERR_NO_ERROR; /* another instance was quicker */
     }
+    if (!code)
+        changelog_topic_await(rk, topic);
     if (code) {
         errbuf_set(err, errlen,
-                   "changelog topic %s does not exist and cannot be created (%d partitions, "
-                   "cleanup.policy=compact): %s%s%s; create it so, or set changelog.enabled: "
-                   "false",
-                   topic, parts, rd_kafka_err2str(code), msg ? ": " : "", msg ? msg : "");
+                   "%s topic %s does not exist and cannot be created (%d partitions, "
+                   "cleanup.policy=%s): %s%s%s; create it so, or %s",
+                   it->what, topic, parts, policy, rd_kafka_err2str(code), msg ? ": " : "",
+                   msg ? msg : "", it->off);
         rc = code == RD_KAFKA_RESP_ERR__TIMED_OUT || code == RD_KAFKA_RESP_ERR__TRANSPORT ? -2 : -1;
     } else {
-        log_notice("changelog: created topic %s (%d partitions like %s, cleanup.policy=compact)",
-                   topic, parts, input);
+        log_notice("%s: created topic %s (%d partitions like %s, cleanup.policy=%s)", it->what,
+                   topic, parts, input, policy);
     }
     if (ev)
         rd_kafka_event_destroy(ev);
@@ -87,8 +127,12 @@ static int changelog_topic_create(rd_kafka_t *rk, const char *topic, int parts, 
     return rc;
 }
 
-/* The topic's cleanup.policy must contain "compact". 0, -1 or -2. */
-static int changelog_topic_policy(rd_kafka_t *rk, const char *topic, char *err, size_t errlen) {
+/* The topic's cleanup.policy must contain "compact" (the changelog), or
+ * must not (the repartition topic: compaction would keep only a customer's
+ * last order). 0, -1 or -2. */
+static int changelog_topic_policy(rd_kafka_t *rk, const internal_topic *it, char *err,
+                                  size_t errlen) {
+    const char *topic = it->topic;
     rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     rd_kafka_AdminOptions_t *o = changelog_topic_options(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
@@ -112,14 +156,20 @@ static int changelog_topic_policy(rd_kafka_t *rk, const char *topic, char *err, 
     if (code == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE ||
         code == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION) {
         /* librdkafka's mock cluster (embedded, tests) has no topic configs. */
-        log_notice("changelog: the cluster does not describe topic configs (%s): the "
+        log_notice("%s: the cluster does not describe topic configs (%s): the "
                    "cleanup.policy of %s is not checked",
-                   rd_kafka_err2name(code), topic);
+                   it->what, rd_kafka_err2name(code), topic);
     } else if (code) {
-        errbuf_set(err, errlen, "changelog topic %s: cannot read its cleanup.policy: %s", topic,
+        errbuf_set(err, errlen, "%s topic %s: cannot read its cleanup.policy: %s", it->what, topic,
                    rd_kafka_err2str(code));
         rc = -2;
-    } else if (!policy || !strstr(policy, "compact")) {
+    } else if (!it->compact && policy && strstr(policy, "compact")) {
+        errbuf_set(err, errlen,
+                   "repartition topic %s has cleanup.policy=%s, needs delete (compaction keeps "
+                   "only a customer's last order), or set input.repartition: false",
+                   topic, policy);
+        rc = -1;
+    } else if (it->compact && (!policy || !strstr(policy, "compact"))) {
         errbuf_set(err, errlen,
                    "changelog topic %s has cleanup.policy=%s, needs compact (e.g. kafka-configs.sh "
                    "--alter --entity-type topics --entity-name %s --add-config "
@@ -135,47 +185,43 @@ static int changelog_topic_policy(rd_kafka_t *rk, const char *topic, char *err, 
     return rc;
 }
 
-/* Partition count of topic in md, or -1 when md does not list it. */
-static int changelog_topic_count(const struct rd_kafka_metadata *md, const char *topic) {
-    for (int i = 0; i < md->topic_cnt; i++)
-        if (!strcmp(md->topics[i].topic, topic))
-            return md->topics[i].err ? -1 : md->topics[i].partition_cnt;
-    return -1;
-}
-
-/* The checks on one metadata answer, with the Admin client rk. */
-static int changelog_topic_check(rd_kafka_t *rk, const config *cfg,
-                                 const struct rd_kafka_metadata *md, char *err, size_t errlen) {
-    const char *topic = cfg->changelog.topic;
-    const char *input = cfg->topics.orders[0];
+/* The checks on one metadata answer, with the Admin client rk: the input
+ * topics (inputs[0..ninputs)) must exist with one partition count, unless
+ * `any_count` (the repartition topic takes the first one's), and the topic
+ * must have that count (any, with any_count) and the right policy, or is
+ * created so. Its partition count into *count. */
+static int changelog_topic_check(rd_kafka_t *rk, const internal_topic *it, char *const *inputs,
+                                 size_t ninputs, bool any_count, const struct rd_kafka_metadata *md,
+                                 int *count, char *err, size_t errlen) {
+    const char *topic = it->topic;
+    const char *input = inputs[0];
     int parts = changelog_topic_count(md, input);
-    for (size_t i = 0; i < cfg->topics.norders; i++) {
-        int n = changelog_topic_count(md, cfg->topics.orders[i]);
+    for (size_t i = 0; i < ninputs; i++) {
+        int n = changelog_topic_count(md, inputs[i]);
         if (n < 1) {
             errbuf_set(err, errlen,
-                       "changelog: input topic %s does not exist yet; its partition count decides "
-                       "the changelog's (%s): create it first",
-                       cfg->topics.orders[i], topic);
+                       "%s: input topic %s does not exist yet; its partition count decides "
+                       "the %s's (%s): create it first",
+                       it->what, inputs[i], it->what, topic);
             return -1;
         }
-        if (n != parts) {
+        if (n != parts && !any_count) {
             errbuf_set(err, errlen,
-                       "changelog: input topics %s (%d partitions) and %s (%d) differ; changelog "
-                       "topic %s needs one partition count for all of them (changelog partition "
-                       "p logs input partition p)",
-                       input, parts, cfg->topics.orders[i], n, topic);
+                       "%s: input topics %s (%d partitions) and %s (%d) differ; %s topic %s "
+                       "needs one partition count for all of them (%s)",
+                       it->what, input, parts, inputs[i], n, it->what, topic, it->inputs);
             return -1;
         }
     }
     int have = changelog_topic_count(md, topic);
+    *count = have < 0 ? parts : have;
     if (have < 0)
-        return changelog_topic_create(rk, topic, parts, input, err, errlen);
-    if (have != parts) {
+        return changelog_topic_create(rk, it, parts, input, err, errlen);
+    if (have != parts && !any_count) {
         errbuf_set(err, errlen,
-                   "changelog topic %s has %d partitions, needs %d (the partition count of input "
-                   "topic %s: changelog partition p logs input partition p); delete or recreate "
-                   "it, or set changelog.topic to another name",
-                   topic, have, parts, input);
+                   "%s topic %s has %d partitions, needs %d (the partition count of input "
+                   "topic %s: %s); delete or recreate it, or set %s.topic to another name",
+                   it->what, topic, have, parts, input, it->inputs, it->what);
         return -1;
     }
     /* librdkafka's mock cluster (embedded, tests) implements neither
@@ -187,17 +233,22 @@ static int changelog_topic_check(rd_kafka_t *rk, const config *cfg,
         rd_kafka_mem_free(rk, id);
     int rc = 0;
     if (mock)
-        log_notice("changelog: librdkafka's mock cluster has no topic configs: the "
+        log_notice("%s: librdkafka's mock cluster has no topic configs: the "
                    "cleanup.policy of %s is not checked",
-                   topic);
+                   it->what, topic);
     else
-        rc = changelog_topic_policy(rk, topic, err, errlen);
-    if (rc == 0)
-        log_info("changelog: topic %s has %d partitions like %s", topic, have, input);
+        rc = changelog_topic_policy(rk, it, err, errlen);
+    if (rc == 0 && have == parts)
+        log_info("%s: topic %s has %d partitions like %s", it->what, topic, have, input);
+    else if (rc == 0)
+        log_info("%s: topic %s has %d partitions (%s has %d)", it->what, topic, have, input, parts);
     return rc;
 }
 
-int changelog_topic_ensure(const config *cfg, const char *brokers, char *err, size_t errlen) {
+/* Run one check with a short-lived client of its own. */
+static int changelog_topic_run(const config *cfg, const char *brokers, const internal_topic *it,
+                               char *const *inputs, size_t ninputs, bool any_count, int *count,
+                               char *err, size_t errlen) {
     rd_kafka_conf_t *conf = kconf_build(cfg, KCONF_PRODUCER, brokers, err, errlen);
     if (!conf)
         return -1;
@@ -205,23 +256,52 @@ int changelog_topic_ensure(const config *cfg, const char *brokers, char *err, si
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof kerr);
     if (!rk) {
         rd_kafka_conf_destroy(conf);
-        errbuf_set(err, errlen, "changelog: kafka.producer: %s", kerr);
+        errbuf_set(err, errlen, "%s: kafka.producer: %s", it->what, kerr);
         return -1;
     }
-    /* all_topics: asking for the changelog by name could auto-create it
-     * with the broker's defaults (producers allow auto-creation). */
+    /* all_topics: asking for the topic by name could auto-create it with
+     * the broker's defaults (producers allow auto-creation). */
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, &md, CHANGELOG_TOPIC_TIMEOUT_MS);
     int rc;
     if (e) {
-        errbuf_set(err, errlen,
-                   "changelog: cannot read the cluster's metadata to check topic %s: %s",
-                   cfg->changelog.topic, rd_kafka_err2str(e));
+        errbuf_set(err, errlen, "%s: cannot read the cluster's metadata to check topic %s: %s",
+                   it->what, it->topic, rd_kafka_err2str(e));
         rc = -2;
     } else {
-        rc = changelog_topic_check(rk, cfg, md, err, errlen);
+        rc = changelog_topic_check(rk, it, inputs, ninputs, any_count, md, count, err, errlen);
         rd_kafka_metadata_destroy(md);
     }
     rd_kafka_destroy(rk);
+    return rc;
+}
+
+int changelog_topic_ensure(const config *cfg, const char *brokers, char *err, size_t errlen) {
+    internal_topic it = {
+        .what = "changelog",
+        .topic = cfg->changelog.topic,
+        .compact = true,
+        .off = "set changelog.enabled: false",
+        .inputs = "changelog partition p logs input partition p",
+    };
+    char *const *inputs;
+    size_t n = config_state_topics(cfg, &inputs);
+    int count = 0;
+    return changelog_topic_run(cfg, brokers, &it, inputs, n, false, &count, err, errlen);
+}
+
+int repartition_topic_ensure(const config *cfg, const char *brokers, int32_t *count, char *err,
+                             size_t errlen) {
+    internal_topic it = {
+        .what = "repartition",
+        .topic = cfg->input.repartition_topic,
+        .compact = false,
+        .off = "set input.repartition: false",
+        .inputs = "created like the first orders topic",
+    };
+    int n = 0;
+    int rc = changelog_topic_run(cfg, brokers, &it, cfg->topics.orders, cfg->topics.norders, true,
+                                 &n, err, errlen);
+    *count = n;
     return rc;
 }

@@ -1,6 +1,7 @@
 /*
- * changelog_topic — the start-up check of the changelog topic with the
- * Admin API (docs/contract.md §9.1), run once before any client consumes:
+ * changelog_topic — the start-up check of rfmd's own topics with the Admin
+ * API, run once before any client consumes. The changelog (docs/contract.md
+ * §9.1):
  *
  *   absent   -> created with the input's partition count and
  *               cleanup.policy=compact (several input topics must all have
@@ -8,6 +9,14 @@
  *   present  -> its partition count must equal the input's and its
  *               cleanup.policy must contain "compact"; else rfmd refuses to
  *               start, naming the topic, what it has and what it needs
+ *
+ * The repartition topic (input.repartition, §3.1) the same way, but:
+ * created with the first orders topic's partition count and
+ * cleanup.policy=delete; present, any partition count goes (the orders
+ * topics' counts do not matter to it) and its cleanup.policy must NOT
+ * contain "compact" (that would keep only a customer's last order). With
+ * input.repartition the changelog's partition count is the repartition
+ * topic's (config_state_topics), so it is checked after it.
  *
  * The partition counts come from one all-topics metadata request (which
  * never auto-creates a topic). A broker that does not implement
@@ -20,6 +29,7 @@
 #define RFM_CHANGELOG_TOPIC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "rfm/config.h"
 
@@ -31,5 +41,10 @@
  * input is not what the changelog needs (a configuration error: exit 1);
  * -2 with err when the cluster did not answer (exit 2). */
 int changelog_topic_ensure(const config *cfg, const char *brokers, char *err, size_t errlen);
+
+/* Check (or create) cfg->input.repartition_topic likewise; its partition
+ * count into *count. Same returns. */
+int repartition_topic_ensure(const config *cfg, const char *brokers, int32_t *count, char *err,
+                             size_t errlen);
 
 #endif

@@ -174,8 +174,9 @@ static void consumer_assign(consumer *c, rd_kafka_t *rk, rd_kafka_topic_partitio
             p->offset = 0;
         else if (resume != TRACKER_OFFSET_NONE)
             p->offset = resume;
-        else if (c->start_unknown != RD_KAFKA_OFFSET_INVALID)
-            p->offset = c->start_unknown;
+        else if (c->start_unknown != RD_KAFKA_OFFSET_INVALID &&
+                 config_is_state_topic(c->cfg, p->topic))
+            p->offset = c->start_unknown; /* stateless input: the committed offset decides */
         tracker_set_assigned(c->trk, slot, true);
     }
     char desc[1024];
@@ -344,9 +345,12 @@ void consumer_set_drain(consumer *c, consumer_drain_fn fn, void *ctx) {
 
 int consumer_subscribe(consumer *c, char *err, size_t errlen) {
     rd_kafka_topic_partition_list_t *l =
-        rd_kafka_topic_partition_list_new((int)c->cfg->topics.norders);
+        rd_kafka_topic_partition_list_new((int)c->cfg->topics.norders + 1);
     for (size_t i = 0; i < c->cfg->topics.norders; i++)
         rd_kafka_topic_partition_list_add(l, c->cfg->topics.orders[i], RD_KAFKA_PARTITION_UA);
+    if (c->cfg->input.repartition)
+        rd_kafka_topic_partition_list_add(l, c->cfg->input.repartition_topic,
+                                          RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk, l);
     rd_kafka_topic_partition_list_destroy(l);
     if (e) {
@@ -462,6 +466,39 @@ void consumer_set_txn(consumer *c) {
 
 rd_kafka_consumer_group_metadata_t *consumer_group_metadata(consumer *c) {
     return rd_kafka_consumer_group_metadata(c->rk);
+}
+
+int consumer_rewind(consumer *c, const char *topic, int32_t partition) {
+    int slot = tracker_slot(c->trk, topic, partition);
+    if (slot < 0)
+        return -1;
+    tracker_partition_info pi;
+    tracker_info(c->trk, (size_t)slot, &pi);
+    int64_t off = pi.committed;
+    if (off == TRACKER_OFFSET_NONE)
+        off = consumer_committed(c, topic, partition, CONSUMER_SEEK_TIMEOUT_MS);
+    if (off == -2) {
+        consumer_fail(c, "rewind", "the committed offset cannot be read");
+        return -1;
+    }
+    if (off < 0)
+        off = RD_KAFKA_OFFSET_BEGINNING; /* nothing committed: nothing of it counts */
+    tracker_forget(c->trk, slot);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, topic, partition)->offset = off;
+    rd_kafka_error_t *err = rd_kafka_seek_partitions(c->rk, l, CONSUMER_SEEK_TIMEOUT_MS);
+    int rc = 0;
+    if (err || l->elems[0].err) {
+        char why[256];
+        snprintf(why, sizeof why, "%s [%d] to %lld: %s", topic, (int)partition, (long long)off,
+                 err ? rd_kafka_error_string(err) : rd_kafka_err2str(l->elems[0].err));
+        consumer_fail(c, "rewind", why);
+        rc = -1;
+    }
+    if (err)
+        rd_kafka_error_destroy(err);
+    rd_kafka_topic_partition_list_destroy(l);
+    return rc;
 }
 
 int consumer_hold(consumer *c, const char *topic, int32_t partition) {

@@ -10,8 +10,9 @@
  * where its state ends), and on revoke drains the producer and commits
  * before letting the partitions go.
  *
- * For the keying check (input.partitioner) it also knows each orders
- * topic's partition count, cached and read again after each rebalance.
+ * For the keying check (input.partitioner) it also knows each state
+ * topic's partition count (config_state_topics: the orders topics, or the
+ * repartition topic), cached and read again after each rebalance.
  *
  * consumer_poll returns data messages only; partition EOF is recorded in the
  * tracker, transient errors are logged (rate-limited), fatal ones make the
@@ -71,6 +72,12 @@ rd_kafka_consumer_group_metadata_t *consumer_group_metadata(consumer *c);
  * rebuilt: an aborted transaction). 0, or -1 (the consumer failed). */
 int consumer_hold(consumer *c, const char *topic, int32_t partition);
 
+/* Seek an assigned partition back to the group's committed offset (the
+ * beginning when none is) and forget its tracker position: what was read
+ * past it was thrown away (an aborted transaction's stage-1 copies,
+ * input.repartition). 0, or -1 (the consumer is then failed). */
+int consumer_rewind(consumer *c, const char *topic, int32_t partition);
+
 /* A held partition's state is ready: seek it to `offset` (an offset, or an
  * RD_KAFKA_OFFSET_* constant) and resume it (unless back-pressure pauses
  * everything: then with the rest). 0, or -1 when it is not held or the seek
@@ -82,12 +89,15 @@ int consumer_release(consumer *c, const char *topic, int32_t partition, int64_t 
  * could not be read (logged). */
 int64_t consumer_committed(consumer *c, const char *topic, int32_t partition, int timeout_ms);
 
-/* Where partitions without a tracker position start (an RD_KAFKA_OFFSET_*
- * constant); by default the group's committed offset decides. Call before
+/* Where partitions of the state topics (config_state_topics) without a
+ * tracker position start (an RD_KAFKA_OFFSET_* constant); by default, and
+ * always for the orders topics under input.repartition (stage 1 holds no
+ * state), the group's committed offset decides. Call before
  * consumer_subscribe. */
 void consumer_set_start_unknown(consumer *c, int64_t offset);
 
-/* Subscribe to cfg->topics.orders. Returns 0 or -1 with err. */
+/* Subscribe to cfg->topics.orders, and the repartition topic with
+ * input.repartition. Returns 0 or -1 with err. */
 int consumer_subscribe(consumer *c, char *err, size_t errlen);
 
 /* Next data message (caller destroys it with rd_kafka_message_destroy), or
@@ -162,7 +172,8 @@ typedef void (*consumer_partition_fn)(void *ctx, const consumer_partition *p);
  * returns how many. consumer_lag is the same walk, so the two agree. */
 int consumer_partitions(consumer *c, consumer_partition_fn fn, void *ctx);
 
-/* The keying check: the partition of `topic` (one of topics.orders) that
+/* The keying check: the partition of `topic` (a state topic:
+ * config_state_topics) that
  * an order of `customer` (len bytes) must arrive on under
  * cfg->input.partitioner, with the topic's partition count in *count; the
  * order arrived on partition `arrived`. -1 when it is not checked: trust,

@@ -4,7 +4,7 @@
  * the tracker), and each orders topic's partition count for the keying
  * check (consumer.h).
  *
- * The keying check needs each orders topic's partition count. It is read
+ * The keying check needs each state topic's partition count. It is read
  * from the cluster metadata (one round trip) the first time it is needed
  * after each assignment, and cached: a partition count only changes with
  * partitions added, which makes the group rebalance. Until it is known
@@ -114,7 +114,9 @@ int consumer_partitions(consumer *c, consumer_partition_fn fn, void *ctx) {
  * on failure the old count (if any) stays and the next try waits. */
 static void consumer_fetch_count(consumer *c, size_t i) {
     struct consumer_count *t = &c->counts[i];
-    const char *topic = c->cfg->topics.orders[i];
+    char *const *topics;
+    config_state_topics(c->cfg, &topics);
+    const char *topic = topics[i];
     t->next_ms = clock_mono_ms() + CONSUMER_COUNT_RETRY_MS;
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(c->rk, topic, NULL);
     const struct rd_kafka_metadata *md = NULL;
@@ -151,10 +153,12 @@ int32_t consumer_customer_partition(consumer *c, const char *topic, int32_t arri
                                     const void *customer, size_t len, int32_t *count) {
     if (c->cfg->input.partitioner == CONFIG_PARTITIONER_TRUST)
         return -1;
+    char *const *topics;
+    size_t n = config_state_topics(c->cfg, &topics);
     size_t i = 0;
-    while (i < c->cfg->topics.norders && strcmp(c->cfg->topics.orders[i], topic))
+    while (i < n && strcmp(topics[i], topic))
         i++;
-    if (i == c->cfg->topics.norders)
+    if (i == n)
         return -1;
     struct consumer_count *t = &c->counts[i];
     /* A partition beyond the count: partitions were added, read it again. */

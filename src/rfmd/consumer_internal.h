@@ -42,7 +42,8 @@ struct consumer {
     char error[1024];
     log_ratelimit err_rl;
     kwake wake; /* consumer_wake_fd */
-    /* Partition count of cfg->topics.orders[i], for the keying check. */
+    /* Partition count of state topic i (config_state_topics), for the keying
+     * check. */
     struct consumer_count {
         int32_t count;   /* -1 unknown */
         bool stale;      /* an assignment came since it was read */

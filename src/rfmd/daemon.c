@@ -136,10 +136,12 @@ static void daemon_log_start(const daemon_ctx *d) {
             break;
         n += (size_t)w;
     }
-    log_notice("rfmd %s starting: brokers %s%s, group %s, orders %s (keying: %s) -> segments %s, "
-               "dead letters %s, changelog %s",
+    log_notice("rfmd %s starting: brokers %s%s, group %s, orders %s (keying: %s%s%s) -> segments "
+               "%s, dead letters %s, changelog %s",
                RFM_VERSION, d->brokers, d->emb ? " (embedded)" : "", c->kafka.group_id, topics,
-               config_partitioner_name(c->input.partitioner), c->topics.segments,
+               config_partitioner_name(c->input.partitioner),
+               c->input.repartition ? ", repartitioned through " : "",
+               c->input.repartition ? c->input.repartition_topic : "", c->topics.segments,
                c->topics.dead_letter, c->changelog.enabled ? c->changelog.topic : "off");
     log_notice("scoring: %d bins, tie_break %s, clock %s (+%d days), %d segments; "
                "rescore every %lld ms; max message %zu bytes",
@@ -148,6 +150,28 @@ static void daemon_log_start(const daemon_ctx *d) {
                c->scoring.clock == SCORE_CLOCK_WALL ? "wall" : "event",
                c->scoring.as_of_offset_days, c->segments.nsegments,
                (long long)c->rescore.interval_ms, c->max_message_bytes);
+}
+
+bool daemon_caught_up(daemon_ctx *d) {
+    if (!tracker_all_eof(d->trk))
+        return false;
+    if (!d->cfg->input.repartition)
+        return true;
+    const char *rt = d->cfg->input.repartition_topic;
+    for (size_t s = 0, n = tracker_count(d->trk); s < n; s++) {
+        tracker_partition_info pi;
+        tracker_info(d->trk, s, &pi);
+        bool stage2 = !strcmp(pi.topic, rt);
+        if (!stage2 && pi.in_flight > 0)
+            return false; /* copies still on their way */
+        if (!stage2 || !pi.assigned)
+            continue;
+        /* EOF was seen, but maybe before our last copies landed there. */
+        int64_t mine = producer_delivered_next(d->prod, rt, pi.partition);
+        if (mine >= 0 && (pi.applied == TRACKER_OFFSET_NONE || pi.applied < mine))
+            return false;
+    }
+    return true;
 }
 
 bool daemon_fatal(const daemon_ctx *d) {
@@ -188,6 +212,16 @@ static int daemon_start(daemon_ctx *d, char *err, size_t errlen) {
     int rc = daemon_start_state(d, err, errlen);
     if (rc != DAEMON_EXIT_OK)
         return rc;
+    /* The repartition topic first: with it, it is the changelog's input. */
+    if (d->cfg->input.repartition) {
+        int32_t count = 0;
+        int cr = repartition_topic_ensure(d->cfg, d->brokers, &count, err, errlen);
+        if (cr < 0)
+            return cr == -1 ? DAEMON_EXIT_CONFIG : DAEMON_EXIT_FATAL;
+        d->repart = (repartition){.topic = d->cfg->input.repartition_topic,
+                                  .count = count,
+                                  .partitioner = d->cfg->input.partitioner};
+    }
     if (d->cfg->changelog.enabled) {
         int cr = changelog_topic_ensure(d->cfg, d->brokers, err, errlen);
         if (cr < 0)
@@ -283,8 +317,10 @@ static int daemon_consume(daemon_ctx *d) {
         rd_kafka_message_t *m = consumer_poll(d->cons, 0);
         if (!m)
             break;
-        const task *k = tasks_get(d->tasks, m->partition);
-        if (!k || k->state != TASK_RUNNING) {
+        const char *topic = rd_kafka_topic_name(m->rkt);
+        bool stage1 = d->cfg->input.repartition && !config_is_state_topic(d->cfg, topic);
+        const task *k = stage1 ? NULL : tasks_get(d->tasks, m->partition);
+        if (!stage1 && (!k || k->state != TASK_RUNNING)) {
             /* Fetched before its partition was held for a restore (or
              * after it went): it is read again once the state is there. */
             rd_kafka_message_destroy(m);
@@ -296,7 +332,7 @@ static int daemon_consume(daemon_ctx *d) {
         saver_note_input(d->saver, d->last_msg_us, now_us);
         d->last_msg_us = now_us;
         pipeline_input in = {
-            .topic = rd_kafka_topic_name(m->rkt),
+            .topic = topic,
             .partition = m->partition,
             .offset = m->offset,
             .key = m->key,
@@ -304,7 +340,8 @@ static int daemon_consume(daemon_ctx *d) {
             .payload = m->payload,
             .len = m->len,
         };
-        int rc = pipeline_process(&d->pipe, &in);
+        int rc = stage1 ? repartition_process(&d->pipe, &d->repart, &in)
+                        : pipeline_process(&d->pipe, &in);
         rd_kafka_message_destroy(m);
         if (rc < 0)
             return -1;
@@ -376,7 +413,7 @@ static void daemon_note_progress(daemon_ctx *d) {
         notify_ready("ready: partitions assigned and restored");
         d->status_ms = 0; /* the next STATUS= line starts its rate afresh */
     }
-    if (d->backlog_done || !tracker_all_eof(d->trk))
+    if (d->backlog_done || !daemon_caught_up(d))
         return;
     d->backlog_done = true;
     int64_t now = clock_mono_ms();
@@ -470,6 +507,11 @@ static int daemon_shutdown(daemon_ctx *d) {
     if (!consumer_failed(d->cons))
         consumer_close(d->cons);
     daemon_jobs_log_rejects(d);
+    if (d->cfg->input.repartition)
+        log_notice("repartition: %llu of %llu orders-topic messages re-produced to %s",
+                   (unsigned long long)d->pipe.stats.repartitioned,
+                   (unsigned long long)d->pipe.stats.repartition_in,
+                   d->cfg->input.repartition_topic);
     if (d->cfg->changelog.enabled)
         log_notice("changelog: %llu records written to %s%s",
                    (unsigned long long)d->changelog.records, d->cfg->changelog.topic,

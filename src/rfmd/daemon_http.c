@@ -30,7 +30,10 @@ typedef struct daemon_http_owned {
  * state and restore progress. */
 static void daemon_http_owned_one(void *ctx, const consumer_partition *p) {
     const daemon_http_owned *o = ctx;
-    const task *k = tasks_get_const(o->d->tasks, p->partition);
+    /* A stage-1 partition (input.repartition) has no task: -1 customers. */
+    const task *k = config_is_state_topic(o->d->cfg, p->topic)
+                        ? tasks_get_const(o->d->tasks, p->partition)
+                        : NULL;
     http_partition hp = {
         .topic = p->topic,
         .partition = p->partition,
@@ -67,7 +70,9 @@ static void daemon_http_owned_all(void *ctx, http_partitions_emit_fn emit, void 
 /* The customer's partition under input.partitioner (GET /customers). */
 static int32_t daemon_http_home(void *ctx, const char *id, size_t len, int32_t *count) {
     daemon_ctx *d = ctx;
-    return consumer_customer_partition(d->cons, d->cfg->topics.orders[0], 0, id, len, count);
+    char *const *topics;
+    config_state_topics(d->cfg, &topics);
+    return consumer_customer_partition(d->cons, topics[0], 0, id, len, count);
 }
 
 /* The running tasks' stores, in a buffer kept for the next request. */

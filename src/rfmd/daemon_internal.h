@@ -29,6 +29,7 @@
 #include "loop.h"
 #include "pipeline.h"
 #include "producer.h"
+#include "repartition.h"
 #include "restore.h"
 #include "rfm/config.h"
 #include "rfm/store.h"
@@ -62,6 +63,7 @@ typedef struct daemon_ctx {
     consumer *cons;
     saver *saver;
     pipeline pipe;
+    repartition repart;      /* stage 1, used only with input.repartition */
     changelog_log changelog; /* written only with changelog.enabled */
     loop *loop;
     daemon_timers timer;
@@ -99,6 +101,12 @@ typedef struct daemon_ctx {
 /* The daemon cannot go on: the pipeline, the producer or the consumer
  * failed. */
 bool daemon_fatal(const daemon_ctx *d);
+
+/* Every assigned partition is at its end (tracker_all_eof) and, with
+ * input.repartition, every copy stage 1 made is delivered and, where this
+ * process owns its repartition partition, consumed: the backlog line and
+ * the first rescore wait for this. */
+bool daemon_caught_up(daemon_ctx *d);
 
 /* ---- daemon_jobs.c ---- */
 

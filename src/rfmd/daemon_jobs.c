@@ -122,7 +122,7 @@ static daemon_rescore_why rescore_due(daemon_ctx *d) {
      * restored task republishes its own customers (restored_due). */
     if (consumer_take_regained(d->cons) && !d->cfg->changelog.enabled)
         d->republish_due = true;
-    bool settled = tracker_all_eof(d->trk) && tasks_customers(d->tasks) > 0;
+    bool settled = daemon_caught_up(d) && tasks_customers(d->tasks) > 0;
     if (settled && d->pipe.bp.version == 0)
         return RESCORE_FIRST;
     if (settled && (d->republish_due || d->restored_due))

@@ -28,6 +28,11 @@
  * no other member in between (kept as is) or not (checkpointed, freed) —
  * what Kafka Streams does with suspended tasks.
  *
+ * With input.repartition the tasks are the repartition topic's partitions;
+ * the orders topics' partitions (stage 1, repartition.h) get no task, no
+ * checkpoint offsets and no restore: assigned or revoked, only their
+ * tracker position is forgotten, so they resume at the committed offset.
+ *
  * Why at-least-once keeps the state exact: a changelog partition receives
  * records in its input partition's order from one idempotent producer at
  * a time, so the highest input offset it holds says exactly which orders
@@ -46,19 +51,27 @@
 
 #define DAEMON_COMMITTED_TIMEOUT_MS 10000 /* reading the committed offset after a restore */
 
-/* The orders topic a partition number is read from (with a changelog there
- * is exactly one: config_keys.c). */
+/* The state topic a partition number is read from (with a changelog there
+ * is exactly one: the orders topic, or the repartition topic; config_keys.c). */
 static const char *daemon_tasks_topic(const daemon_ctx *d) {
-    return d->cfg->topics.orders[0];
+    char *const *topics;
+    config_state_topics(d->cfg, &topics);
+    return topics[0];
 }
 
-/* Forget partition p's input position in every orders topic. */
+/* Forget partition p's input position in `topic`. */
+static void daemon_tasks_forget_one(daemon_ctx *d, const char *topic, int32_t p) {
+    int slot = tracker_slot(d->trk, topic, p);
+    if (slot >= 0)
+        tracker_forget(d->trk, slot);
+}
+
+/* Forget partition p's input position in every state topic. */
 static void daemon_tasks_forget(daemon_ctx *d, int32_t p) {
-    for (size_t i = 0; i < d->cfg->topics.norders; i++) {
-        int slot = tracker_slot(d->trk, d->cfg->topics.orders[i], p);
-        if (slot >= 0)
-            tracker_forget(d->trk, slot);
-    }
+    char *const *topics;
+    size_t n = config_state_topics(d->cfg, &topics);
+    for (size_t i = 0; i < n; i++)
+        daemon_tasks_forget_one(d, topics[i], p);
 }
 
 /* The state cannot be had as configured: stop with DAEMON_EXIT_STATE. */
@@ -82,6 +95,8 @@ static void daemon_tasks_take_offsets(daemon_ctx *d, task *k, const snapshot_inf
                 k->ckpt_applied = o->next;
                 k->ckpt_redo_from = o->redo_from;
             }
+        } else if (!config_is_state_topic(c, o->topic)) {
+            continue; /* not this configuration's state input (input.repartition changed) */
         } else if (tracker_restore(d->trk, o->topic, o->partition, o->next, o->redo_from) < 0) {
             daemon_tasks_refuse(d, "out of memory restoring offsets");
         }
@@ -170,7 +185,12 @@ static bool daemon_tasks_begin_restore(daemon_ctx *d, task *k) {
 
 static bool daemon_tasks_on_assign(void *ctx, const char *topic, int32_t p, bool regained) {
     daemon_ctx *d = ctx;
-    (void)topic;
+    if (!config_is_state_topic(d->cfg, topic)) {
+        /* Stage 1 of input.repartition: no task; the committed offset says
+         * where it resumes, whatever this process read of it before. */
+        daemon_tasks_forget_one(d, topic, p);
+        return false;
+    }
     task *k = tasks_get(d->tasks, p);
     if (k && k->suspended) {
         k->suspended = false;
@@ -197,8 +217,10 @@ static bool daemon_tasks_on_assign(void *ctx, const char *topic, int32_t p, bool
 static void daemon_tasks_part(daemon_ctx *d, const task *k, saver_part *part,
                               snapshot_offset *offs) {
     size_t n = 0;
-    for (size_t i = 0; i < d->cfg->topics.norders; i++) {
-        int slot = tracker_slot(d->trk, d->cfg->topics.orders[i], k->partition);
+    char *const *topics;
+    size_t ntopics = config_state_topics(d->cfg, &topics);
+    for (size_t i = 0; i < ntopics; i++) {
+        int slot = tracker_slot(d->trk, topics[i], k->partition);
         if (slot < 0)
             continue;
         tracker_partition_info pi;
@@ -212,7 +234,7 @@ static void daemon_tasks_part(daemon_ctx *d, const task *k, saver_part *part,
         n++;
     }
     if (d->cfg->changelog.enabled) {
-        int64_t pos = producer_delivered_next(d->prod, k->partition);
+        int64_t pos = producer_delivered_next(d->prod, d->cfg->changelog.topic, k->partition);
         if (k->changelog_end > pos)
             pos = k->changelog_end;
         if (pos >= 0) {
@@ -253,16 +275,20 @@ static void daemon_tasks_drop(daemon_ctx *d, int32_t p, bool checkpoint, const c
         daemon_tasks_checkpoint(d, k, why);
     tasks_remove(d->tasks, p);
     daemon_tasks_forget(d, p);
-    producer_forget_delivered(d->prod, p);
+    producer_forget_delivered(d->prod, d->cfg->changelog.topic, p);
+    producer_forget_delivered(d->prod, d->cfg->input.repartition_topic, p);
 }
 
 static void daemon_tasks_on_revoke(void *ctx, const char *topic, int32_t p, bool lost, bool eager) {
     daemon_ctx *d = ctx;
-    (void)topic;
     /* Lost: another member may own the partitions already; what the open
      * transaction holds must not be committed. */
     if (lost)
         daemon_txn_abort(d, "assignment lost");
+    if (!config_is_state_topic(d->cfg, topic)) {
+        daemon_tasks_forget_one(d, topic, p); /* stage 1: no task */
+        return;
+    }
     task *k = tasks_get(d->tasks, p);
     if (!k)
         return;
@@ -404,6 +430,15 @@ int daemon_tasks_rewind(daemon_ctx *d) {
         daemon_tasks_begin_restore(d, k);
     }
     free(parts);
+    /* Stage 1 (input.repartition): the aborted copies are gone, so its
+     * partitions are read again from the committed offsets. */
+    for (size_t s = 0, ns = tracker_count(d->trk); s < ns && !d->state_refused; s++) {
+        tracker_partition_info pi;
+        tracker_info(d->trk, s, &pi);
+        if (pi.assigned && !config_is_state_topic(d->cfg, pi.topic) &&
+            consumer_rewind(d->cons, pi.topic, pi.partition) < 0)
+            break;
+    }
     return d->state_refused || consumer_failed(d->cons) ? -1 : 0;
 }
 
@@ -427,6 +462,12 @@ int daemon_tasks_start(daemon_ctx *d, char *err, size_t errlen) {
             snprintf(err, errlen, "out of memory");
             return DAEMON_EXIT_INTERNAL;
         }
+    }
+    /* How far this process's own copies go: the backlog is consumed only
+     * once stage 2 has read them (daemon_caught_up). */
+    if (d->cfg->input.repartition && producer_track(d->prod, d->cfg->input.repartition_topic) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return DAEMON_EXIT_INTERNAL;
     }
     consumer_hooks h = {
         .assign = daemon_tasks_on_assign,

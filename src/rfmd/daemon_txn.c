@@ -7,7 +7,9 @@
  * records of every owned partition since the last commit, and the input
  * offsets they come from, are committed together every DAEMON_TXN_MS, at a
  * rebalance (before partitions go), before a snapshot and at shutdown. The
- * offsets go with the consumer's group metadata, so a member that lost its
+ * offsets (with input.repartition also those of the orders topics, whose
+ * copies to the repartition topic are in the same transaction) go with the
+ * consumer's group metadata, so a member that lost its
  * partitions in a rebalance cannot commit for them any more.
  *
  * What is committed is the state: the changelog's committed records and the
@@ -95,12 +97,22 @@ int daemon_txn_commit(daemon_ctx *d, const char *why) {
     if (!producer_transactional(d->prod) || producer_failed(d->prod))
         return producer_failed(d->prod) ? -1 : 0;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+    char *const *topics;
+    size_t ntopics = config_state_topics(d->cfg, &topics);
     size_t i = 0;
     for (task *k; (k = tasks_next(d->tasks, &i));) {
         if (k->state != TASK_RUNNING)
             continue;
-        for (size_t t = 0; t < d->cfg->topics.norders; t++)
-            daemon_txn_offset(d, d->cfg->topics.orders[t], k->partition, l);
+        for (size_t t = 0; t < ntopics; t++)
+            daemon_txn_offset(d, topics[t], k->partition, l);
+    }
+    /* Stage 1 of input.repartition: every assigned orders partition (no
+     * task), so its copies and its offsets commit together. */
+    for (size_t s = 0, n = d->cfg->input.repartition ? tracker_count(d->trk) : 0; s < n; s++) {
+        tracker_partition_info pi;
+        tracker_info(d->trk, s, &pi);
+        if (!config_is_state_topic(d->cfg, pi.topic))
+            daemon_txn_offset(d, pi.topic, pi.partition, l);
     }
     if (l->cnt == 0 && !producer_txn_open(d->prod)) {
         rd_kafka_topic_partition_list_destroy(l);

@@ -75,6 +75,10 @@ embedded *embedded_start(const config *cfg, char *err, size_t errlen) {
     if (cfg->changelog.enabled &&
         embedded_topic(e, cfg->changelog.topic, EMBEDDED_ORDERS_PARTITIONS, err, errlen) < 0)
         goto fail;
+    /* Likewise the repartition topic (input.repartition). */
+    if (cfg->input.repartition && embedded_topic(e, cfg->input.repartition_topic,
+                                                 EMBEDDED_ORDERS_PARTITIONS, err, errlen) < 0)
+        goto fail;
     log_notice("embedded Kafka: %d brokers at %s (in memory, ~5 MB per partition)",
                EMBEDDED_BROKERS, embedded_bootstraps(e));
     return e;

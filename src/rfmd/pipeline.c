@@ -29,8 +29,6 @@
 #include "rfm/timefmt.h"
 #include "util/clock.h"
 
-#define PIPELINE_INVALID_DETAIL "outside the engine's limits (id length or time range)"
-
 void pipeline_init(pipeline *p, const config *cfg, tasks *ts, producer *prod, tracker *trk) {
     memset(p, 0, sizeof *p);
     p->cfg = cfg;
@@ -151,8 +149,8 @@ static int pipeline_emit_rescore(pipeline *p, const store *s, store_customer *c,
     return pipeline_emit_named(p, s, c, previous, "rescore", NULL, ref);
 }
 
-static int pipeline_dead_letter(pipeline *p, const pipeline_input *in, int slot, const char *reason,
-                                const char *detail) {
+int pipeline_dead_letter(pipeline *p, const pipeline_input *in, int slot, const char *reason,
+                         const char *detail) {
     p->stats.rejected++;
     log_rl(&p->reject_rl, LOG_LEVEL_WARNING, "rejected %s [%d] @%" PRId64 ": %s: %s", in->topic,
            (int)in->partition, in->offset, reason, detail);

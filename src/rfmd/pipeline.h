@@ -42,6 +42,8 @@
 #include "tracker.h"
 
 #define PIPELINE_ERROR_HEADER "rfmd-error"
+/* The detail of a PIPELINE_REJECT_INVALID dead letter. */
+#define PIPELINE_INVALID_DETAIL "outside the engine's limits (id length or time range)"
 
 /* The keying check: the partition of `topic` that orders of `customer` (len
  * bytes) must arrive on, with the topic's partition count in *count, given
@@ -107,6 +109,13 @@ void pipeline_set_changelog(pipeline *p, changelog_log *l);
  * input of partitions it does not own or still restores). Returns 0, or -1
  * on a fatal failure (producer failed, out of memory). */
 int pipeline_process(pipeline *p, const pipeline_input *in);
+
+/* Dead-letter input message `in` (tracker slot `slot`, between its
+ * tracker_begin and tracker_end) with the header "reason: detail", under a
+ * ref of its own; counted in stats.rejected and logged (rate-limited). Used
+ * by repartition.c's stage 1 too. 0, or -1 on a fatal failure. */
+int pipeline_dead_letter(pipeline *p, const pipeline_input *in, int slot, const char *reason,
+                         const char *detail);
 
 /* Recompute breakpoints over the customers of every RUNNING task, as one
  * set (score_breakpoints_compute_set), rescore everyone and queue the

@@ -32,6 +32,9 @@ typedef struct pipeline_stats {
     uint64_t invalid;             /* PIPELINE_REJECT_INVALID */
     uint64_t wrong_partition;     /* PIPELINE_REJECT_WRONG_PARTITION */
     uint64_t dead_letter_refused; /* copies too large for the producer */
+    uint64_t repartition_in;      /* input.repartition: orders-topic messages read (stage 1;
+                                     `consumed` counts the repartition topic's) */
+    uint64_t repartitioned;       /* of them, re-produced to the repartition topic */
     uint64_t events_order;
     uint64_t events_rescore;
     uint64_t rescores;

@@ -33,34 +33,47 @@ struct producer {
     char error[1024];
     producer_stats stats;
     log_ratelimit err_rl;
-    /* producer_track: the topic whose delivered offsets are kept, and per
+    /* producer_track: the topics whose delivered offsets are kept, and per
      * partition the next offset after the highest one delivered (-1 none). */
-    char *tracked;
-    int64_t *delivered;
-    size_t ndelivered;
+    struct producer_tracked {
+        char *topic;
+        int64_t *delivered;
+        size_t ndelivered;
+    } tracked[PRODUCER_TRACK_MAX];
+    size_t ntracked;
     /* Exactly-once (producer_txn_*): transactional, and a transaction open. */
     bool transactional;
     bool in_txn;
 };
 
-/* Note a delivered message of the tracked topic. */
+/* The tracked topic of that name, NULL when it is not tracked. */
+static struct producer_tracked *producer_tracked_of(const producer *p, const char *topic) {
+    for (size_t i = 0; i < p->ntracked; i++)
+        if (!strcmp(p->tracked[i].topic, topic))
+            return (struct producer_tracked *)&p->tracked[i];
+    return NULL;
+}
+
+/* Note a delivered message of a tracked topic. */
 static void producer_note_delivered(producer *p, const rd_kafka_message_t *m) {
-    if (!p->tracked || m->partition < 0 || m->offset < 0 ||
-        strcmp(rd_kafka_topic_name(m->rkt), p->tracked))
+    if (!p->ntracked || m->partition < 0 || m->offset < 0)
+        return;
+    struct producer_tracked *t = producer_tracked_of(p, rd_kafka_topic_name(m->rkt));
+    if (!t)
         return;
     size_t part = (size_t)m->partition;
-    if (part >= p->ndelivered) {
+    if (part >= t->ndelivered) {
         size_t n = part + 16;
-        int64_t *d = realloc(p->delivered, n * sizeof *d);
+        int64_t *d = realloc(t->delivered, n * sizeof *d);
         if (!d)
             return; /* only a checkpoint's changelog position is less precise */
-        for (size_t i = p->ndelivered; i < n; i++)
+        for (size_t i = t->ndelivered; i < n; i++)
             d[i] = -1;
-        p->delivered = d;
-        p->ndelivered = n;
+        t->delivered = d;
+        t->ndelivered = n;
     }
-    if (m->offset + 1 > p->delivered[part])
-        p->delivered[part] = m->offset + 1;
+    if (m->offset + 1 > t->delivered[part])
+        t->delivered[part] = m->offset + 1;
 }
 
 static void producer_fail(producer *p, const char *fmt, const char *a, const char *b) {
@@ -161,26 +174,36 @@ void producer_free(producer *p) {
     rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     rd_kafka_flush(p->rk, 2000);
     rd_kafka_destroy(p->rk);
-    free(p->tracked);
-    free(p->delivered);
+    for (size_t i = 0; i < p->ntracked; i++) {
+        free(p->tracked[i].topic);
+        free(p->tracked[i].delivered);
+    }
     free(p);
 }
 
 int producer_track(producer *p, const char *topic) {
-    free(p->tracked);
-    p->tracked = strdup(topic);
-    return p->tracked ? 0 : -1;
-}
-
-int64_t producer_delivered_next(const producer *p, int32_t partition) {
-    if (partition < 0 || (size_t)partition >= p->ndelivered)
+    if (producer_tracked_of(p, topic))
+        return 0;
+    if (p->ntracked == PRODUCER_TRACK_MAX)
         return -1;
-    return p->delivered[partition];
+    char *t = strdup(topic);
+    if (!t)
+        return -1;
+    p->tracked[p->ntracked++] = (struct producer_tracked){.topic = t};
+    return 0;
 }
 
-void producer_forget_delivered(producer *p, int32_t partition) {
-    if (partition >= 0 && (size_t)partition < p->ndelivered)
-        p->delivered[partition] = -1;
+int64_t producer_delivered_next(const producer *p, const char *topic, int32_t partition) {
+    const struct producer_tracked *t = producer_tracked_of(p, topic);
+    if (!t || partition < 0 || (size_t)partition >= t->ndelivered)
+        return -1;
+    return t->delivered[partition];
+}
+
+void producer_forget_delivered(producer *p, const char *topic, int32_t partition) {
+    struct producer_tracked *t = producer_tracked_of(p, topic);
+    if (t && partition >= 0 && (size_t)partition < t->ndelivered)
+        t->delivered[partition] = -1;
 }
 
 void producer_set_backpressure(producer *p, producer_backpressure_fn fn, void *ctx) {

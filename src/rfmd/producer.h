@@ -71,18 +71,24 @@ int producer_flush(producer *p, int timeout_ms);
 bool producer_failed(const producer *p);
 const char *producer_error(const producer *p);
 
-/* Keep, for every partition of `topic` (the changelog), the offset after
- * the highest message delivered there: what a checkpoint records as the
- * changelog position its state covers. 0, or -1 out of memory. */
+#define PRODUCER_TRACK_MAX 2 /* the changelog and the repartition topic */
+
+/* Keep, for every partition of `topic`, the offset after the highest
+ * message delivered there: for the changelog, what a checkpoint records as
+ * the changelog position its state covers; for the repartition topic, how
+ * far this process's own re-produced orders go (the backlog is consumed
+ * only once they are). Up to PRODUCER_TRACK_MAX topics; tracking one twice
+ * is a no-op. 0, or -1 (out of memory, too many). */
 int producer_track(producer *p, const char *topic);
 
-/* The tracked topic's partition: next offset after the highest delivered
- * message, -1 when none was delivered (since producer_forget_delivered). */
-int64_t producer_delivered_next(const producer *p, int32_t partition);
+/* A tracked topic's partition: next offset after the highest delivered
+ * message, -1 when none was delivered (since producer_forget_delivered) or
+ * the topic is not tracked. */
+int64_t producer_delivered_next(const producer *p, const char *topic, int32_t partition);
 
 /* Forget partition's delivered position (its task went to another member:
  * what this process delivered says nothing of the partition any more). */
-void producer_forget_delivered(producer *p, int32_t partition);
+void producer_forget_delivered(producer *p, const char *topic, int32_t partition);
 
 /* ---- exactly-once (processing.guarantee: exactly_once) ----
  *

@@ -77,6 +77,8 @@ SAME_VAL(same_clock, scoring.clock)
 SAME_VAL(same_offset, scoring.as_of_offset_days)
 SAME_VAL(same_keep, snapshot.keep)
 SAME_VAL(same_partitioner, input.partitioner)
+SAME_VAL(same_repartition, input.repartition)
+SAME_STR(same_reptopic, input.repartition_topic)
 SAME_VAL(same_clenabled, changelog.enabled)
 SAME_VAL(same_guarantee, processing.guarantee)
 
@@ -99,6 +101,9 @@ static const restart_key restart_keys[] = {
      * producers, decided once with the deployment, not a knob to turn under
      * a running stream. */
     {"input.partitioner", same_partitioner},
+    /* Which topic the state is built from. */
+    {"input.repartition", same_repartition},
+    {"input.repartition_topic", same_reptopic},
     /* The topic is checked (or created) at start-up only. */
     {"changelog.enabled", same_clenabled},
     {"processing.guarantee", same_guarantee},

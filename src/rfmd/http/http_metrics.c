@@ -133,6 +133,13 @@ static void metrics_orders(strbuf *b, const pipeline_stats *s) {
     metric_u(b, "rfmd_dead_letter_refused_total", "counter",
              "Dead-letter copies the producer refused (larger than message.max.bytes).",
              s->dead_letter_refused);
+    metric_u(b, "rfmd_repartition_read_total", "counter",
+             "input.repartition: messages read from the orders topics (consumed_total counts "
+             "the repartition topic's).",
+             s->repartition_in);
+    metric_u(b, "rfmd_repartitioned_total", "counter",
+             "input.repartition: valid orders re-produced to the repartition topic.",
+             s->repartitioned);
 }
 
 static int store_partition_cmp(const void *a, const void *b) {
