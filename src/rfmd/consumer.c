@@ -27,7 +27,7 @@
 #include "log.h"
 #include "util/errbuf.h"
 
-#define CONSUMER_SEEK_TIMEOUT_MS 5000 /* a seek after a restore */
+#define CONSUMER_COMMITTED_TIMEOUT_MS 5000 /* reading committed offsets (rewind) */
 
 static void consumer_fail(consumer *c, const char *what, const char *detail) {
     if (!c->failed) {
@@ -425,7 +425,10 @@ int consumer_release(consumer *c, const char *topic, int32_t partition, int64_t 
     c->held[slot] = false;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, topic, partition)->offset = offset;
-    rd_kafka_error_t *err = rd_kafka_seek_partitions(c->rk, l, CONSUMER_SEEK_TIMEOUT_MS);
+    /* No timeout: the seek is local (only librdkafka's fetcher state), and
+     * librdkafka before 2.1.0 reads a timeout as microseconds (its PR
+     * #4230), so 5000 meant 5 ms and a loaded box timed the seek out. */
+    rd_kafka_error_t *err = rd_kafka_seek_partitions(c->rk, l, -1);
     int rc = 0;
     if (err || l->elems[0].err) {
         char why[256];
@@ -476,7 +479,7 @@ int consumer_rewind(consumer *c, const char *topic, int32_t partition) {
     tracker_info(c->trk, (size_t)slot, &pi);
     int64_t off = pi.committed;
     if (off == TRACKER_OFFSET_NONE)
-        off = consumer_committed(c, topic, partition, CONSUMER_SEEK_TIMEOUT_MS);
+        off = consumer_committed(c, topic, partition, CONSUMER_COMMITTED_TIMEOUT_MS);
     if (off == -2) {
         consumer_fail(c, "rewind", "the committed offset cannot be read");
         return -1;
@@ -486,7 +489,7 @@ int consumer_rewind(consumer *c, const char *topic, int32_t partition) {
     tracker_forget(c->trk, slot);
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, topic, partition)->offset = off;
-    rd_kafka_error_t *err = rd_kafka_seek_partitions(c->rk, l, CONSUMER_SEEK_TIMEOUT_MS);
+    rd_kafka_error_t *err = rd_kafka_seek_partitions(c->rk, l, -1); /* as consumer_release */
     int rc = 0;
     if (err || l->elems[0].err) {
         char why[256];
