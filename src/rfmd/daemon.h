@@ -42,6 +42,11 @@
 #define DAEMON_SNAPSHOT_WAIT_MS  50    /* next look when postponed for rescore events */
 #define DAEMON_TRIM_EVENTS       50000 /* events delivered between malloc_trim calls */
 #define DAEMON_RESTORE_SLICE     20000 /* changelog records applied per loop turn */
+/* bench/guarantee.sh (RFM_BENCH_TXN_MS=N) builds trees with another commit period. */
+#ifdef RFM_TXN_MS_OVERRIDE
+#undef DAEMON_TXN_MS
+#define DAEMON_TXN_MS RFM_TXN_MS_OVERRIDE
+#endif
 
 typedef struct daemon_options {
     bool start_empty; /* snapshots exist but none is usable: start empty anyway */

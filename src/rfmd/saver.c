@@ -423,10 +423,12 @@ static void saver_supersede(saver *s, int32_t p, const char *path) {
     }
     const char *base = path ? strrchr(path, '/') : NULL;
     s->sup[s->nsup].partition = p;
-    snprintf(s->sup[s->nsup].name, sizeof s->sup[s->nsup].name, "%s",
-             base   ? base + 1
-             : path ? path
-                    : "");
+    int w = snprintf(s->sup[s->nsup].name, sizeof s->sup[s->nsup].name, "%s",
+                     base   ? base + 1
+                     : path ? path
+                            : "");
+    if (w < 0 || (size_t)w >= sizeof s->sup[s->nsup].name)
+        return; /* not a checkpoint name of ours: its older file stays, as above */
     s->nsup++;
 }
 
