@@ -424,6 +424,7 @@ static void daemon_note_progress(daemon_ctx *d) {
                d->first_msg_ms ? since_first : 0,
                d->first_msg_ms && since_first > 0 ? (double)d->pipe.stats.consumed / since_first
                                                   : 0);
+    daemon_jobs_log_txn(d, "backlog end");
 }
 
 /* The loop proper; returns when asked to stop or on a fatal error. */

@@ -43,6 +43,11 @@
 #define DAEMON_TRIM_EVENTS       50000 /* events delivered between malloc_trim calls */
 #define DAEMON_RESTORE_SLICE     20000 /* changelog records applied per loop turn */
 #define DAEMON_RESTORE_POLL_MS   5     /* longest wait while a partition is restoring */
+/* bench/guarantee.sh (RFM_BENCH_TXN_MS=N) builds trees with another commit period. */
+#ifdef RFM_TXN_MS_OVERRIDE
+#undef DAEMON_TXN_MS
+#define DAEMON_TXN_MS RFM_TXN_MS_OVERRIDE
+#endif
 
 typedef struct daemon_options {
     bool start_empty; /* snapshots exist but none is usable: start empty anyway */

@@ -128,6 +128,7 @@ int daemon_jobs_snapshot(daemon_ctx *d, const char *why);
 
 /* The progress line ("progress", "final"): counts since *last_consumed at
  * *last_ms, which are updated. */
+void daemon_jobs_log_txn(daemon_ctx *d, const char *what);
 void daemon_jobs_log_progress(daemon_ctx *d, uint64_t *last_consumed, int64_t *last_ms,
                               const char *what);
 

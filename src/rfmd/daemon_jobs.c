@@ -42,6 +42,21 @@
 
 /* ---- log lines ------------------------------------------------------------ */
 
+/* Exactly-once: the transactions so far and what their commits took (the
+ * loop waits in each one); nothing under at_least_once. */
+void daemon_jobs_log_txn(daemon_ctx *d, const char *what) {
+    if (!producer_transactional(d->prod))
+        return;
+    producer_stats ps;
+    producer_get_stats(d->prod, &ps);
+    log_info("%s: transactions %llu committed in %.3f s (%.1f ms each on average, %.1f ms at "
+             "most), %llu aborted",
+             what, (unsigned long long)ps.txn_commits, (double)ps.txn_commit_us_total / 1e6,
+             ps.txn_commits ? (double)ps.txn_commit_us_total / 1000.0 / (double)ps.txn_commits
+                            : 0.0,
+             (double)ps.txn_commit_us_max / 1000.0, (unsigned long long)ps.txn_aborts);
+}
+
 void daemon_jobs_log_progress(daemon_ctx *d, uint64_t *last_consumed, int64_t *last_ms,
                               const char *what) {
     const pipeline_stats *s = &d->pipe.stats;
@@ -59,6 +74,7 @@ void daemon_jobs_log_progress(daemon_ctx *d, uint64_t *last_consumed, int64_t *l
              (unsigned long long)s->events_order, (unsigned long long)s->events_rescore,
              (unsigned long long)ps.delivered, tracker_pending(d->trk), consumer_assigned(d->cons),
              d->paused ? " (paused)" : "");
+    daemon_jobs_log_txn(d, what);
     *last_consumed = s->consumed;
     *last_ms = now;
 }

@@ -29,12 +29,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <librdkafka/rdkafka.h>
 
 #include "kconf.h"
 #include "kwake.h"
 #include "log.h"
+#include "util/clock.h"
 #include "util/errbuf.h"
 
 typedef struct restore_part {
@@ -200,8 +202,20 @@ int restore_begin(restore *r, int32_t partition, int64_t from, char *err, size_t
         return -1;
     }
     int64_t lo = -1, hi = -1;
-    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(r->rk, r->topic, partition, &lo, &hi,
-                                                             RESTORE_QUERY_TIMEOUT_MS);
+    rd_kafka_resp_err_t e;
+    /* A changelog topic rfmd has just created may have no leader yet for a
+     * moment: retry those answers for up to RESTORE_LEADER_WAIT_MS. */
+    for (int64_t t0 = clock_mono_ms();;) {
+        e = rd_kafka_query_watermark_offsets(r->rk, r->topic, partition, &lo, &hi,
+                                             RESTORE_QUERY_TIMEOUT_MS);
+        if ((e != RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION &&
+             e != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE &&
+             e != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) ||
+            clock_mono_ms() - t0 >= RESTORE_LEADER_WAIT_MS)
+            break;
+        struct timespec ts = {0, 50 * 1000000};
+        nanosleep(&ts, NULL);
+    }
     if (!e && (lo < 0 || hi < lo))
         e = RD_KAFKA_RESP_ERR__BAD_MSG;
     if (e) {

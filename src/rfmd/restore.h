@@ -39,6 +39,7 @@ typedef struct restore restore;
 #define RESTORE_FROM_BEGINNING (-2)
 /* The longest restore_begin waits for the partition's offsets. */
 #define RESTORE_QUERY_TIMEOUT_MS 5000
+#define RESTORE_LEADER_WAIT_MS   5000 /* a new topic's partitions without a leader yet */
 /* The header of a changelog record carrying the input offset it came from. */
 #define RESTORE_INPUT_OFFSET_HEADER "rfmd-input-offset"
 

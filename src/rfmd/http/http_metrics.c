@@ -235,6 +235,17 @@ static void metrics_producer(strbuf *b, const http_status *st) {
     metric_u(b, "rfmd_producer_queue_full_waits_total", "counter",
              "Times consumption paused because the producer queue was full.",
              st->producer.queue_full_waits);
+    metric_u(b, "rfmd_txn_commits_total", "counter", "Exactly-once: transactions committed.",
+             st->producer.txn_commits);
+    metric_u(b, "rfmd_txn_aborts_total", "counter", "Exactly-once: transactions aborted.",
+             st->producer.txn_aborts);
+    metric_d(b, "rfmd_txn_commit_seconds_total", "counter",
+             "Exactly-once: time spent committing transactions (send offsets + commit, which "
+             "waits for every message of the transaction to be delivered).",
+             (double)st->producer.txn_commit_us_total / 1e6);
+    metric_d(b, "rfmd_txn_commit_max_seconds", "gauge",
+             "Exactly-once: the longest transaction commit so far.",
+             (double)st->producer.txn_commit_us_max / 1e6);
     metric_u(b, "rfmd_pending_deliveries", "gauge",
              "Produced messages whose delivery is awaited before offsets can be committed.",
              st->pending);
