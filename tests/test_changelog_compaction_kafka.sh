@@ -189,6 +189,10 @@ read; $customers FLO customers + $roll_customers roll customers, $rolls roll(s))
 python3 "${check[@]}" settled --partitions "$parts" --timeout 60 "${addr[A]}" ||
     fail "A did not settle after the roll orders"
 stop A
+# A's shutdown rescore may write a few more records (one per customer whose
+# segment it changed): what B can read is the full read after A stopped.
+after=$(count)
+elapsed "after A's stop a full read returns $after records"
 
 # 4. B: an empty snapshot dir and no orders left to read (DeleteRecords on
 # every partition of orders: an rfmd with nothing restored reads its input

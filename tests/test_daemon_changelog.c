@@ -122,6 +122,15 @@ static void test_changelog_restores_flo(void **state) {
     hreader_drain(cl, 30000);
     fprintf(stderr, "%zu changelog records\n", cl->n);
     assert_true(cl->n >= FLO_ORDERS); /* one per applied order, at least once */
+    /* Orders' records name their input offset; a rescore's (one per
+     * customer whose segment it changed: the first one changes everyone's)
+     * name none. */
+    size_t of_orders = 0, of_rescores = 0;
+    for (size_t i = 0; i < cl->n; i++)
+        *(cl->msgs[i].input_offset ? &of_orders : &of_rescores) += 1;
+    fprintf(stderr, "%zu of orders, %zu of rescores\n", of_orders, of_rescores);
+    assert_true(of_orders >= FLO_ORDERS);
+    assert_true(of_rescores >= FLO_CUSTOMERS);
 
     cl_check_partitions(orders, cl);
 

@@ -46,7 +46,7 @@ int changelog_log_write(changelog_log *l, producer *prod, const store *s, const 
     size_t klen = 0;
     const char *key = store_key(s, c, &klen);
     char off[24];
-    int olen = snprintf(off, sizeof off, "%lld", (long long)input_offset);
+    int olen = input_offset >= 0 ? snprintf(off, sizeof off, "%lld", (long long)input_offset) : 0;
     producer_msg m = {
         .topic = l->topic,
         .key = key,
@@ -56,7 +56,7 @@ int changelog_log_write(changelog_log *l, producer *prod, const store *s, const 
         .owned = false,
         .partitioned = true,
         .partition = partition,
-        .header_name = CHANGELOG_LOG_INPUT_HEADER,
+        .header_name = input_offset >= 0 ? CHANGELOG_LOG_INPUT_HEADER : NULL,
         .header_value = off,
         .header_len = (size_t)olen,
     };

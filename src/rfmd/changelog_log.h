@@ -13,8 +13,9 @@
  * compaction keeps the latest.
  *
  * Rescores and new segment rules change r/f/m/segment without any order:
- * those changes are not logged (a restore recomputes breakpoints and scores
- * anyway), so a record's scores are those of its customer's last order.
+ * each customer whose segment they change gets a record too, after its
+ * event and under a rescore (global) ref, without an input offset header:
+ * so the changelog holds the segment last published (pipeline.c).
  *
  * One reusable buffer encodes every record: nothing is allocated per record
  * beyond librdkafka's copy of key and value. Kafka-free apart from the
@@ -51,12 +52,11 @@ void changelog_log_free(changelog_log *l);
  * restore takes the highest one it reads as the input position its state
  * covers (the changelog partition is written in input order, and the
  * producer is idempotent, so no record of an earlier message is missing
- * behind it). ref is taken over: settled by the delivery
- * report, or here on failure. Returns 0; -1 on a fatal failure (producer
- * failed, out of memory). A customer the record cannot carry (a name that is
- * not UTF-8, see changelog_encode) is logged, counted in `refused`, its ref
- * settled as delivered, and 0 returned: the order is applied; only its
- * record is missing, which nothing can repair by retrying. */
+ * behind it). input_offset < 0 (a rescore's record): no header. ref is taken over: settled by the
+ * delivery report, or here on failure. Returns 0; -1 on a fatal failure (producer failed, out of
+ * memory). A customer the record cannot carry (a name that is not UTF-8, see changelog_encode) is
+ * logged, counted in `refused`, its ref settled as delivered, and 0 returned: the order is applied;
+ * only its record is missing, which nothing can repair by retrying. */
 int changelog_log_write(changelog_log *l, producer *prod, const store *s, const store_customer *c,
                         const segment_map *map, int32_t partition, int64_t input_offset,
                         tracker *trk, tracker_ref *ref);

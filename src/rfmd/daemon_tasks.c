@@ -378,7 +378,11 @@ static void daemon_tasks_on_done(void *ctx, int32_t p, int64_t end) {
     if (consumer_release(d->cons, daemon_tasks_topic(d), p, resume) < 0)
         return; /* the consumer is failed: the loop stops */
     k->state = TASK_RUNNING;
-    if (k->restored) {
+    /* At least once, a rescore's event may have been delivered without its
+     * record (two topics, no transaction): publish the partition's
+     * customers again once caught up. Exactly once, the two were committed
+     * together: the records hold what was last published. */
+    if (k->restored && !producer_transactional(d->prod)) {
         k->republish = true;
         d->restored_due = true;
     }

@@ -136,8 +136,12 @@ static int pipeline_emit_caused(pipeline *p, const store *s, store_customer *c, 
     return pipeline_emit(p, s, c, old, "order", &p->dec.o.order_id, ref);
 }
 
-/* An event of a rescore (or new segment rules): caused by no input message. */
-static int pipeline_emit_rescore(pipeline *p, const store *s, store_customer *c,
+/* An event of a rescore (or new segment rules) of a customer of task
+ * partition `partition`: caused by no input message. With a changelog the
+ * customer's record follows it (no input offset: it moves no position), so
+ * the changelog holds the segment last published, and a new owner of the
+ * partition need not publish it again. */
+static int pipeline_emit_rescore(pipeline *p, const store *s, store_customer *c, int32_t partition,
                                  const char *previous) {
     tracker_ref *ref = tracker_ref_global(p->trk);
     if (!ref) {
@@ -146,7 +150,19 @@ static int pipeline_emit_rescore(pipeline *p, const store *s, store_customer *c,
         return -1;
     }
     p->stats.events_rescore++;
-    return pipeline_emit_named(p, s, c, previous, "rescore", NULL, ref);
+    if (pipeline_emit_named(p, s, c, previous, "rescore", NULL, ref) < 0)
+        return -1;
+    if (!p->changelog)
+        return 0;
+    ref = tracker_ref_global(p->trk);
+    if (!ref || changelog_log_write(p->changelog, p->prod, s, c, &p->cfg->segments, partition, -1,
+                                    p->trk, ref) < 0) {
+        if (!ref)
+            log_error("pipeline: out of memory");
+        p->failed = 1;
+        return -1;
+    }
+    return 0;
 }
 
 int pipeline_dead_letter(pipeline *p, const pipeline_input *in, int slot, const char *reason,
@@ -365,7 +381,8 @@ long pipeline_publish(pipeline *p, size_t max) {
             continue;
         }
         const char *previous = ch->old ? segment_name(&p->cfg->segments, ch->old) : NULL;
-        if (pipeline_emit_rescore(p, t->store, store_at(t->store, ch->idx), previous) < 0)
+        if (pipeline_emit_rescore(p, t->store, store_at(t->store, ch->idx), t->partition,
+                                  previous) < 0)
             return -1;
     }
     if (p->next == p->nchanges)
@@ -460,7 +477,8 @@ int pipeline_rescore(pipeline *p, const char *why) {
 }
 
 /* pipeline_resegment for one store; *changed counts. 0 or -1 (fatal). */
-static int pipeline_resegment_store(pipeline *p, store *s, const segment_map *old, long *changed) {
+static int pipeline_resegment_store(pipeline *p, store *s, int32_t partition,
+                                    const segment_map *old, long *changed) {
     const segment_map *map = &p->cfg->segments;
     for (size_t i = 0, n = store_count(s); i < n && !p->failed; i++) {
         store_customer *c = store_at(s, i);
@@ -474,7 +492,7 @@ static int pipeline_resegment_store(pipeline *p, store *s, const segment_map *ol
         if (was == now || (was && now && !strcmp(was, now)))
             continue;
         (*changed)++;
-        if (pipeline_emit_rescore(p, s, c, was) < 0)
+        if (pipeline_emit_rescore(p, s, c, partition, was) < 0)
             return -1;
     }
     return p->failed ? -1 : 0;
@@ -486,7 +504,8 @@ long pipeline_resegment(pipeline *p, const segment_map *old) {
     long changed = 0;
     size_t ti = 0;
     for (task *k; (k = tasks_next(p->tasks, &ti));) {
-        if (k->state == TASK_RUNNING && pipeline_resegment_store(p, k->store, old, &changed) < 0)
+        if (k->state == TASK_RUNNING &&
+            pipeline_resegment_store(p, k->store, k->partition, old, &changed) < 0)
             return -1;
     }
     p->stats.resegments++;

@@ -19,7 +19,8 @@
  * caused it (rescore events take a global one), so input offsets are only
  * committed once their effects are delivered. With a changelog, each
  * applied order also writes its customer's record (changelog_log.h) under
- * the same message's ref; rescores write none. Kafka-free apart from the
+ * the same message's ref; a rescore's change of segment writes its
+ * customer's record after its event, under a rescore ref. Kafka-free apart from the
  * producer it is handed: which partition a customer belongs to is asked of
  * a function the daemon sets (pipeline_set_home), backed by the consumer.
  */

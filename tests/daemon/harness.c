@@ -403,6 +403,7 @@ static void hreader_add(hreader *r, const rd_kafka_message_t *m) {
         size_t vlen;
         if (rd_kafka_header_get_last(hdrs, "rfmd-error", &v, &vlen) == 0)
             x->error_header = harness_dup(v, vlen);
+        x->input_offset = rd_kafka_header_get_last(hdrs, "rfmd-input-offset", &v, &vlen) == 0;
     }
     if (x->value)
         x->json = json_loadb(x->value, x->len, 0, NULL);

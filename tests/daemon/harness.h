@@ -88,6 +88,7 @@ typedef struct hmsg {
     char *value;
     size_t len;
     char *error_header; /* rfmd-error value or NULL */
+    bool input_offset;  /* carries an rfmd-input-offset header (a changelog record) */
     int32_t partition;
     int64_t offset;
     json_t *json; /* parsed value when it is JSON, else NULL */
