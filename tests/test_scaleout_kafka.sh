@@ -129,10 +129,49 @@ replay 1
 elapsed "piece 1 sent"
 
 # 2. B dies mid-stream; D joins.
+# consumed NAME: NAME's input messages so far (GET /metrics).
+consumed() {
+    curl -s --max-time 2 "http://${addr[$1]}/metrics" |
+        awk '$1 == "rfmd_orders_consumed_total" { print $2; found = 1 } END { if (!found) print 0 }'
+}
+b_before=$(consumed B)
 replay 2 --rate "$rate" &
 rp=$!
 kafka_track $rp
-sleep 1.5
+# Mid-stream for B itself: it is applying piece 2 (inside a transaction,
+# with exactly_once) when it dies, however slowly the replay started.
+end=$((SECONDS + 30))
+until [ "$(consumed B)" -ge $((b_before + 1500)) ]; do
+    [ $SECONDS -lt $end ] || fail "B consumed nothing of piece 2 within 30 s"
+    sleep 0.1
+done
+if [ "$guarantee" = exactly_once ]; then
+    # Provably inside a transaction: B frozen (SIGSTOP) holds changelog
+    # records of its open transaction in the log of its own partitions — a
+    # read_uncommitted read of them returns more than a read_committed one,
+    # which stops at the open transaction. Else let it run a moment, again.
+    bparts=$(curl -s --max-time 2 "http://${addr[B]}/partitions" | python3 -c '
+import json, sys
+print(" ".join(str(p["partition"]) for p in json.load(sys.stdin)["assignment"]))')
+    [ -n "$bparts" ] || fail "B owns no partition before its kill"
+    count_p() { # ISOLATION: records of B's changelog partitions a read returns
+        local p n=0
+        for p in $bparts; do
+            n=$((n + $(kcat -C -b "$boot" -t "$group-changelog" -p "$p" -e -q \
+                -X "isolation.level=$1" -f '%o\n' | wc -l)))
+        done
+        echo $n
+    }
+    for try in $(seq 1 40); do
+        kill -STOP "${pid[B]}"
+        open=$(($(count_p read_uncommitted) - $(count_p read_committed)))
+        [ "$open" -gt 0 ] && break
+        kill -CONT "${pid[B]}"
+        sleep 0.$((RANDOM % 3 + 1))
+    done
+    [ "$open" -gt 0 ] || fail "B never held an open transaction with changelog records"
+    echo "  B frozen with $open changelog records of an open transaction (try $try)"
+fi
 kill -KILL "${pid[B]}"
 wait "${pid[B]}" 2>/dev/null || true
 elapsed "B SIGKILLed"
