@@ -352,12 +352,15 @@ static int64_t daemon_tasks_resume(daemon_ctx *d, task *k) {
     if (committed == -2)
         log_warning("partition %d: committed offset unknown: redoing from %" PRId64,
                     (int)k->partition, redo);
-    /* Committed past the state's end: the messages in between changed no
-     * customer (one that did has its record in the changelog, delivered
-     * before its offset was committed), and what they caused — dead-letter
-     * copies — is delivered: read on from the committed offset. */
-    if (redo > applied)
-        applied = redo;
+    /* Committed past the state's end: the state lacks what was committed
+     * (its records are not in the changelog read): read on from the state's
+     * end, which may repeat effects (at least once), never loses an order. */
+    if (redo > applied) {
+        log_warning("partition %d: committed offset %" PRId64 " is past the restored state's "
+                    "end %" PRId64 ": reading on from the state's end",
+                    (int)k->partition, redo, applied);
+        redo = applied;
+    }
     if (tracker_restore(d->trk, topic, k->partition, applied, redo) < 0) {
         daemon_tasks_refuse(d, "out of memory restoring offsets");
         return RD_KAFKA_OFFSET_INVALID;
