@@ -226,23 +226,28 @@ static char **harness_environ(const harness *h) {
     return envp;
 }
 
-void harness_spawn(harness *h) {
+/* rfmd -c conf in h's environment, its output appended to log; its pid. */
+static pid_t harness_exec(const harness *h, const char *rfmd, const char *conf, const char *log) {
     /* Everything the child needs is prepared before fork. */
-    char *const argv[] = {(char *)h->rfmd, "-c", h->conf_path, NULL};
+    char *const argv[] = {(char *)rfmd, "-c", (char *)conf, NULL};
     char **envp = harness_environ(h);
-    int fd = open(h->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     assert_true(fd >= 0);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         dup2(fd, STDOUT_FILENO);
         dup2(fd, STDERR_FILENO);
-        execve(h->rfmd, argv, envp);
+        execve(rfmd, argv, envp);
         _exit(127);
     }
     close(fd);
     free(envp);
-    h->pid = pid;
+    return pid;
+}
+
+void harness_spawn(harness *h) {
+    h->pid = harness_exec(h, h->rfmd, h->conf_path, h->log_path);
 }
 
 int harness_stop(harness *h, int timeout_ms, int64_t *took_ms) {
@@ -595,21 +600,7 @@ void harness_instance_init(harness *h, hinstance *in, const char *name, const ch
 
 void harness_instance_spawn(hinstance *in, int timeout_ms) {
     assert_true(in->pid <= 0);
-    char *const argv[] = {(char *)in->rfmd, "-c", in->conf, NULL};
-    char **envp = harness_environ(in->env);
-    int fd = open(in->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    assert_true(fd >= 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-        execve(in->rfmd, argv, envp);
-        _exit(127);
-    }
-    close(fd);
-    free(envp);
-    in->pid = pid;
+    in->pid = harness_exec(in->env, in->rfmd, in->conf, in->log);
     in->starts++;
     harness_wait_file(in->log, "http: listening on ", in->starts, in->addr, sizeof in->addr,
                       timeout_ms);
