@@ -42,8 +42,8 @@ typedef struct restore restore;
 #define RESTORE_QUERY_TIMEOUT_MS 5000
 #define RESTORE_LEADER_WAIT_MS   5000 /* a new topic's partitions without a leader yet */
 /* The header of a changelog record carrying the input offset it came from. */
-#define RESTORE_INPUT_OFFSET_HEADER CHANGELOG_LOG_INPUT_HEADER /* the writer's (changelog_log.h)   \
-                                                                */
+/* The header of an order's record: the writer's (changelog_log.h). */
+#define RESTORE_INPUT_OFFSET_HEADER CHANGELOG_LOG_INPUT_HEADER
 
 /* A consumer of cfg->changelog.topic configured by kconf_build(cfg,
  * KCONF_CONSUMER, brokers, ...) — so kafka.consumer.* (security, tuning)
