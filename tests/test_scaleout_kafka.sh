@@ -54,6 +54,16 @@ fail() {
         echo "--- $n" >&2
         grep -E 'consumer:|changelog|restor|rebalanc|error|fatal' "$n" | tail -15 >&2 || true
     done
+    # With RFM_KEEP_TMP=1 the topics too, for a look at what was committed.
+    if [ -n "${RFM_KEEP_TMP:-}" ]; then
+        local iso
+        for iso in read_committed read_uncommitted; do
+            kcat -C -b "$boot" -t "$group-changelog" -e -q -X "isolation.level=$iso" \
+                -f '%p %o %k %h %s\n' >"$tmp/changelog.$iso.txt" 2>/dev/null || true
+        done
+        kcat -C -b "$boot" -t orders -e -q -f '%p %o %k %s\n' >"$tmp/orders.txt" 2>/dev/null || true
+        echo "topics dumped into $tmp" >&2
+    fi
     exit 1
 }
 elapsed() { echo "[$((SECONDS - t0)) s] $*"; }
@@ -108,6 +118,14 @@ replay() {
     shift
     "$replay" -q --format jsonl --brokers "$boot" --topic orders "$@" "$tmp/piece$piece.jsonl"
 }
+# replay_start PIECE: the same at $rate in the background; its pid in rp —
+# rfm-replay's own (not a subshell's), so the cleanup's SIGKILL reaches it.
+replay_start() {
+    "$replay" -q --format jsonl --brokers "$boot" --topic orders --rate "$rate" \
+        "$tmp/piece$1.jsonl" &
+    rp=$!
+    kafka_track $rp
+}
 
 # 1. The orders topic, the pieces, A B C.
 "$java" -cp "$jars/*" "$here/kafka/TopicAdmin.java" "$boot" create orders "$parts" 2>/dev/null ||
@@ -135,9 +153,7 @@ consumed() {
         awk '$1 == "rfmd_orders_consumed_total" { print $2; found = 1 } END { if (!found) print 0 }'
 }
 b_before=$(consumed B)
-replay 2 --rate "$rate" &
-rp=$!
-kafka_track $rp
+replay_start 2
 # Mid-stream for B itself: it is applying piece 2 (inside a transaction,
 # with exactly_once) when it dies, however slowly the replay started.
 end=$((SECONDS + 30))
@@ -150,9 +166,15 @@ if [ "$guarantee" = exactly_once ]; then
     # records of its open transaction in the log of its own partitions — a
     # read_uncommitted read of them returns more than a read_committed one,
     # which stops at the open transaction. Else let it run a moment, again.
-    bparts=$(curl -s --max-time 2 "http://${addr[B]}/partitions" | python3 -c '
+    # (A busy B may miss one request's 2 s: ask again.)
+    bparts=""
+    for _ in $(seq 1 15); do
+        bparts=$(curl -s --max-time 2 "http://${addr[B]}/partitions" | python3 -c '
 import json, sys
-print(" ".join(str(p["partition"]) for p in json.load(sys.stdin)["assignment"]))')
+print(" ".join(str(p["partition"]) for p in json.load(sys.stdin)["assignment"]))' 2>/dev/null) &&
+            [ -n "$bparts" ] && break
+        sleep 0.2
+    done
     [ -n "$bparts" ] || fail "B owns no partition before its kill"
     count_p() { # ISOLATION: records of B's changelog partitions a read returns
         local p n=0
@@ -180,9 +202,7 @@ wait $rp || fail "replaying piece 2 failed"
 elapsed "piece 2 sent"
 
 # 3. C leaves mid-stream (cleanly); B comes back on its own state.
-replay 3 --rate "$rate" &
-rp=$!
-kafka_track $rp
+replay_start 3
 sleep 1.5
 kill -TERM "${pid[C]}"
 rc=0

@@ -109,11 +109,34 @@ static void test_running_views(void **state) {
     tasks_free(t);
 }
 
+/* A suspended task (eager rebalance) is nobody's: counted apart, and in
+ * none of the views that score, publish or serve. */
+static void test_suspended_views(void **state) {
+    (void)state;
+    tasks *t = tasks_new();
+    task *a = tasks_add(t, 0, store_of("a", 4));
+    task *b = tasks_add(t, 1, store_of("b", 3));
+    a->state = TASK_RUNNING;
+    b->state = TASK_SUSPENDED;
+    assert_int_equal(tasks_count(t), 2);
+    assert_int_equal(tasks_running(t), 1);
+    assert_int_equal(tasks_suspended(t), 1);
+    assert_int_equal(tasks_customers(t), 4);
+    const store *out[2];
+    assert_int_equal(tasks_stores(t, out, 2), 1);
+    assert_ptr_equal(out[0], a->store);
+    b->state = TASK_RUNNING; /* assigned back */
+    assert_int_equal(tasks_suspended(t), 0);
+    assert_int_equal(tasks_customers(t), 7);
+    tasks_free(t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_add_get_remove),
         cmocka_unit_test(test_uid_tells_tasks_apart),
         cmocka_unit_test(test_running_views),
+        cmocka_unit_test(test_suspended_views),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -322,7 +322,8 @@ static int daemon_consume(daemon_ctx *d) {
         const task *k = stage1 ? NULL : tasks_get(d->tasks, m->partition);
         if (!stage1 && (!k || k->state != TASK_RUNNING)) {
             /* Fetched before its partition was held for a restore (or
-             * after it went): it is read again once the state is there. */
+             * after it went, or while an eager rebalance suspends it): it
+             * is read again once the state is there. */
             rd_kafka_message_destroy(m);
             continue;
         }
@@ -452,7 +453,7 @@ static void daemon_final_snapshot(daemon_ctx *d, int64_t stop_ms) {
     if (saver_busy(d->saver))
         saver_wait(d->saver, (int)(left > 0 ? left : 0));
     left = stop_ms + DAEMON_STOP_BUDGET_MS - clock_mono_ms();
-    if (tasks_running(d->tasks) == 0)
+    if (tasks_running(d->tasks) + tasks_suspended(d->tasks) == 0)
         return; /* nothing owned: nothing to write */
     if (saver_busy(d->saver) || left <= 0) {
         log_warning("no time left for a shutdown snapshot; the previous one stays");

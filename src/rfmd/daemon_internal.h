@@ -150,7 +150,7 @@ int daemon_tasks_restore_step(daemon_ctx *d);
 /* A partition is being restored. */
 bool daemon_tasks_restoring(const daemon_ctx *d);
 
-/* Fork the snapshot writer over every RUNNING task (saver_start). */
+/* Fork the snapshot writer over every RUNNING or SUSPENDED task (saver_start). */
 int daemon_tasks_snapshot(daemon_ctx *d, const char *why);
 
 /* Rebuild every owned partition from its checkpoint and the changelog,

@@ -138,6 +138,10 @@ static daemon_rescore_why rescore_due(daemon_ctx *d) {
      * restored task republishes its own customers (restored_due). */
     if (consumer_take_regained(d->cons) && !d->cfg->changelog.enabled)
         d->republish_due = true;
+    /* An eager rebalance is between its revocation and its assignment:
+     * the suspended partitions are nobody's to score (tasks.h). */
+    if (tasks_suspended(d->tasks) > 0)
+        return RESCORE_NONE;
     bool settled = daemon_caught_up(d) && tasks_customers(d->tasks) > 0;
     if (settled && d->pipe.bp.version == 0)
         return RESCORE_FIRST;

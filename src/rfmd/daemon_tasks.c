@@ -24,9 +24,13 @@
  * first; p's store is checkpointed (so it comes back fast if p returns
  * here) and freed, and the tracker forgets its position. Under the eager
  * protocol every rebalance revokes everything: the stores are kept
- * (suspended) until the next assignment says whether p stays here with
+ * (SUSPENDED) until the next assignment says whether p stays here with
  * no other member in between (kept as is) or not (checkpointed, freed) —
- * what Kafka Streams does with suspended tasks.
+ * what Kafka Streams does with suspended tasks. Until then p is not ours:
+ * its task is neither fed, scored, published nor committed (tasks.h) —
+ * a rescore of it meanwhile once wrote stale records into a changelog
+ * partition another member already owned, committed after that member's
+ * own, and a later restore lost their orders.
  *
  * With input.repartition the tasks are the repartition topic's partitions;
  * the orders topics' partitions (stage 1, repartition.h) get no task, no
@@ -192,10 +196,11 @@ static bool daemon_tasks_on_assign(void *ctx, const char *topic, int32_t p, bool
         return false;
     }
     task *k = tasks_get(d->tasks, p);
-    if (k && k->suspended) {
-        k->suspended = false;
-        if (!regained && k->state == TASK_RUNNING)
+    if (k && k->state == TASK_SUSPENDED) {
+        if (!regained) {
+            k->state = TASK_RUNNING;
             return false; /* nobody else had it: the state and positions stand */
+        }
         tasks_remove(d->tasks, p);
         k = NULL;
     }
@@ -248,10 +253,11 @@ static void daemon_tasks_part(daemon_ctx *d, const task *k, saver_part *part,
         (saver_part){.partition = k->partition, .store = k->store, .offsets = offs, .noffsets = n};
 }
 
-/* Checkpoint a RUNNING task now, in this process (it is about to go). Not
- * while rescore events are undelivered: the checkpoint would lack them. */
+/* Checkpoint a RUNNING or SUSPENDED task now, in this process (it is about
+ * to go). Not while rescore events are undelivered: the checkpoint would
+ * lack them. */
 static void daemon_tasks_checkpoint(daemon_ctx *d, const task *k, const char *why) {
-    if (d->emb || k->state != TASK_RUNNING || d->final_saved || d->state_refused)
+    if (d->emb || k->state == TASK_RESTORING || d->final_saved || d->state_refused)
         return; /* refused: the state is not what its files should hold */
     if (tracker_global_pending(d->trk) > 0) {
         log_info("partition %d: no checkpoint on %s (rescore events undelivered)",
@@ -293,7 +299,7 @@ static void daemon_tasks_on_revoke(void *ctx, const char *topic, int32_t p, bool
     if (!k)
         return;
     if (eager && !lost && !d->stopping && k->state == TASK_RUNNING) {
-        k->suspended = true;
+        k->state = TASK_SUSPENDED;
         return;
     }
     daemon_tasks_drop(d, p, !lost, lost ? "lost" : "revoke");
@@ -304,7 +310,7 @@ static void daemon_tasks_on_assigned(void *ctx) {
     daemon_ctx *d = ctx;
     size_t i = 0;
     for (task *k; (k = tasks_next(d->tasks, &i));) {
-        if (k->suspended)
+        if (k->state == TASK_SUSPENDED)
             daemon_tasks_drop(d, k->partition, true, "revoke");
     }
 }
@@ -423,8 +429,11 @@ int daemon_tasks_rewind(daemon_ctx *d) {
         return -1;
     }
     size_t n = 0, i = 0;
+    /* Not the suspended ones: the revocation committed their state, and
+     * their partitions are not held by this process now. */
     for (task *k; (k = tasks_next(d->tasks, &i));)
-        parts[n++] = k->partition;
+        if (k->state != TASK_SUSPENDED)
+            parts[n++] = k->partition;
     for (size_t j = 0; j < n && !d->state_refused; j++) {
         int32_t p = parts[j];
         daemon_tasks_drop(d, p, false, "rewind");
@@ -514,14 +523,16 @@ bool daemon_tasks_restoring(const daemon_ctx *d) {
 }
 
 int daemon_tasks_snapshot(daemon_ctx *d, const char *why) {
-    size_t n = tasks_running(d->tasks);
+    /* Suspended tasks too: their state is what the revocation committed,
+     * and a stop during an eager rebalance must not leave them out. */
+    size_t n = tasks_running(d->tasks) + tasks_suspended(d->tasks);
     saver_part *parts = calloc(n ? n : 1, sizeof *parts);
     snapshot_offset(*offs)[CONFIG_MAX_TOPICS + 1] = calloc(n ? n : 1, sizeof *offs);
     int rc = -1;
     if (parts && offs) {
         size_t i = 0, j = 0;
         for (task *k; (k = tasks_next(d->tasks, &i));)
-            if (k->state == TASK_RUNNING && j < n) {
+            if (k->state != TASK_RESTORING && j < n) {
                 daemon_tasks_part(d, k, &parts[j], offs[j]);
                 j++;
             }

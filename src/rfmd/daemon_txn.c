@@ -25,7 +25,12 @@
  *     holds uncommitted state;
  *   - a zombie (an older process of the same transactional.id) is fenced by
  *     init_transactions, which also aborts its open transaction; another
- *     member's zombie is fenced by the group generation.
+ *     member's zombie is fenced by the group generation — so every commit
+ *     of an open transaction sends offsets, moved or not (one of rescore
+ *     records alone would otherwise go unchecked), and one with no running
+ *     partition to send them for is aborted;
+ *   - nothing is produced for a partition an eager rebalance has revoked
+ *     and not yet assigned again (TASK_SUSPENDED, tasks.h).
  *
  * The transactional.id must be stable across restarts of one instance, so
  * a restart fences its own predecessor at once, and different for two
@@ -79,8 +84,8 @@ int daemon_txn_start(daemon_ctx *d, char *err, size_t errlen) {
 }
 
 /* Add partition (topic, p)'s applied offset to l when it moved past what
- * was committed. */
-static void daemon_txn_offset(daemon_ctx *d, const char *topic, int32_t p,
+ * was committed, or (all) whenever it is known. */
+static void daemon_txn_offset(daemon_ctx *d, const char *topic, int32_t p, bool all,
                               rd_kafka_topic_partition_list_t *l) {
     int slot = tracker_slot(d->trk, topic, p);
     if (slot < 0)
@@ -88,15 +93,13 @@ static void daemon_txn_offset(daemon_ctx *d, const char *topic, int32_t p,
     tracker_partition_info pi;
     tracker_info(d->trk, (size_t)slot, &pi);
     if (!pi.assigned || pi.applied == TRACKER_OFFSET_NONE ||
-        (pi.committed != TRACKER_OFFSET_NONE && pi.applied <= pi.committed))
+        (!all && pi.committed != TRACKER_OFFSET_NONE && pi.applied <= pi.committed))
         return;
     rd_kafka_topic_partition_list_add(l, topic, p)->offset = pi.applied;
 }
 
-int daemon_txn_commit(daemon_ctx *d, const char *why) {
-    if (!producer_transactional(d->prod) || producer_failed(d->prod))
-        return producer_failed(d->prod) ? -1 : 0;
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+/* The offsets a commit carries (see daemon_txn_offset for `all`). */
+static void daemon_txn_offsets(daemon_ctx *d, bool all, rd_kafka_topic_partition_list_t *l) {
     char *const *topics;
     size_t ntopics = config_state_topics(d->cfg, &topics);
     size_t i = 0;
@@ -104,7 +107,7 @@ int daemon_txn_commit(daemon_ctx *d, const char *why) {
         if (k->state != TASK_RUNNING)
             continue;
         for (size_t t = 0; t < ntopics; t++)
-            daemon_txn_offset(d, topics[t], k->partition, l);
+            daemon_txn_offset(d, topics[t], k->partition, all, l);
     }
     /* Stage 1 of input.repartition: every assigned orders partition (no
      * task), so its copies and its offsets commit together. */
@@ -112,10 +115,26 @@ int daemon_txn_commit(daemon_ctx *d, const char *why) {
         tracker_partition_info pi;
         tracker_info(d->trk, s, &pi);
         if (!config_is_state_topic(d->cfg, pi.topic))
-            daemon_txn_offset(d, pi.topic, pi.partition, l);
+            daemon_txn_offset(d, pi.topic, pi.partition, all, l);
     }
-    if (l->cnt == 0 && !producer_txn_open(d->prod)) {
+}
+
+int daemon_txn_commit(daemon_ctx *d, const char *why) {
+    if (!producer_transactional(d->prod) || producer_failed(d->prod))
+        return producer_failed(d->prod) ? -1 : 0;
+    bool open = producer_txn_open(d->prod);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+    /* An open transaction always carries offsets, moved or not: sending
+     * them with the group metadata is what fences a member that lost its
+     * partitions without knowing — a transaction of rescore records alone
+     * (no input consumed) would otherwise commit unchecked. */
+    daemon_txn_offsets(d, open, l);
+    if (l->cnt == 0) {
         rd_kafka_topic_partition_list_destroy(l);
+        /* Open with no partition of ours to carry: what it holds belongs
+         * to partitions this process no longer runs. */
+        if (open)
+            daemon_txn_abort(d, "no running partition to commit for");
         return 0;
     }
     rd_kafka_consumer_group_metadata_t *md = consumer_group_metadata(d->cons);

@@ -374,8 +374,11 @@ long pipeline_publish(pipeline *p, size_t max) {
     for (size_t k = 0; k < max && p->next < p->nchanges; k++) {
         if (p->failed)
             return -1;
-        const struct pipeline_change *ch = &p->changes[p->next++];
+        const struct pipeline_change *ch = &p->changes[p->next];
         task *t = tasks_get(p->tasks, ch->partition);
+        if (t && t->uid == ch->task_uid && t->state == TASK_SUSPENDED)
+            break; /* not ours until the assignment says so: wait (tasks.h) */
+        p->next++;
         if (!t || t->uid != ch->task_uid || t->state != TASK_RUNNING) {
             p->stats.rescore_dropped++; /* revoked since: its new owner publishes */
             continue;
@@ -476,6 +479,15 @@ int pipeline_rescore(pipeline *p, const char *why) {
     return p->failed ? -1 : 0;
 }
 
+/* Store s's segments under the new rules, nothing published. */
+static void pipeline_resegment_silently(pipeline *p, store *s) {
+    for (size_t i = 0, n = store_count(s); i < n; i++) {
+        store_customer *c = store_at(s, i);
+        if (c->r)
+            c->segment = segment_of(&p->cfg->segments, c->r, c->f);
+    }
+}
+
 /* pipeline_resegment for one store; *changed counts. 0 or -1 (fatal). */
 static int pipeline_resegment_store(pipeline *p, store *s, int32_t partition,
                                     const segment_map *old, long *changed) {
@@ -504,9 +516,16 @@ long pipeline_resegment(pipeline *p, const segment_map *old) {
     long changed = 0;
     size_t ti = 0;
     for (task *k; (k = tasks_next(p->tasks, &ti));) {
-        if (k->state == TASK_RUNNING &&
-            pipeline_resegment_store(p, k->store, k->partition, old, &changed) < 0)
+        if (k->state == TASK_SUSPENDED) {
+            /* Not ours to publish for now (tasks.h): its segments follow
+             * the new rules silently, and if it stays here the next rescore
+             * publishes its customers again. */
+            pipeline_resegment_silently(p, k->store);
+            k->republish = true;
+        } else if (k->state == TASK_RUNNING &&
+                   pipeline_resegment_store(p, k->store, k->partition, old, &changed) < 0) {
             return -1;
+        }
     }
     p->stats.resegments++;
     return p->failed ? -1 : changed;

@@ -127,8 +127,9 @@ int pipeline_rescore(pipeline *p, const char *why);
 
 /* Publish up to `max` queued rescore changes (SIZE_MAX: all), each with the
  * customer's state at that moment; changes of a task no longer owned are
- * dropped. Returns how many are still queued, or -1
- * on a fatal failure. */
+ * dropped; publishing stops at a change of a SUSPENDED task (tasks.h) until
+ * the next assignment says whose it is. Returns how many are still queued,
+ * or -1 on a fatal failure. */
 long pipeline_publish(pipeline *p, size_t max);
 
 /* Rescore changes queued and not yet handed to the producer. */
@@ -138,7 +139,9 @@ size_t pipeline_unpublished(const pipeline *p);
  * is the new map, `old` the one the customers' segment indices refer to.
  * Every scored customer gets the new rules' segment for its current r and f
  * (breakpoints unchanged); each one whose segment *name* changed gets an
- * event with cause "rescore". Returns how many changed, or -1 on a fatal
+ * event with cause "rescore" — except the customers of SUSPENDED tasks,
+ * whose segments change silently and are published again by the next
+ * rescore if the task stays. Returns how many changed, or -1 on a fatal
  * failure. */
 long pipeline_resegment(pipeline *p, const segment_map *old);
 

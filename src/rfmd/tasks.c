@@ -95,12 +95,21 @@ size_t tasks_count(const tasks *t) {
     return t->n;
 }
 
-size_t tasks_running(const tasks *t) {
+/* Tasks in state `state`. */
+static size_t tasks_in_state(const tasks *t, task_state state) {
     size_t n = 0;
     for (size_t i = 0; i < t->cap; i++)
-        if (t->by_part[i] && t->by_part[i]->state == TASK_RUNNING)
+        if (t->by_part[i] && t->by_part[i]->state == state)
             n++;
     return n;
+}
+
+size_t tasks_running(const tasks *t) {
+    return tasks_in_state(t, TASK_RUNNING);
+}
+
+size_t tasks_suspended(const tasks *t) {
+    return tasks_in_state(t, TASK_SUSPENDED);
 }
 
 size_t tasks_customers(const tasks *t) {

@@ -13,8 +13,15 @@
  *
  * A task is RESTORING while its store is being rebuilt from the changelog
  * (its input partition paused; nothing may read its store but the restore)
- * and RUNNING once orders flow. Only RUNNING tasks are scored, published,
- * shown over HTTP and snapshotted.
+ * and RUNNING once orders flow. An eager rebalance revokes every partition
+ * before it assigns them again: a RUNNING task is then SUSPENDED, kept
+ * until the assignment says whether its partition stays here. A suspended
+ * partition is not this process's: another member may own it already, so
+ * nothing of it may be applied, scored, published or committed (what would
+ * reach its changelog could land after the new owner's records and undo
+ * them). Only RUNNING tasks are scored, published, committed and shown
+ * over HTTP; RUNNING and SUSPENDED ones are snapshotted (a suspended
+ * store holds what its revocation committed).
  *
  * Each task gets a serial number (`uid`) unique for the life of the table,
  * so a reference kept across a rebalance (a queued rescore change) can tell
@@ -37,6 +44,8 @@
 typedef enum task_state {
     TASK_RESTORING = 0, /* store being rebuilt; input paused */
     TASK_RUNNING,       /* consuming and applying orders */
+    TASK_SUSPENDED,     /* revoked by an eager rebalance, kept until the next
+                           assignment (daemon_tasks.c); untouched meanwhile */
 } task_state;
 
 typedef struct task {
@@ -44,8 +53,6 @@ typedef struct task {
     uint32_t uid; /* unique for the table's life (see above) */
     store *store; /* owned */
     task_state state;
-    bool suspended; /* eager rebalance: revoked, kept until the next assignment
-                       says whether it stays (daemon_tasks.c) */
     bool republish; /* the next rescore publishes every customer of this task:
                        restored from changelog records, whose segments are
                        those of each customer's last order, not necessarily
@@ -85,9 +92,10 @@ void tasks_remove(tasks *t, int32_t p);
  * long as nothing is added or removed. */
 task *tasks_next(tasks *t, size_t *i);
 
-/* Number of tasks (any state), and of RUNNING ones. */
+/* Number of tasks (any state), of RUNNING ones, and of SUSPENDED ones. */
 size_t tasks_count(const tasks *t);
 size_t tasks_running(const tasks *t);
+size_t tasks_suspended(const tasks *t);
 
 /* Customers over the RUNNING tasks' stores. */
 size_t tasks_customers(const tasks *t);
