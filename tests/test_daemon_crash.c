@@ -5,7 +5,9 @@
  * is started and interrupted at a random moment — SIGKILL (20 times), and
  * every fifth time SIGTERM instead, which must exit 0 within 10 s (5 times) —
  * then restarted for the next
- * chunk, with a snapshot every 200 ms. At the end rfmd runs to the end of
+ * chunk, with a snapshot every 200 ms; the SIGTERM runs and the runs after
+ * them are interrupted only once assigned, so at least 4 runs restore a
+ * checkpoint (asserted). At the end rfmd runs to the end of
  * the input and stops; the dump of its final snapshot must be byte for byte
  * the dump of an uninterrupted run over the same topic, and the seed's
  * table (tests/data/flo_golden.csv): nothing lost, nothing counted twice.
@@ -51,6 +53,18 @@ static const char *rfmd_path;
 
 #define REDONE "(already in the restored state) published again"
 
+/* Wait until rfmd's log has more than `before` assignment lines. */
+static void wait_assigned(harness *h, size_t before) {
+    int64_t t0 = harness_now_ms();
+    while (harness_log_count(h, "consumer: assigned") <= before) {
+        if (harness_now_ms() - t0 > 60000) {
+            harness_dump_log(h);
+            fail_msg("rfmd got no partitions within 60 s");
+        }
+        harness_sleep_ms(50);
+    }
+}
+
 static void test_crash_replay(void **state) {
     harness *h = *state;
     int kills = getenv("RFM_CRASH_KILLS") ? atoi(getenv("RFM_CRASH_KILLS")) : 25;
@@ -75,7 +89,13 @@ static void test_crash_replay(void **state) {
     for (int i = 0; i < kills; i++) {
         flo_produce(h, &os, os.n * (size_t)i / (size_t)(kills + 1),
                     os.n * (size_t)(i + 1) / (size_t)(kills + 1));
+        size_t assigned = harness_log_count(h, "consumer: assigned");
         harness_spawn(h);
+        /* Every SIGTERM run, and the run after it (which restores the
+         * SIGTERM's shutdown snapshot), is interrupted only once it owns
+         * its partitions: the others land wherever the join has got to. */
+        if (i % 5 == 4 || (i % 5 == 0 && i > 0))
+            wait_assigned(h, assigned);
         harness_sleep_ms(300 + rand() % 2700);
         if (i % 5 == 4) {
             int64_t took;
@@ -99,12 +119,17 @@ static void test_crash_replay(void **state) {
             kills - sigterms, sigterms, restored);
     /* State is restored per partition on assignment, which waits for the
      * killed member to leave the group (session.timeout.ms, and the mock
-     * cluster's rejoin is slow at times, the more so under ASan): how many
-     * interruptions land on a restored state is not in the test's hands
-     * (0 and 4 seen), so it is reported, not asserted. What is asserted is
-     * the end: the interrupted run's state equals an uninterrupted one's. */
-    if (!getenv("RFM_CRASH_KILLS"))
+     * cluster's rejoin is slow at times, the more so under ASan): a run
+     * interrupted at random may never have owned anything. The runs after
+     * a SIGTERM waited for their assignment, so each restored the SIGTERM's
+     * shutdown snapshot at least. */
+    if (!getenv("RFM_CRASH_KILLS")) {
         assert_true(kills - sigterms >= 20);
+        if (restored < (size_t)(sigterms - 1)) {
+            harness_dump_log(h);
+            fail_msg("%zu restores from a snapshot, want %d at least", restored, sigterms - 1);
+        }
+    }
 
     flo_produce(h, &os, os.n * (size_t)kills / (size_t)(kills + 1), os.n);
     harness_run_to_end(h, 120000);
