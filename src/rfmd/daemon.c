@@ -8,13 +8,16 @@
  *
  *   wait       at most DAEMON_POLL_MS; DAEMON_PUBLISH_POLL_MS while a
  *              rescore's events are queued; not at all when the last turn
- *              took a whole batch (more is waiting)
+ *              took a whole batch (more is waiting); exactly-once, no later
+ *              than the open transaction's idle commit
  *   http       serve the requests that are ready
  *   restore    a slice of the changelog restores in progress (a partition
  *              assigned is rebuilt before its input flows: daemon_tasks.c)
  *   input      up to DAEMON_BATCH messages, each through the pipeline
  *   deliver    delivery reports, then a slice of a rescore's events while
  *              the producer's queue is short
+ *   txn        exactly-once, caught up: commit a transaction DAEMON_TXN_IDLE_MS
+ *              old (with a backlog the commit timer's DAEMON_TXN_MS decides)
  *   signals    SIGHUP: reload, between two messages; SIGUSR1: snapshot now
  *   progress   READY once partitions are assigned; the backlog-consumed line
  *   rescore    when rescore_due says so (daemon_jobs.c)
@@ -306,6 +309,7 @@ static int daemon_turn_wait(const daemon_ctx *d) {
      * complete without any (nothing to read) is reported by the next poll. */
     if (wait > DAEMON_RESTORE_POLL_MS && daemon_tasks_restoring(d))
         wait = DAEMON_RESTORE_POLL_MS;
+    wait = daemon_txn_wait_ms(d, wait);
     return d->http ? http_wait_ms(d->http, wait) : wait;
 }
 
@@ -434,7 +438,7 @@ static void daemon_loop(daemon_ctx *d) {
         loop_wait(d->loop, daemon_turn_wait(d));
         daemon_http_run(d);
         if (daemon_tasks_restore_step(d) < 0 || daemon_consume(d) < 0 || daemon_deliver(d) < 0 ||
-            daemon_take_signals(d) < 0)
+            daemon_txn_commit_idle(d) < 0 || daemon_take_signals(d) < 0)
             return;
         daemon_note_progress(d);
         if (daemon_jobs_rescore(d) < 0)

@@ -34,6 +34,7 @@
 #define DAEMON_PUBLISH_POLL_MS   2     /* input wait while rescore events are queued */
 #define DAEMON_COMMIT_MS         1000  /* commit period */
 #define DAEMON_TXN_MS            100   /* exactly-once: transaction commit period */
+#define DAEMON_TXN_IDLE_MS       5     /* ... once caught up: commit a transaction this old */
 #define DAEMON_PROGRESS_MS       10000 /* progress line period */
 #define DAEMON_DRAIN_MS          5000  /* producer drain on revoke */
 #define DAEMON_SHUTDOWN_FLUSH_MS 7000  /* the rest of the 10 s stop budget is close */

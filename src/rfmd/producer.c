@@ -44,6 +44,7 @@ struct producer {
     /* Exactly-once (producer_txn_*): transactional, and a transaction open. */
     bool transactional;
     bool in_txn;
+    int64_t txn_begun_ms; /* clock_mono_ms at begin, while in_txn */
 };
 
 /* The tracked topic of that name, NULL when it is not tracked. */
@@ -221,6 +222,7 @@ static int producer_txn_begin(producer *p) {
         return -1;
     }
     p->in_txn = true;
+    p->txn_begun_ms = clock_mono_ms();
     return 0;
 }
 
@@ -338,6 +340,10 @@ bool producer_transactional(const producer *p) {
 
 bool producer_txn_open(const producer *p) {
     return p->in_txn;
+}
+
+int64_t producer_txn_begun_ms(const producer *p) {
+    return p->in_txn ? p->txn_begun_ms : -1;
 }
 
 /* Abort the open transaction: OK (aborted as asked), or FATAL. */

@@ -117,6 +117,9 @@ int producer_txn_init(producer *p, int timeout_ms, char *err, size_t errlen);
 bool producer_transactional(const producer *p);
 bool producer_txn_open(const producer *p);
 
+/* When the open transaction began (clock_mono_ms), -1 when none is open. */
+int64_t producer_txn_begun_ms(const producer *p);
+
 /* Commit the open transaction with offsets (NULL or empty: none) of the
  * consumer whose group metadata is cgmd; with offsets and none open, one is
  * opened for them. Blocks up to timeout_ms per step. */
