@@ -20,7 +20,6 @@
 
 #include <cmocka.h>
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -76,18 +75,8 @@ static pid_t spawn_b(harness *h, char *log, size_t loglen) {
     }
     fclose(in);
     assert_int_equal(fclose(out), 0);
-    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    assert_true(fd >= 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-        execl(h->rfmd, h->rfmd, "-c", conf, (char *)NULL);
-        _exit(127);
-    }
-    close(fd);
-    return pid;
+    char *const argv[] = {(char *)h->rfmd, "-c", conf, NULL};
+    return harness_fork_exec(h->rfmd, argv, NULL, log, false, 0);
 }
 
 static void run(harness *h, const char *strategy) {

@@ -211,23 +211,8 @@ static void assert_final_customers(const harness *h, int customers) {
 
 /* rfmd with extra arguments and a file size limit (0 = none); returns pid. */
 static pid_t spawn(harness *h, const char *arg, rlim_t fsize) {
-    char *argv[] = {(char *)h->rfmd, "-c", h->conf_path, (char *)arg, NULL};
-    int fd = open(h->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    assert_true(fd >= 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-        if (fsize) {
-            struct rlimit rl = {.rlim_cur = fsize, .rlim_max = RLIM_INFINITY};
-            setrlimit(RLIMIT_FSIZE, &rl);
-        }
-        execv(h->rfmd, argv);
-        _exit(127);
-    }
-    close(fd);
-    return pid;
+    char *const argv[] = {(char *)h->rfmd, "-c", h->conf_path, (char *)arg, NULL};
+    return harness_fork_exec(h->rfmd, argv, NULL, h->log_path, true, (long long)fsize);
 }
 
 static int wait_exit(pid_t pid, int ms) {

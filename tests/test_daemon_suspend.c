@@ -63,7 +63,6 @@
 
 #include <cmocka.h>
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -307,21 +306,9 @@ static int64_t tod_to_wall(int64_t tod_ms) {
 
 static void member_spawn(harness *h, member *m, const char *name, const char *when) {
     snprintf(m->log, sizeof m->log, "%s/%s.log", h->dir, name);
-    /* Everything the child needs is prepared before fork (threads run). */
     char *const argv[] = {(char *)self_path, MEMBER_ARG,   h->bootstraps,
                           HARNESS_GROUP,     (char *)when, NULL};
-    int fd = open(m->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    assert_true(fd >= 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-        execv(self_path, argv);
-        _exit(127);
-    }
-    close(fd);
-    m->pid = pid;
+    m->pid = harness_fork_exec(self_path, argv, NULL, m->log, false, 0);
     /* Its signal handlers are in place from here on. */
     logline l;
     log_wait(m->log, "member: ready", -1, 1, &l, 30000);

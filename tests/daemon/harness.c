@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -226,22 +227,33 @@ static char **harness_environ(const harness *h) {
     return envp;
 }
 
-/* rfmd -c conf in h's environment, its output appended to log; its pid. */
-static pid_t harness_exec(const harness *h, const char *rfmd, const char *conf, const char *log) {
-    /* Everything the child needs is prepared before fork. */
-    char *const argv[] = {(char *)rfmd, "-c", (char *)conf, NULL};
-    char **envp = harness_environ(h);
-    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+pid_t harness_fork_exec(const char *path, char *const argv[], char *const envp[], const char *log,
+                        bool append, long long fsize) {
+    int fd = open(log, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0644);
     assert_true(fd >= 0);
+    struct rlimit rl = {.rlim_cur = (rlim_t)fsize, .rlim_max = RLIM_INFINITY};
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         dup2(fd, STDOUT_FILENO);
         dup2(fd, STDERR_FILENO);
-        execve(rfmd, argv, envp);
+        if (fsize > 0)
+            setrlimit(RLIMIT_FSIZE, &rl);
+        if (envp)
+            execve(path, argv, envp);
+        else
+            execv(path, argv);
         _exit(127);
     }
     close(fd);
+    return pid;
+}
+
+/* rfmd -c conf in h's environment, its output appended to log; its pid. */
+static pid_t harness_exec(const harness *h, const char *rfmd, const char *conf, const char *log) {
+    char *const argv[] = {(char *)rfmd, "-c", (char *)conf, NULL};
+    char **envp = harness_environ(h);
+    pid_t pid = harness_fork_exec(rfmd, argv, envp, log, true, 0);
     free(envp);
     return pid;
 }

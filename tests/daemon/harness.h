@@ -65,6 +65,15 @@ void harness_flush(harness *h);
 void harness_write_config(harness *h, const char *rescore, const char *consumer_props,
                           const char *producer_props, const char *extra);
 
+/* Start path with argv (argv[0] included) and envp (NULL: this process's
+ * environment), its stdout and stderr to log — appended, or truncated
+ * first — and, when fsize > 0, a file size limit of that many bytes
+ * (RLIMIT_FSIZE). Everything is prepared before the fork: librdkafka's
+ * threads run in this process. Returns the child's pid; failures abort the
+ * test. */
+pid_t harness_fork_exec(const char *path, char *const argv[], char *const envp[], const char *log,
+                        bool append, long long fsize);
+
 void harness_spawn(harness *h);
 /* SIGTERM, wait up to timeout_ms; returns the exit status (-1: did not exit,
  * was killed) and the time it took in *took_ms. */
