@@ -53,18 +53,6 @@ static const char *rfmd_path;
 
 #define REDONE "(already in the restored state) published again"
 
-/* Wait until rfmd's log has more than `before` assignment lines. */
-static void wait_assigned(harness *h, size_t before) {
-    int64_t t0 = harness_now_ms();
-    while (harness_log_count(h, "consumer: assigned") <= before) {
-        if (harness_now_ms() - t0 > 60000) {
-            harness_dump_log(h);
-            fail_msg("rfmd got no partitions within 60 s");
-        }
-        harness_sleep_ms(50);
-    }
-}
-
 static void test_crash_replay(void **state) {
     harness *h = *state;
     int kills = getenv("RFM_CRASH_KILLS") ? atoi(getenv("RFM_CRASH_KILLS")) : 25;
@@ -94,8 +82,10 @@ static void test_crash_replay(void **state) {
         /* Every SIGTERM run, and the run after it (which restores the
          * SIGTERM's shutdown snapshot), is interrupted only once it owns
          * its partitions: the others land wherever the join has got to. */
-        if (i % 5 == 4 || (i % 5 == 0 && i > 0))
-            wait_assigned(h, assigned);
+        if (i % 5 == 4 || (i % 5 == 0 && i > 0)) {
+            char rest[256];
+            harness_wait_log(h, "consumer: assigned", (int)assigned + 1, rest, sizeof rest, 60000);
+        }
         harness_sleep_ms(300 + rand() % 2700);
         if (i % 5 == 4) {
             int64_t took;

@@ -66,13 +66,13 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "daemon/flo.h"
 #include "daemon/harness.h"
 #include "daemon/http_client.h"
 #include "rfmd/keying.h"
+#include "util/clock.h"
 
 #define SUSPEND_CUSTOMERS 3000
 #define SUSPEND_PARTS     6
@@ -198,36 +198,13 @@ typedef struct logline {
     int64_t tod_ms;
 } logline;
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0, r;
-    char *buf = malloc(cap);
-    while (buf && (r = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-        n += r;
-        if (n + 1 == cap) {
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-            }
-            buf = nb;
-        }
-    }
-    fclose(f);
-    if (buf)
-        buf[n] = '\0';
-    return buf;
-}
-
 /* Lines containing `what` that start after byte `after` (-1: anywhere) and,
  * if `before` >= 0, before byte `before`: how many, up to the nth (1 =
  * first; 0: all), and the last of them in *out. Only whole lines count:
  * rfmd writes each with one write(2), but the last may be read half-written. */
 static int log_scan(const char *path, const char *what, long after, long before, int nth,
                     logline *out) {
-    char *log = slurp(path);
+    char *log = harness_slurp(path, NULL);
     int seen = 0;
     for (char *line = log; line && *line && (nth == 0 || seen < nth);) {
         char *nl = strchr(line, '\n');
@@ -288,16 +265,10 @@ static void log_wait(const char *path, const char *what, long after, int nth, lo
     }
 }
 
-static int64_t wall_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A log line's time of day as a wall-clock time: that of the last day
  * (the line is at most seconds old). */
 static int64_t tod_to_wall(int64_t tod_ms) {
-    int64_t now = wall_ms();
+    int64_t now = clock_wall_ms();
     int64_t t = now - now % DAY_MS + tod_ms;
     return t > now + 60000 ? t - DAY_MS : t;
 }

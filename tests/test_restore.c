@@ -19,6 +19,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include "rfm/changelog.h"
 #include "rfm/config.h"
 #include "rfmd/restore.h"
 #include "util/clock.h"
@@ -102,7 +103,7 @@ static void produce(fixture *f, int32_t p, int n) {
         r->offset = -1;
         rd_kafka_headers_t *hs = rd_kafka_headers_new(1);
         if (r->hdr)
-            rd_kafka_header_add(hs, RESTORE_INPUT_OFFSET_HEADER, -1, r->hdr, strlen(r->hdr));
+            rd_kafka_header_add(hs, CHANGELOG_INPUT_OFFSET_HEADER, -1, r->hdr, strlen(r->hdr));
         rd_kafka_resp_err_t e =
             rd_kafka_producev(f->prod, RD_KAFKA_V_TOPIC(TOPIC), RD_KAFKA_V_PARTITION(p),
                               RD_KAFKA_V_KEY(r->key, strlen(r->key)),

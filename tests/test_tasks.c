@@ -121,6 +121,7 @@ static void test_suspended_views(void **state) {
     assert_int_equal(tasks_count(t), 2);
     assert_int_equal(tasks_running(t), 1);
     assert_int_equal(tasks_suspended(t), 1);
+    assert_int_equal(tasks_restored(t), 2);
     assert_int_equal(tasks_customers(t), 4);
     const store *out[2];
     assert_int_equal(tasks_stores(t, out, 2), 1);

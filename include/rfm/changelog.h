@@ -39,6 +39,11 @@
 /* src/util/strbuf.h; declared here so the public headers stay free of util's. */
 struct strbuf;
 
+/* The Kafka header of an order's record: the offset of the input message
+ * that caused it, in decimal (a rescore's record has none). A restore takes
+ * the highest it reads as the input position its state covers. */
+#define CHANGELOG_INPUT_OFFSET_HEADER "rfmd-input-offset"
+
 #define CHANGELOG_VERSION     1
 #define CHANGELOG_FIXED_BYTES 37 /* version .. m: the part every record has */
 /* The shortest record: the fixed part, no segment, no categories, no channels. */

@@ -56,7 +56,7 @@ int changelog_log_write(changelog_log *l, producer *prod, const store *s, const 
         .owned = false,
         .partitioned = true,
         .partition = partition,
-        .header_name = input_offset >= 0 ? CHANGELOG_LOG_INPUT_HEADER : NULL,
+        .header_name = input_offset >= 0 ? CHANGELOG_INPUT_OFFSET_HEADER : NULL,
         .header_value = off,
         .header_len = (size_t)olen,
     };

@@ -32,9 +32,6 @@
 #include "tracker.h"
 #include "util/strbuf.h"
 
-/* The header that names a record's input message offset. */
-#define CHANGELOG_LOG_INPUT_HEADER "rfmd-input-offset"
-
 typedef struct changelog_log {
     const char *topic; /* the config's changelog.topic (not owned) */
     strbuf buf;        /* the encoding buffer, reused */
@@ -47,7 +44,7 @@ void changelog_log_init(changelog_log *l, const char *topic);
 void changelog_log_free(changelog_log *l);
 
 /* Produce customer c of s (its segment named by map) to partition
- * `partition` of the changelog, with the header CHANGELOG_LOG_INPUT_HEADER
+ * `partition` of the changelog, with the header CHANGELOG_INPUT_OFFSET_HEADER (rfm/changelog.h)
  * holding input_offset (the input message that caused it) in decimal: a
  * restore takes the highest one it reads as the input position its state
  * covers (the changelog partition is written in input order, and the

@@ -8,17 +8,17 @@
  *
  *   wait       at most DAEMON_POLL_MS; DAEMON_PUBLISH_POLL_MS while a
  *              rescore's events are queued; not at all when the last turn
- *              took a whole batch (more is waiting); exactly-once, no later
- *              than the open transaction's idle commit
+ *              took a whole batch (more is waiting)
  *   http       serve the requests that are ready
  *   restore    a slice of the changelog restores in progress (a partition
  *              assigned is rebuilt before its input flows: daemon_tasks.c)
  *   input      up to DAEMON_BATCH messages, each through the pipeline
  *   deliver    delivery reports, then a slice of a rescore's events while
  *              the producer's queue is short
- *   txn        exactly-once, caught up: commit a transaction DAEMON_TXN_IDLE_MS
- *              old (with a backlog the commit timer's DAEMON_TXN_MS decides)
  *   signals    SIGHUP: reload, between two messages; SIGUSR1: snapshot now
+ *   txn        exactly-once, caught up: the commit timer brought forward to
+ *              when the open transaction is DAEMON_TXN_IDLE_MS old (with a
+ *              backlog its period, DAEMON_TXN_MS, decides)
  *   progress   READY once partitions are assigned; the backlog-consumed line
  *   rescore    when rescore_due says so (daemon_jobs.c)
  *   timers     the periodic jobs that are due (daemon_jobs.c)
@@ -309,7 +309,6 @@ static int daemon_turn_wait(const daemon_ctx *d) {
      * complete without any (nothing to read) is reported by the next poll. */
     if (wait > DAEMON_RESTORE_POLL_MS && daemon_tasks_restoring(d))
         wait = DAEMON_RESTORE_POLL_MS;
-    wait = daemon_txn_wait_ms(d, wait);
     return d->http ? http_wait_ms(d->http, wait) : wait;
 }
 
@@ -438,8 +437,9 @@ static void daemon_loop(daemon_ctx *d) {
         loop_wait(d->loop, daemon_turn_wait(d));
         daemon_http_run(d);
         if (daemon_tasks_restore_step(d) < 0 || daemon_consume(d) < 0 || daemon_deliver(d) < 0 ||
-            daemon_txn_commit_idle(d) < 0 || daemon_take_signals(d) < 0)
+            daemon_take_signals(d) < 0)
             return;
+        daemon_txn_pace(d);
         daemon_note_progress(d);
         if (daemon_jobs_rescore(d) < 0)
             return;
@@ -457,7 +457,7 @@ static void daemon_final_snapshot(daemon_ctx *d, int64_t stop_ms) {
     if (saver_busy(d->saver))
         saver_wait(d->saver, (int)(left > 0 ? left : 0));
     left = stop_ms + DAEMON_STOP_BUDGET_MS - clock_mono_ms();
-    if (tasks_running(d->tasks) + tasks_suspended(d->tasks) == 0)
+    if (tasks_restored(d->tasks) == 0)
         return; /* nothing owned: nothing to write */
     if (saver_busy(d->saver) || left <= 0) {
         log_warning("no time left for a shutdown snapshot; the previous one stays");

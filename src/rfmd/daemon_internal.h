@@ -175,15 +175,11 @@ int daemon_txn_commit(daemon_ctx *d, const char *why);
 /* Abort the open transaction (a lost assignment); no-op when none. */
 void daemon_txn_abort(daemon_ctx *d, const char *why);
 
-/* Caught up (this turn drained the input): commit the open transaction
- * once it is DAEMON_TXN_IDLE_MS old, rather than at the commit timer — the
- * events of a caught-up daemon wait for a commit, not for the period.
- * No-op at least once, with a backlog, or with nothing open. 0, or -1
- * fatal. */
-int daemon_txn_commit_idle(daemon_ctx *d);
-
-/* The loop's wait, shortened to when daemon_txn_commit_idle is due. */
-int daemon_txn_wait_ms(const daemon_ctx *d, int wait);
+/* Caught up (this turn drained the input) with a transaction open: bring
+ * the commit timer forward to when the transaction is DAEMON_TXN_IDLE_MS
+ * old — the events of a caught-up daemon wait for a commit, not for the
+ * period. No-op at least once, with a backlog, or with nothing open. */
+void daemon_txn_pace(daemon_ctx *d);
 
 /* ---- daemon_http.c ---- */
 

@@ -525,7 +525,7 @@ bool daemon_tasks_restoring(const daemon_ctx *d) {
 int daemon_tasks_snapshot(daemon_ctx *d, const char *why) {
     /* Suspended tasks too: their state is what the revocation committed,
      * and a stop during an eager rebalance must not leave them out. */
-    size_t n = tasks_running(d->tasks) + tasks_suspended(d->tasks);
+    size_t n = tasks_restored(d->tasks);
     saver_part *parts = calloc(n ? n : 1, sizeof *parts);
     snapshot_offset(*offs)[CONFIG_MAX_TOPICS + 1] = calloc(n ? n : 1, sizeof *offs);
     int rc = -1;

@@ -168,21 +168,11 @@ void daemon_txn_abort(daemon_ctx *d, const char *why) {
     producer_txn_abort(d->prod, DAEMON_TXN_STEP_MS);
 }
 
-int daemon_txn_commit_idle(daemon_ctx *d) {
-    if (d->full || !producer_transactional(d->prod))
-        return 0;
-    int64_t begun = producer_txn_begun_ms(d->prod);
-    if (begun < 0 || clock_mono_ms() - begun < DAEMON_TXN_IDLE_MS)
-        return 0;
-    return daemon_txn_commit(d, "caught up");
-}
-
-int daemon_txn_wait_ms(const daemon_ctx *d, int wait) {
+void daemon_txn_pace(daemon_ctx *d) {
     int64_t begun = producer_transactional(d->prod) ? producer_txn_begun_ms(d->prod) : -1;
-    if (begun < 0)
-        return wait;
-    int64_t left = begun + DAEMON_TXN_IDLE_MS - clock_mono_ms();
-    if (left < 0)
-        left = 0;
-    return left < wait ? (int)left : wait;
+    if (d->full || begun < 0)
+        return;
+    int64_t due = begun + DAEMON_TXN_IDLE_MS;
+    if (due < loop_timer_due(d->loop, d->timer.commit))
+        loop_timer_rearm(d->loop, d->timer.commit, due - loop_now(d->loop));
 }

@@ -479,18 +479,10 @@ int pipeline_rescore(pipeline *p, const char *why) {
     return p->failed ? -1 : 0;
 }
 
-/* Store s's segments under the new rules, nothing published. */
-static void pipeline_resegment_silently(pipeline *p, store *s) {
-    for (size_t i = 0, n = store_count(s); i < n; i++) {
-        store_customer *c = store_at(s, i);
-        if (c->r)
-            c->segment = segment_of(&p->cfg->segments, c->r, c->f);
-    }
-}
-
-/* pipeline_resegment for one store; *changed counts. 0 or -1 (fatal). */
+/* pipeline_resegment for one store; *changed counts the changes published
+ * (none when !publish: the segments change silently). 0 or -1 (fatal). */
 static int pipeline_resegment_store(pipeline *p, store *s, int32_t partition,
-                                    const segment_map *old, long *changed) {
+                                    const segment_map *old, bool publish, long *changed) {
     const segment_map *map = &p->cfg->segments;
     for (size_t i = 0, n = store_count(s); i < n && !p->failed; i++) {
         store_customer *c = store_at(s, i);
@@ -498,6 +490,8 @@ static int pipeline_resegment_store(pipeline *p, store *s, int32_t partition,
             continue; /* not scored yet: the first rescore will */
         uint8_t prev = c->segment;
         c->segment = segment_of(map, c->r, c->f);
+        if (!publish)
+            continue;
         /* Indices differ between maps; names are what events carry. */
         const char *was = prev ? segment_name(old, prev) : NULL;
         const char *now = c->segment ? segment_name(map, c->segment) : NULL;
@@ -516,16 +510,16 @@ long pipeline_resegment(pipeline *p, const segment_map *old) {
     long changed = 0;
     size_t ti = 0;
     for (task *k; (k = tasks_next(p->tasks, &ti));) {
-        if (k->state == TASK_SUSPENDED) {
-            /* Not ours to publish for now (tasks.h): its segments follow
-             * the new rules silently, and if it stays here the next rescore
-             * publishes its customers again. */
-            pipeline_resegment_silently(p, k->store);
+        if (k->state == TASK_RESTORING)
+            continue;
+        /* A suspended task is not ours to publish for now (tasks.h): its
+         * segments follow the new rules silently, and if it stays here the
+         * next rescore publishes its customers again. */
+        bool publish = k->state == TASK_RUNNING;
+        if (!publish)
             k->republish = true;
-        } else if (k->state == TASK_RUNNING &&
-                   pipeline_resegment_store(p, k->store, k->partition, old, &changed) < 0) {
+        if (pipeline_resegment_store(p, k->store, k->partition, old, publish, &changed) < 0)
             return -1;
-        }
     }
     p->stats.resegments++;
     return p->failed ? -1 : changed;

@@ -36,6 +36,7 @@
 #include "kconf.h"
 #include "kwake.h"
 #include "log.h"
+#include "rfm/changelog.h"
 #include "util/clock.h"
 #include "util/errbuf.h"
 
@@ -267,13 +268,13 @@ static void restore_finish(restore_part *p) {
         p->pg.position = p->pg.end;
 }
 
-/* The RESTORE_INPUT_OFFSET_HEADER value: digits only, an int64; else -1. */
+/* The CHANGELOG_INPUT_OFFSET_HEADER value: digits only, an int64; else -1. */
 static int64_t restore_input_offset(const rd_kafka_message_t *m) {
     rd_kafka_headers_t *h = NULL;
     const void *v = NULL;
     size_t n = 0;
     if (rd_kafka_message_headers(m, &h) || !h ||
-        rd_kafka_header_get_last(h, RESTORE_INPUT_OFFSET_HEADER, &v, &n) || !v || n == 0)
+        rd_kafka_header_get_last(h, CHANGELOG_INPUT_OFFSET_HEADER, &v, &n) || !v || n == 0)
         return -1;
     int64_t x = 0;
     for (size_t i = 0; i < n; i++) {

@@ -31,7 +31,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "changelog_log.h"
 #include "rfm/config.h"
 
 typedef struct restore restore;
@@ -41,9 +40,6 @@ typedef struct restore restore;
 /* The longest restore_begin waits for the partition's offsets. */
 #define RESTORE_QUERY_TIMEOUT_MS 5000
 #define RESTORE_LEADER_WAIT_MS   5000 /* a new topic's partitions without a leader yet */
-/* The header of a changelog record carrying the input offset it came from. */
-/* The header of an order's record: the writer's (changelog_log.h). */
-#define RESTORE_INPUT_OFFSET_HEADER CHANGELOG_LOG_INPUT_HEADER
 
 /* A consumer of cfg->changelog.topic configured by kconf_build(cfg,
  * KCONF_CONSUMER, brokers, ...) — so kafka.consumer.* (security, tuning)
@@ -74,8 +70,9 @@ int restore_begin(restore *r, int32_t partition, int64_t from, char *err, size_t
 /* One changelog record of `partition` at `offset`: key[0..klen) (NULL/0 for
  * a record without key), val[0..len); val NULL / len 0 is a tombstone. The
  * bytes are valid during the call only. input_offset: the value of the
- * record's RESTORE_INPUT_OFFSET_HEADER header (the last one if repeated),
- * decimal ASCII of an int64 >= 0; -1 when absent or malformed. Return 0 to
+ * record's CHANGELOG_INPUT_OFFSET_HEADER header (rfm/changelog.h; the last
+ * one if repeated), decimal ASCII of an int64 >= 0; -1 when absent or
+ * malformed. Return 0 to
  * go on, -1 to stop: restore_poll then returns -1 at once (the record
  * counts as handed over). */
 typedef int (*restore_record_fn)(void *ctx, int32_t partition, int64_t offset, const void *key,

@@ -112,6 +112,10 @@ size_t tasks_suspended(const tasks *t) {
     return tasks_in_state(t, TASK_SUSPENDED);
 }
 
+size_t tasks_restored(const tasks *t) {
+    return t->n - tasks_in_state(t, TASK_RESTORING);
+}
+
 size_t tasks_customers(const tasks *t) {
     size_t n = 0;
     for (size_t i = 0; i < t->cap; i++)

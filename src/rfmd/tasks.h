@@ -92,10 +92,13 @@ void tasks_remove(tasks *t, int32_t p);
  * long as nothing is added or removed. */
 task *tasks_next(tasks *t, size_t *i);
 
-/* Number of tasks (any state), of RUNNING ones, and of SUSPENDED ones. */
+/* Number of tasks (any state), of RUNNING ones, of SUSPENDED ones, and of
+ * restored ones (RUNNING or SUSPENDED: a store with all of its state, the
+ * ones a checkpoint takes). */
 size_t tasks_count(const tasks *t);
 size_t tasks_running(const tasks *t);
 size_t tasks_suspended(const tasks *t);
+size_t tasks_restored(const tasks *t);
 
 /* Customers over the RUNNING tasks' stores. */
 size_t tasks_customers(const tasks *t);

@@ -289,7 +289,7 @@ int harness_stop(harness *h, int timeout_ms, int64_t *took_ms) {
     return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
-static char *harness_slurp(const char *path, size_t *len) {
+char *harness_slurp(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;

@@ -82,6 +82,9 @@ int harness_stop(harness *h, int timeout_ms, int64_t *took_ms);
 void harness_dump_log(const harness *h);
 /* rfmd's log so far (caller frees), NULL if none. */
 char *harness_log(const harness *h);
+/* The whole of file path, NUL-terminated (its length in *len unless NULL;
+ * caller frees); NULL when it cannot be read or out of memory. */
+char *harness_slurp(const char *path, size_t *len);
 /* True when rfmd's log contains s. */
 bool harness_log_contains(const harness *h, const char *s);
 /* Wait until rfmd's log has a line containing `prefix`, at least `nth`
