@@ -8,7 +8,8 @@
 #     rfmd A (group restore-N, changelog on, snapshot dir stA) reads them,
 #     scores them, its events are delivered; SIGUSR1 takes a checkpoint,
 #     copied to ckpt/ once written; A stops (SIGTERM: its shutdown snapshot
-#     in stA). The changelog restore-N-changelog now holds N records.
+#     in stA). The changelog restore-N-changelog now holds about 2 N records:
+#     one per applied order and one per segment the first scoring changed.
 #  2. changelog only, RUNS_N interleaved pairs: kcat reads the changelog
 #     from its beginning to its end (to /dev/null, process start to exit);
 #     rfmd B (same group, EMPTY snapshot dir) starts, restores every
@@ -154,13 +155,13 @@ for n in "${size_list[@]}"; do
     at_ckpt=$(changelog_end "$cl") # the orders' records and the first scoring's
     echo "   A: $(sed -n 's/.*\(backlog consumed: .*\)/\1/p' "$d/a1.log"); RSS $(rss_mb "$rfmd_pid") MB; checkpoint taken"
     kafka_orders "$n" "$more" "$n" | "$build/rfm-replay" --format jsonl --brokers "$boot" --topic "$topic" - 2>/dev/null
+    # A record per order read: A has read them all (the count is not n +
+    # more: the first scoring's records are in at_ckpt, and the stop's
+    # rescore adds some).
     wait_changelog "$cl" $((at_ckpt + more)) 600
     stop "$d/a1.log"
     recs=$(changelog_end "$cl")
     echo "   $more more orders ($more_pct %) read by A after the checkpoint; changelog $cl: $recs records"
-    # One record per applied order, and one per segment change of a rescore
-    # (the first scoring changes every customer's, the shutdown's some).
-    [ "$recs" -ge $((at_ckpt + more)) ] || { echo "expected at least $((at_ckpt + more)) changelog records" >&2; exit 1; }
 
     echo "2. changelog only, $runs interleaved pairs (kcat, rfmd B)"
     for i in $(seq 1 "$runs"); do
