@@ -16,7 +16,14 @@
 #     partition from the changelog alone, and stops once all are running.
 #     B's figure is from its log: the first "restoring from" line (its
 #     assignment) to the last "partition N restored" line; the per-partition
-#     records/s are its "restored" lines'.
+#     records/s are its "restored" lines'. This changelog keeps every
+#     record (changelog.topic_config segment.bytes 1 GiB: the cleaner never
+#     touches an active segment).
+#  2b. compacted: rfmd A2 of another group reads the same n + MORE_PCT %
+#     orders into a changelog with 4 MiB segments and
+#     min.cleanable.dirty.ratio 0.01, and stops; once the broker's cleaner
+#     has compacted it (a full read gives the same count twice, 20 s apart),
+#     the same RUNS_N pairs on it.
 #  3. checkpoint + tail: A restarts on stA (no new orders: its shutdown
 #     snapshot, empty tail) and reads MORE_PCT % more orders of the same
 #     customers, writing as many changelog records; it stops. rfmd C starts
@@ -57,17 +64,51 @@ kafka_tmp
 kafka_bench_header restore
 echo "# $parts partitions; sizes $sizes; changelog-only pairs: $runs_small (first size), $runs_big (others); tail $more_pct %"
 
-# config FILE GROUP TOPIC STATE_DIR: rfmd with the changelog on, long rescore
-# and snapshot intervals (SIGUSR1 and shutdown only), no HTTP.
+# config FILE GROUP TOPIC STATE_DIR [TOPIC_CONFIG...]: rfmd with the
+# changelog on, long rescore and snapshot intervals (SIGUSR1 and shutdown
+# only), no HTTP; TOPIC_CONFIGs ("name: value") go to changelog.topic_config.
 config() {
+    local f=$1 g=$2 t=$3 st=$4 c
+    shift 4
     {
-        printf 'kafka:\n  brokers: "%s"\n  group_id: %s\n' "$boot" "$2"
-        printf 'topics:\n  orders: %s\n  segments: %s-segments\n' "$3" "$3"
+        printf 'kafka:\n  brokers: "%s"\n  group_id: %s\n' "$boot" "$g"
+        printf 'topics:\n  orders: %s\n  segments: %s-segments\n' "$t" "$t"
         printf 'changelog:\n  enabled: true\n'
+        [ $# -eq 0 ] || printf '  topic_config:\n'
+        for c in "$@"; do printf '    %s\n' "$c"; done
         printf 'rescore:\n  interval: 1h\n'
-        printf 'snapshot:\n  dir: "%s"\n  interval: 1h\n  keep: 2\n' "$4"
+        printf 'snapshot:\n  dir: "%s"\n  interval: 1h\n  keep: 2\n' "$st"
         printf 'http:\n  listen: ""\n'
-    } >"$1"
+    } >"$f"
+}
+
+# The changelog of step 1 keeps every record (1 GiB segments, the broker's
+# default: the cleaner never cleans an active segment); the one of step 2b
+# is compacted as soon as the broker's cleaner wakes (log.cleaner.backoff.ms,
+# 15 s by default): small segments, any dirty ratio.
+uncompacted=('segment.bytes: "1073741824"')
+compacted=('segment.bytes: "4194304"' 'min.cleanable.dirty.ratio: "0.01"' 'min.compaction.lag.ms: "0"')
+
+# record_bytes TOPIC: "K V": the mean key and value sizes of TOPIC's records.
+record_bytes() {
+    kafka_consume "$1" -f '%K %S\n' | awk '{ k += $1; v += $2 } END { printf "%.0f %.0f\n", k / NR, v / NR }'
+}
+
+# wait_compacted TOPIC SECONDS: until a full read of TOPIC returns the same
+# count twice 20 s apart (longer than the cleaner's backoff) and fewer than
+# its end offsets; prints that count.
+wait_compacted() {
+    local end=$((SECONDS + $2)) last=-1 got
+    while :; do
+        got=$(kafka_consume "$1" -f 'x\n' | wc -l)
+        if [ "$got" = "$last" ] && [ "$got" -lt "$(changelog_end "$1")" ]; then
+            echo "$got"
+            return
+        fi
+        [ $SECONDS -lt $end ] || { echo "changelog $1: $got records, not compacted after $2 s" >&2; return 1; }
+        last=$got
+        sleep 20
+    done
 }
 
 # secs LOG PATTERN [first|last]: the log time (s since midnight, UTC) of the
@@ -123,6 +164,51 @@ stop() { # LOG
     echo "   (stopped in $((SECONDS - t0)) s, exit status $rfmd_status; $(sed -n 's/.*final: \(consumed [0-9]*\).*/\1/p' "$1"), $(sed -n 's/.*changelog: \([0-9]*\) records written.*/\1/p' "$1") changelog records written)"
 }
 
+# restore_pairs STEP LABEL GROUP CHANGELOG RECORDS [TOPIC_CONFIG...]: RUNS
+# interleaved pairs of a kcat read of CHANGELOG (RECORDS records) and an rfmd
+# B of GROUP restoring it all on an empty snapshot dir; a summary line
+# "changelog_LABEL ...". Uses n, runs, d, topic, parts and summary.
+restore_pairs() {
+    local step=$1 label=$2 g=$3 cl=$4 recs=$5 i s got kt w0 w1 rss bt cust rates km bm
+    shift 5
+    : >"$d/pairs-$label"
+    echo "$step. changelog only, $label ($recs records), $runs interleaved pairs (kcat, rfmd B)"
+    for i in $(seq 1 "$runs"); do
+        s=$(date +%s.%N)
+        got=$(kafka_consume "$cl" -f 'x\n' | wc -l)
+        [ "$got" = "$recs" ] || { echo "kcat read $got of $recs records" >&2; exit 1; }
+        kt=$(span "$s" "$(date +%s.%N)")
+        rm -rf "$d/stB"
+        mkdir -p "$d/stB"
+        config "$d/b-$label$i.yaml" "$g" "$topic" "$d/stB" "$@"
+        start "$d/b-$label$i.yaml" "$d/b-$label$i.log"
+        read -r w0 w1 < <(restored_window "$d/b-$label$i.log")
+        rss=$(rss_mb "$rfmd_pid")
+        bt=$(span "$w0" "$w1")
+        cust=$(sed -n 's/.*partition [0-9]* restored: \([0-9]*\) customers.*/\1/p' "$d/b-$label$i.log" | awk '{ s += $1 } END { print s }')
+        [ "$cust" = "$n" ] || { echo "B restored $cust of $n customers" >&2; exit 1; }
+        rates=$(sed -n 's/.*partition \([0-9]*\) restored: .* in \([0-9.]*\) s (\([0-9]*\) records\/s).*/p\1 \2 s \3\/s/p' "$d/b-$label$i.log" | paste -sd, | sed 's/,/, /g')
+        printf '   run %d: kcat %s s (%.0f records/s); B %s s (%.0f customers/s), RSS %s MB; per partition: %s\n' \
+            "$i" "$kt" "$(awk -v n="$got" -v t="$kt" 'BEGIN { print n / t }')" "$bt" \
+            "$(awk -v n="$n" -v t="$bt" 'BEGIN { print n / t }')" "$rss" "$rates"
+        echo "$n $kt $bt" >>"$d/pairs-$label"
+        stop "$d/b-$label$i.log"
+        # The restored state ends where the input was committed: nothing to
+        # read again (a compacted changelog that lost that position once
+        # made B re-read 12,568 orders here).
+        grep -q "final: consumed 0 " "$d/b-$label$i.log" ||
+            { echo "B read input after its restore: $(grep -o 'final: consumed [0-9]*' "$d/b-$label$i.log")" >&2; exit 1; }
+    done
+    km=$(cut -d' ' -f2 "$d/pairs-$label" | kafka_median)
+    bm=$(cut -d' ' -f3 "$d/pairs-$label" | kafka_median)
+    {
+        printf 'changelog_%s customers=%d records=%d partitions=%d runs=%d restore_s_median=%s customers_per_s=%.0f records_per_s=%.0f kcat_s_median=%s ratio_restore_to_kcat=%.2f\n' \
+            "$label" "$n" "$recs" "$parts" "$runs" "$bm" "$(awk -v n="$n" -v t="$bm" 'BEGIN { print n / t }')" \
+            "$(awk -v n="$recs" -v t="$bm" 'BEGIN { print n / t }')" "$km" \
+            "$(awk -v a="$bm" -v b="$km" 'BEGIN { print a / b }')"
+    } | tee -a "$summary"
+}
+
 summary=$tmp/summary
 : >"$summary"
 idx=0
@@ -137,7 +223,7 @@ for n in "${size_list[@]}"; do
     more=$((n * more_pct / 100))
     d=$tmp/$n
     mkdir -p "$d/stA"
-    config "$d/a.yaml" "$group" "$topic" "$d/stA"
+    config "$d/a.yaml" "$group" "$topic" "$d/stA" "${uncompacted[@]}"
 
     echo
     echo "## $n customers, $parts partitions"
@@ -161,43 +247,32 @@ for n in "${size_list[@]}"; do
     wait_changelog "$cl" $((at_ckpt + more)) 600
     stop "$d/a1.log"
     recs=$(changelog_end "$cl")
-    echo "   $more more orders ($more_pct %) read by A after the checkpoint; changelog $cl: $recs records"
+    read -r kb vb < <(record_bytes "$cl")
+    echo "   $more more orders ($more_pct %) read by A after the checkpoint; changelog $cl: $recs records, key $kb + value $vb bytes a record on average"
 
-    echo "2. changelog only, $runs interleaved pairs (kcat, rfmd B)"
-    for i in $(seq 1 "$runs"); do
-        s=$(date +%s.%N)
-        got=$(kafka_consume "$cl" -f 'x\n' | wc -l)
-        [ "$got" = "$recs" ] || { echo "kcat read $got of $recs records" >&2; exit 1; }
-        kt=$(span "$s" "$(date +%s.%N)")
-        rm -rf "$d/stB"
-        mkdir -p "$d/stB"
-        config "$d/b$i.yaml" "$group" "$topic" "$d/stB"
-        start "$d/b$i.yaml" "$d/b$i.log"
-        read -r w0 w1 < <(restored_window "$d/b$i.log")
-        rss=$(rss_mb "$rfmd_pid")
-        bt=$(span "$w0" "$w1")
-        cust=$(sed -n 's/.*partition [0-9]* restored: \([0-9]*\) customers.*/\1/p' "$d/b$i.log" | awk '{ s += $1 } END { print s }')
-        [ "$cust" = "$n" ] || { echo "B restored $cust of $n customers" >&2; exit 1; }
-        rates=$(sed -n 's/.*partition \([0-9]*\) restored: .* in \([0-9.]*\) s (\([0-9]*\) records\/s).*/p\1 \2 s \3\/s/p' "$d/b$i.log" | paste -sd, | sed 's/,/, /g')
-        printf '   run %d: kcat %s s (%.0f records/s); B %s s (%.0f customers/s), RSS %s MB; per partition: %s\n' \
-            "$i" "$kt" "$(awk -v n="$got" -v t="$kt" 'BEGIN { print n / t }')" "$bt" \
-            "$(awk -v n="$n" -v t="$bt" 'BEGIN { print n / t }')" "$rss" "$rates"
-        echo "$n $kt $bt" >>"$d/pairs"
-        stop "$d/b$i.log"
-    done
-    km=$(cut -d' ' -f2 "$d/pairs" | kafka_median)
-    bm=$(cut -d' ' -f3 "$d/pairs" | kafka_median)
-    {
-        printf 'changelog_only customers=%d records=%d partitions=%d runs=%d restore_s_median=%s customers_per_s=%.0f records_per_s=%.0f kcat_s_median=%s ratio_restore_to_kcat=%.2f\n' \
-            "$n" "$recs" "$parts" "$runs" "$bm" "$(awk -v n="$n" -v t="$bm" 'BEGIN { print n / t }')" \
-            "$(awk -v n="$recs" -v t="$bm" 'BEGIN { print n / t }')" "$km" \
-            "$(awk -v a="$bm" -v b="$km" 'BEGIN { print a / b }')"
-    } | tee -a "$summary"
+    restore_pairs 2 uncompacted "$group" "$cl" "$recs" "${uncompacted[@]}"
+
+    # 2b: the same orders (all n + more) read by A2 of another group into a
+    # changelog the broker compacts; once compacted, the same pairs on it.
+    cgroup=$group-c
+    ccl=$cgroup-changelog
+    mkdir -p "$d/stA2"
+    config "$d/a2.yaml" "$cgroup" "$topic" "$d/stA2" "${compacted[@]}"
+    start "$d/a2.yaml" "$d/a2.log"
+    kafka_wait_log "$d/a2.log" "backlog consumed" 1200
+    kafka_wait_drained "$d/a2.log" 1200
+    wait_changelog "$ccl" $((n + more)) 600
+    stop "$d/a2.log"
+    written=$(changelog_end "$ccl")
+    t0=$SECONDS
+    crecs=$(wait_compacted "$ccl" 600)
+    echo "2b. compacted changelog $ccl (${compacted[*]}): $crecs of $written records left, $((SECONDS - t0)) s after A2 stopped"
+    restore_pairs 2b compacted "$cgroup" "$ccl" "$crecs" "${compacted[@]}"
 
     echo "3. checkpoint + tail: C on the checkpoint taken before the last $more orders"
     mkdir -p "$d/stC"
     cp -a "$d/ckpt/." "$d/stC/"
-    config "$d/c.yaml" "$group" "$topic" "$d/stC"
+    config "$d/c.yaml" "$group" "$topic" "$d/stC" "${uncompacted[@]}"
     start "$d/c.yaml" "$d/c.log"
     read -r w0 w1 < <(restored_window "$d/c.log")
     rss=$(rss_mb "$rfmd_pid")

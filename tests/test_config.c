@@ -385,6 +385,19 @@ static void test_values(void **state) {
         fail_msg("%s", err);
     assert_false(c.changelog.enabled);
     assert_string_equal(c.changelog.topic, "cl");
+    assert_int_equal(c.changelog.ntopic_config, 0);
+    config_free(&c);
+    /* changelog.topic_config: passed through as strings, in file order. */
+    if (load(&c,
+             "changelog:\n  topic_config:\n    segment.bytes: 1048576\n    segment.ms: "
+             "\"3600000\"\n",
+             err, sizeof err))
+        fail_msg("%s", err);
+    assert_int_equal(c.changelog.ntopic_config, 2);
+    assert_string_equal(c.changelog.topic_config[0].key, "segment.bytes");
+    assert_string_equal(c.changelog.topic_config[0].value, "1048576");
+    assert_string_equal(c.changelog.topic_config[1].key, "segment.ms");
+    assert_string_equal(c.changelog.topic_config[1].value, "3600000");
     config_free(&c);
 
     /* Rules for 5 bins replace the default map entirely. */
@@ -444,6 +457,14 @@ static const bad_case bad_cases[] = {
     {"changelog:\n  enabled: yes\n",
      "t.yaml:2:12: changelog.enabled: must be true or false, got \"yes\""},
     {"changelog: {topic: \"\"}\n", "t.yaml:1:20: changelog.topic: must not be empty"},
+    {"changelog:\n  topic_config: 64MB\n",
+     "t.yaml:2:17: changelog.topic_config: expected a mapping of Kafka topic properties, got a "
+     "scalar"},
+    {"changelog:\n  topic_config:\n    segment.bytes: \"1048576\"\n    cleanup.policy: delete\n",
+     "t.yaml:4:5: changelog.topic_config.cleanup.policy: not settable: a changelog is always "
+     "compacted (cleanup.policy=compact)"},
+    {"changelog:\n  topic_config: {segment.bytes: 1, segment.bytes: 2}\n",
+     "t.yaml:2:36: changelog.topic_config.segment.bytes: duplicate property"},
     {"changelog: {enable: true}\n",
      "t.yaml:1:13: changelog.enable: unknown key (did you mean 'enabled'?)"},
     {"scoring: {clock: sun}\n", "t.yaml:1:18: scoring.clock: must be event or wall, got \"sun\""},

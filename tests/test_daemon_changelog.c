@@ -4,6 +4,9 @@
  * changelog.enabled, and the changelog topic read back must
  *  - hold each record on the partition number its customer's orders arrived
  *    on (the orders topic is read back to know which);
+ *  - carry in every record the input position the partition's state covers,
+ *    never decreasing, and in each customer's latest record alone (what
+ *    compaction leaves) still the partition's last order;
  *  - applied latest-record-per-key into a fresh store (changelog_apply),
  *    give every one of the 19,945 customers the golden frequency, monetary
  *    (cents) and recency, Σ frequency = 100,219.
@@ -15,6 +18,7 @@
  *
  * usage: test_daemon_changelog RFMD   (RFM_SHARED, RFM_SOURCE from ctest)
  */
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -59,6 +63,15 @@ static int cl_by_key(const void *a, const void *b) {
 }
 
 /* Every record's partition is the one its customer's orders arrived on. */
+/* By key, then by offset (one key's records share a partition). */
+static int cl_by_key_offset(const void *a, const void *b) {
+    int c = cl_by_key(a, b);
+    if (c)
+        return c;
+    const hmsg *x = *(const hmsg *const *)a, *y = *(const hmsg *const *)b;
+    return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
 static void cl_check_partitions(const hreader *orders, const hreader *cl) {
     const hmsg **by = malloc(orders->n * sizeof *by);
     assert_non_null(by);
@@ -79,6 +92,51 @@ static void cl_check_partitions(const hreader *orders, const hreader *cl) {
                      (int)m->partition, (int)(*o)->partition);
     }
     free(by);
+}
+
+/* Every record names the input position its partition's state covers:
+ * never decreasing along a changelog partition, and, in the latest record
+ * of each customer alone (what compaction leaves), still the input
+ * partition's last offset — the first scoring rewrote every customer after
+ * all the orders, so without a position in rescore records compaction
+ * would leave none. */
+static void cl_check_positions(const hreader *orders, const hreader *cl) {
+    int64_t last[CL_PARTS], seen[CL_PARTS], latest[CL_PARTS];
+    for (int p = 0; p < CL_PARTS; p++)
+        last[p] = seen[p] = latest[p] = -1;
+    for (size_t i = 0; i < orders->n; i++)
+        if (orders->msgs[i].offset > last[orders->msgs[i].partition])
+            last[orders->msgs[i].partition] = orders->msgs[i].offset;
+    const hmsg **by = malloc(cl->n * sizeof *by);
+    assert_non_null(by);
+    for (size_t i = 0; i < cl->n; i++) {
+        const hmsg *m = &cl->msgs[i];
+        if (m->input_offset < 0)
+            fail_msg("record %d@%" PRId64 ": no input offset", (int)m->partition, m->offset);
+        if (m->input_offset < seen[m->partition])
+            fail_msg("record %d@%" PRId64 ": input offset %" PRId64 " after %" PRId64,
+                     (int)m->partition, m->offset, m->input_offset, seen[m->partition]);
+        seen[m->partition] = m->input_offset;
+        by[i] = m;
+    }
+    /* Latest per key: the last of its records by offset (one key, one
+     * partition: cl_check_partitions). */
+    qsort(by, cl->n, sizeof *by, cl_by_key_offset);
+    for (size_t i = 0; i < cl->n; i++) {
+        if (i + 1 < cl->n && !cl_by_key(&by[i], &by[i + 1]))
+            continue; /* not the latest of its key */
+        if (by[i]->input_offset > latest[by[i]->partition])
+            latest[by[i]->partition] = by[i]->input_offset;
+    }
+    free(by);
+    for (int p = 0; p < CL_PARTS; p++) {
+        fprintf(stderr,
+                "partition %d: last order %" PRId64 ", highest position %" PRId64
+                ", in the latest records %" PRId64 "\n",
+                p, last[p], seen[p], latest[p]);
+        assert_int_equal(seen[p], last[p]);
+        assert_int_equal(latest[p], last[p]);
+    }
 }
 
 /* "776.07" in cents. */
@@ -122,17 +180,12 @@ static void test_changelog_restores_flo(void **state) {
     hreader_drain(cl, 30000);
     fprintf(stderr, "%zu changelog records\n", cl->n);
     assert_true(cl->n >= FLO_ORDERS); /* one per applied order, at least once */
-    /* Orders' records name their input offset; a rescore's (one per
-     * customer whose segment it changed: the first one changes everyone's)
-     * name none. */
-    size_t of_orders = 0, of_rescores = 0;
-    for (size_t i = 0; i < cl->n; i++)
-        *(cl->msgs[i].input_offset ? &of_orders : &of_rescores) += 1;
-    fprintf(stderr, "%zu of orders, %zu of rescores\n", of_orders, of_rescores);
-    assert_true(of_orders >= FLO_ORDERS);
-    assert_true(of_rescores >= FLO_CUSTOMERS);
+    /* A record per order, then a rescore's (one per customer whose segment
+     * it changed: the first one changes everyone's). */
+    assert_true(cl->n >= FLO_ORDERS + FLO_CUSTOMERS);
 
     cl_check_partitions(orders, cl);
+    cl_check_positions(orders, cl);
 
     /* Latest per key: records of one key share a partition, which is read
      * in offset order, so applying them all in order leaves the latest. */

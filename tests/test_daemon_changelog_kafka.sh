@@ -2,12 +2,18 @@
 # rfmd's changelog topic on a real Apache Kafka broker (run under
 # tests/kafka/broker.sh run --partitions 4, which sets KAFKA_BOOTSTRAP):
 #  1. with changelog.enabled and no topic, rfmd creates <group>-changelog with
-#     the input's partition count and cleanup.policy=compact, and writes one
+#     the input's partition count, cleanup.policy=compact and rfmd's
+#     segment.bytes and segment.ms (64 MiB, 1 h: with the broker's 1 GiB
+#     and 7 days a changelog of less than 1 GiB a partition stays
+#     uncompacted for up to a week), and writes one
 #     record per FLO customer at least (checked with kcat and the Admin API);
 #  2. a second start finds it as it must be and runs;
 #  3. a pre-created <group>-changelog with another partition count makes rfmd
 #     exit 1 naming the topic, what it has and what it needs;
-#  4. one with cleanup.policy=delete makes it exit 1 too.
+#  4. one with cleanup.policy=delete makes it exit 1 too;
+#  5. segment.bytes and segment.ms: rfmd's by default (step 1), else what
+#     changelog.topic_config says, with its other topic configs; a value the
+#     broker refuses makes rfmd exit 1 with the broker's reason.
 # The Admin API calls are tests/kafka/TopicAdmin.java, run by java with the
 # broker's own jars (broker.sh fetch: its cache directory).
 #
@@ -46,8 +52,9 @@ kafka_rfmd_stop
 [ "$rfmd_status" -eq 0 ] || fail "rfmd exited $rfmd_status"
 grep -q "created topic rfmd-cl-changelog ($parts partitions" "$tmp/rfmd.log" ||
     fail "no 'created topic' line"
-got=$(admin describe rfmd-cl-changelog)
-[ "$got" = "partitions=$parts cleanup.policy=compact" ] || fail "changelog topic: $got"
+got=$(admin describe rfmd-cl-changelog segment.bytes segment.ms)
+[ "$got" = "partitions=$parts cleanup.policy=compact segment.bytes=67108864 segment.ms=3600000" ] ||
+    fail "changelog topic: $got"
 keys=$(kafka_consume rfmd-cl-changelog -f '%k\n' | sort -u | wc -l)
 [ "$keys" -eq 19945 ] || fail "$keys customers in the changelog, want 19945"
 echo "ok: rfmd created rfmd-cl-changelog ($got), records for all $keys customers"
@@ -79,3 +86,27 @@ rc=0
 grep -q "changelog topic rfmd-del-changelog has cleanup.policy=delete, needs compact" \
     "$tmp/del.log" || { cat "$tmp/del.log" >&2; fail "no clear message"; }
 echo "ok: cleanup.policy=delete refused"
+
+# 5. changelog.topic_config: over the default, passed to CreateTopics.
+config "$tmp/tc.yaml" rfmd-tc
+printf '  topic_config:\n    segment.bytes: "1048576"\n    min.cleanable.dirty.ratio: "0.2"\n' \
+    >>"$tmp/tc.yaml"
+kafka_rfmd_start "$rfmd" "$tmp/tc.yaml" "$tmp/tc.log"
+kafka_wait_log "$tmp/tc.log" "created topic rfmd-tc-changelog" 60 || fail "rfmd-tc: no 'created topic'"
+kafka_rfmd_stop
+[ "$rfmd_status" -eq 0 ] || fail "rfmd-tc exited $rfmd_status"
+grep -q "created topic rfmd-tc-changelog ($parts partitions like orders, cleanup.policy=compact, \
+segment.ms=3600000, segment.bytes=1048576, min.cleanable.dirty.ratio=0.2)" "$tmp/tc.log" ||
+    { grep "created topic" "$tmp/tc.log" >&2; fail "rfmd-tc: the 'created topic' line lacks its configs"; }
+got=$(admin describe rfmd-tc-changelog segment.bytes segment.ms min.cleanable.dirty.ratio)
+want="partitions=$parts cleanup.policy=compact segment.bytes=1048576 segment.ms=3600000 min.cleanable.dirty.ratio=0.2"
+[ "$got" = "$want" ] || fail "rfmd-tc-changelog: $got, want $want"
+echo "ok: changelog.topic_config applied ($got)"
+config "$tmp/tcbad.yaml" rfmd-tcbad
+printf '  topic_config:\n    segment.bytes: "lots"\n' >>"$tmp/tcbad.yaml"
+rc=0
+"$rfmd" -c "$tmp/tcbad.yaml" >"$tmp/tcbad.log" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || { cat "$tmp/tcbad.log" >&2; fail "segment.bytes: lots: exit $rc, want 1"; }
+grep -q "changelog topic rfmd-tcbad-changelog does not exist and cannot be created.*segment.bytes=lots.*lots" \
+    "$tmp/tcbad.log" || { cat "$tmp/tcbad.log" >&2; fail "segment.bytes: lots: no clear message"; }
+echo "ok: a topic config the broker refuses: exit 1, $(grep -o 'cannot be created.*' "$tmp/tcbad.log" | head -1)"

@@ -83,6 +83,12 @@ typedef struct config {
     struct {
         bool enabled; /* default false: one rfmd alone restores from checkpoints */
         char *topic;  /* default "<kafka.group_id>-changelog", set after the walk */
+        /* changelog.topic_config: Kafka topic configs for a changelog rfmd
+         * creates (never applied to one that exists), over rfmd's own
+         * defaults (changelog_topic.h); cleanup.policy is not among them:
+         * it is always compact. */
+        config_prop topic_config[CONFIG_MAX_PROPS];
+        size_t ntopic_config;
     } changelog;
 
     event_fields fields; /* strings owned by the config */

@@ -124,6 +124,10 @@ void config_free(config *c) {
         free(c->kafka.producer[i].key);
         free(c->kafka.producer[i].value);
     }
+    for (size_t i = 0; i < c->changelog.ntopic_config; i++) {
+        free(c->changelog.topic_config[i].key);
+        free(c->changelog.topic_config[i].value);
+    }
     for (size_t i = 0; i < c->topics.norders; i++)
         free(c->topics.orders[i]);
     free(c->topics.segments);

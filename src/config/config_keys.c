@@ -42,13 +42,16 @@ static int parse_size(const char *v, long long *out) {
 }
 
 /* kafka.consumer / kafka.producer: a mapping of librdkafka properties,
- * passed through as strings (librdkafka checks them), into arr[0..*cnt). */
+ * passed through as strings (librdkafka checks them), into arr[0..*cnt);
+ * changelog.topic_config likewise, of Kafka topic configs (the broker
+ * checks them when rfmd creates the topic). */
 static int props(config_ctx *x, const yaml_node_t *n, const char *key, config_prop *arr,
                  size_t *cnt) {
     if (n->type == YAML_SCALAR_NODE && !*config_yaml_scalar(n))
         return 0; /* "consumer:" with nothing after it */
     if (n->type != YAML_MAPPING_NODE)
-        return config_yaml_fail(x, n, key, "expected a mapping of librdkafka properties, got %s",
+        return config_yaml_fail(x, n, key, "expected a mapping of %s properties, got %s",
+                                strncmp(key, "kafka.", 6) ? "Kafka topic" : "librdkafka",
                                 config_yaml_type_name(n));
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
         const yaml_node_t *k = yaml_document_get_node(x->doc, p->key);
@@ -178,7 +181,21 @@ static int k_cl_topic(config_ctx *x, const yaml_node_t *n, const char *k) {
     x->changelog_topic_given = true;
     return config_yaml_set_str(x, n, k, &x->c->changelog.topic, true);
 }
-static const config_keydef changelog_keys[] = {{"enabled", k_cl_enabled}, {"topic", k_cl_topic}};
+static int k_cl_topic_config(config_ctx *x, const yaml_node_t *n, const char *k) {
+    if (n->type == YAML_MAPPING_NODE)
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+             p++) {
+            const yaml_node_t *key = yaml_document_get_node(x->doc, p->key);
+            const char *name = config_yaml_scalar(key);
+            if (name && !strcmp(name, "cleanup.policy"))
+                return config_yaml_fail(x, key, "changelog.topic_config.cleanup.policy",
+                                        "not settable: a changelog is always compacted "
+                                        "(cleanup.policy=compact)");
+        }
+    return props(x, n, k, x->c->changelog.topic_config, &x->c->changelog.ntopic_config);
+}
+static const config_keydef changelog_keys[] = {
+    {"enabled", k_cl_enabled}, {"topic", k_cl_topic}, {"topic_config", k_cl_topic_config}};
 
 /* fields.* are const char * in event_fields but owned here (see config_free). */
 static int set_field(config_ctx *x, const yaml_node_t *n, const char *k, const char **dst) {

@@ -14,8 +14,18 @@
  *
  * Rescores and new segment rules change r/f/m/segment without any order:
  * each customer whose segment they change gets a record too, after its
- * event and under a rescore (global) ref, without an input offset header:
- * so the changelog holds the segment last published (pipeline.c).
+ * event and under a rescore (global) ref: so the changelog holds the
+ * segment last published (pipeline.c).
+ *
+ * Every record carries the input position its partition's state covers
+ * (CHANGELOG_INPUT_OFFSET_HEADER): an order's record its own offset, a
+ * rescore's or a redone message's the highest offset applied so far. So
+ * the values never decrease along a changelog partition, and its newest
+ * record, which compaction never removes, carries the highest: a compacted
+ * changelog still says where its state ends. (Rescore records once carried
+ * none; compaction then dropped the orders' records behind a later rescore
+ * record of the same customer, and a restore resumed the input far behind
+ * the state — re-applying orders the store's 3-order dedup could miss.)
  *
  * One reusable buffer encodes every record: nothing is allocated per record
  * beyond librdkafka's copy of key and value. Kafka-free apart from the
@@ -45,11 +55,12 @@ void changelog_log_free(changelog_log *l);
 
 /* Produce customer c of s (its segment named by map) to partition
  * `partition` of the changelog, with the header CHANGELOG_INPUT_OFFSET_HEADER (rfm/changelog.h)
- * holding input_offset (the input message that caused it) in decimal: a
- * restore takes the highest one it reads as the input position its state
- * covers (the changelog partition is written in input order, and the
- * producer is idempotent, so no record of an earlier message is missing
- * behind it). input_offset < 0 (a rescore's record): no header. ref is taken over: settled by the
+ * holding input_offset (the highest input offset the partition's state
+ * covers, see above) in decimal: a restore takes the highest one it reads
+ * as the input position its state covers (the changelog partition is
+ * written in input order, and the producer is idempotent, so no record of
+ * an earlier message is missing behind it). input_offset < 0 (nothing
+ * applied to the partition yet): no header. ref is taken over: settled by the
  * delivery report, or here on failure. Returns 0; -1 on a fatal failure (producer failed, out of
  * memory). A customer the record cannot carry (a name that is not UTF-8, see changelog_encode) is
  * logged, counted in `refused`, its ref settled as delivered, and 0 returned: the order is applied;

@@ -21,15 +21,57 @@
 #include "kconf.h"
 #include "log.h"
 #include "util/errbuf.h"
+#include "util/strbuf.h"
 
 /* One topic of rfmd's own: the changelog or the repartition topic. */
 typedef struct internal_topic {
-    const char *what;   /* "changelog", "repartition": log and error prefix */
-    const char *topic;  /* its name */
-    bool compact;       /* cleanup.policy must contain compact (else: must not) */
-    const char *off;    /* how to do without it, for errors */
-    const char *inputs; /* which topics decide its partition count, for errors */
+    const char *what;           /* "changelog", "repartition": log and error prefix */
+    const char *topic;          /* its name */
+    bool compact;               /* cleanup.policy must contain compact (else: must not) */
+    const char *off;            /* how to do without it, for errors */
+    const char *inputs;         /* which topics decide its partition count, for errors */
+    const config_prop *configs; /* topic configs to create it with, over the defaults */
+    size_t nconfigs;
 } internal_topic;
+
+/* What a changelog rfmd creates is created with unless changelog.topic_config
+ * says otherwise (changelog_topic.h: why). */
+static const config_prop changelog_topic_defaults[] = {
+    {"segment.bytes", CHANGELOG_TOPIC_SEGMENT_BYTES},
+    {"segment.ms", CHANGELOG_TOPIC_SEGMENT_MS},
+};
+
+/* v, when it names key; else NULL. */
+static const char *changelog_topic_find(const config_prop *v, size_t n, const char *key) {
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(v[i].key, key))
+            return v[i].value;
+    return NULL;
+}
+
+/* Set the topic configs of a new topic on nt: cleanup.policy, then (the
+ * changelog) the defaults not named in it->configs, then it->configs; their
+ * "k=v" list, for the log and errors, into *desc (a strbuf to free). */
+static void changelog_topic_configure(rd_kafka_NewTopic_t *nt, const internal_topic *it,
+                                      strbuf *desc) {
+    const char *policy = it->compact ? "compact" : "delete";
+    rd_kafka_NewTopic_set_config(nt, "cleanup.policy", policy);
+    strbuf_printf(desc, "cleanup.policy=%s", policy);
+    if (!it->compact)
+        return;
+    for (size_t i = 0; i < sizeof changelog_topic_defaults / sizeof *changelog_topic_defaults;
+         i++) {
+        const config_prop *d = &changelog_topic_defaults[i];
+        if (changelog_topic_find(it->configs, it->nconfigs, d->key))
+            continue;
+        rd_kafka_NewTopic_set_config(nt, d->key, d->value);
+        strbuf_printf(desc, ", %s=%s", d->key, d->value);
+    }
+    for (size_t i = 0; i < it->nconfigs; i++) {
+        rd_kafka_NewTopic_set_config(nt, it->configs[i].key, it->configs[i].value);
+        strbuf_printf(desc, ", %s=%s", it->configs[i].key, it->configs[i].value);
+    }
+}
 
 /* Wait for the result event of one Admin request on q; NULL on timeout. */
 static rd_kafka_event_t *changelog_topic_wait(rd_kafka_queue_t *q) {
@@ -69,19 +111,20 @@ static void changelog_topic_await(rd_kafka_t *rk, const char *topic) {
     }
 }
 
-/* Create the topic with `parts` partitions, compacted (the changelog) or
- * not (the repartition topic). 0, -1 or -2. */
+/* Create the topic with `parts` partitions, compacted (the changelog, with
+ * its topic configs) or not (the repartition topic). 0, -1 or -2. */
 static int changelog_topic_create(rd_kafka_t *rk, const internal_topic *it, int parts,
                                   const char *input, char *err, size_t errlen) {
     const char *topic = it->topic;
-    const char *policy = it->compact ? "compact" : "delete";
     char e[512];
     rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, parts, -1, e, sizeof e);
     if (!nt) {
         errbuf_set(err, errlen, "%s topic %s: %s", it->what, topic, e);
         return -1;
     }
-    rd_kafka_NewTopic_set_config(nt, "cleanup.policy", policy);
+    strbuf desc = STRBUF_INIT;
+    changelog_topic_configure(nt, it, &desc);
+    const char *configs = desc.p && !desc.oom ? desc.p : "(out of memory)";
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     rd_kafka_AdminOptions_t *o = changelog_topic_options(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
     rd_kafka_CreateTopics(rk, &nt, 1, o, q);
@@ -110,20 +153,21 @@ static int changelog_topic_create(rd_kafka_t *rk, const internal_topic *it, int 
         changelog_topic_await(rk, topic);
     if (code) {
         errbuf_set(err, errlen,
-                   "%s topic %s does not exist and cannot be created (%d partitions, "
-                   "cleanup.policy=%s): %s%s%s; create it so, or %s",
-                   it->what, topic, parts, policy, rd_kafka_err2str(code), msg ? ": " : "",
+                   "%s topic %s does not exist and cannot be created (%d partitions, %s): "
+                   "%s%s%s; create it so, or %s",
+                   it->what, topic, parts, configs, rd_kafka_err2str(code), msg ? ": " : "",
                    msg ? msg : "", it->off);
         rc = code == RD_KAFKA_RESP_ERR__TIMED_OUT || code == RD_KAFKA_RESP_ERR__TRANSPORT ? -2 : -1;
     } else {
-        log_notice("%s: created topic %s (%d partitions like %s, cleanup.policy=%s)", it->what,
-                   topic, parts, input, policy);
+        log_notice("%s: created topic %s (%d partitions like %s, %s)", it->what, topic, parts,
+                   input, configs);
     }
     if (ev)
         rd_kafka_event_destroy(ev);
     rd_kafka_AdminOptions_destroy(o);
     rd_kafka_queue_destroy(q);
     rd_kafka_NewTopic_destroy(nt);
+    strbuf_free(&desc);
     return rc;
 }
 
@@ -283,6 +327,8 @@ int changelog_topic_ensure(const config *cfg, const char *brokers, char *err, si
         .compact = true,
         .off = "set changelog.enabled: false",
         .inputs = "changelog partition p logs input partition p",
+        .configs = cfg->changelog.topic_config,
+        .nconfigs = cfg->changelog.ntopic_config,
     };
     char *const *inputs;
     size_t n = config_state_topics(cfg, &inputs);

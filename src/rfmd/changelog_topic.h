@@ -3,9 +3,11 @@
  * API, run once before any client consumes. The changelog (docs/contract.md
  * §9.1):
  *
- *   absent   -> created with the input's partition count and
- *               cleanup.policy=compact (several input topics must all have
- *               the same partition count)
+ *   absent   -> created with the input's partition count,
+ *               cleanup.policy=compact and the topic configs of
+ *               changelog.topic_config over rfmd's defaults (below) —
+ *               several input topics must all have the same partition
+ *               count
  *   present  -> its partition count must equal the input's and its
  *               cleanup.policy must contain "compact"; else rfmd refuses to
  *               start, naming the topic, what it has and what it needs
@@ -34,6 +36,19 @@
 #include "rfm/config.h"
 
 #define CHANGELOG_TOPIC_TIMEOUT_MS 15000 /* each Admin / metadata request */
+
+/* segment.bytes and segment.ms of a changelog rfmd creates, unless
+ * changelog.topic_config sets them: 64 MiB and 1 hour, not the broker's
+ * 1 GiB and 7 days. Kafka's log cleaner never cleans a partition's active
+ * segment, so with the broker's defaults a changelog partition under 1 GiB
+ * (about 7M customers: 78 bytes a record on disk in bench/restore.sh, two
+ * records a customer before compaction) is not compacted until a week-old
+ * segment rolls, and a restore reads every record ever written. 64 MiB
+ * bounds what stays uncompacted to one such segment a partition, and the
+ * hour rolls a smaller one (at its first write after the hour), at the
+ * cost of more, smaller segment files, which the cleaner merges. */
+#define CHANGELOG_TOPIC_SEGMENT_BYTES "67108864"
+#define CHANGELOG_TOPIC_SEGMENT_MS    "3600000"
 
 /* Check (or create) cfg->changelog.topic on `brokers` with a short-lived
  * client of its own, configured like the producer (kafka.producer.*, so

@@ -136,11 +136,27 @@ static int pipeline_emit_caused(pipeline *p, const store *s, store_customer *c, 
     return pipeline_emit(p, s, c, old, "order", &p->dec.o.order_id, ref);
 }
 
+/* The input offset a changelog record of the partition in `slot` carries
+ * (changelog_log.h): the highest offset its state covers — `at`, the
+ * message being applied, or the partition's applied position when that is
+ * further (a redone message, a rescore); -1 when nothing is known. */
+static int64_t pipeline_covered(const pipeline *p, int slot, int64_t at) {
+    if (slot < 0)
+        return at;
+    tracker_partition_info pi;
+    tracker_info(p->trk, (size_t)slot, &pi);
+    if (pi.applied != TRACKER_OFFSET_NONE && pi.applied - 1 > at)
+        at = pi.applied - 1;
+    return at;
+}
+
 /* An event of a rescore (or new segment rules) of a customer of task
  * partition `partition`: caused by no input message. With a changelog the
- * customer's record follows it (no input offset: it moves no position), so
- * the changelog holds the segment last published, and a new owner of the
- * partition need not publish it again. */
+ * customer's record follows it, carrying the input position the partition's
+ * state covers (so compaction, which may keep this record and drop the
+ * orders' ones, keeps that position), so the changelog holds the segment
+ * last published, and a new owner of the partition need not publish it
+ * again. */
 static int pipeline_emit_rescore(pipeline *p, const store *s, store_customer *c, int32_t partition,
                                  const char *previous) {
     tracker_ref *ref = tracker_ref_global(p->trk);
@@ -154,9 +170,14 @@ static int pipeline_emit_rescore(pipeline *p, const store *s, store_customer *c,
         return -1;
     if (!p->changelog)
         return 0;
+    char *const *topics;
+    int slot = config_state_topics(p->cfg, &topics) == 1
+                   ? tracker_slot(p->trk, topics[0], partition)
+                   : -1; /* with a changelog there is one state topic (config_keys.c) */
+    int64_t covered = pipeline_covered(p, slot, -1);
     ref = tracker_ref_global(p->trk);
-    if (!ref || changelog_log_write(p->changelog, p->prod, s, c, &p->cfg->segments, partition, -1,
-                                    p->trk, ref) < 0) {
+    if (!ref || changelog_log_write(p->changelog, p->prod, s, c, &p->cfg->segments, partition,
+                                    covered, p->trk, ref) < 0) {
         if (!ref)
             log_error("pipeline: out of memory");
         p->failed = 1;
@@ -227,7 +248,7 @@ static int pipeline_log_touched(pipeline *p, const store *s, store_customer *c, 
         return -1;
     }
     if (changelog_log_write(p->changelog, p->prod, s, c, &p->cfg->segments, in->partition,
-                            in->offset, p->trk, ref) < 0) {
+                            pipeline_covered(p, slot, in->offset), p->trk, ref) < 0) {
         p->failed = 1;
         return -1;
     }

@@ -89,6 +89,11 @@ static bool same_producer(const config *a, const config *b) {
     return props_eq(a->kafka.producer, a->kafka.nproducer, b->kafka.producer, b->kafka.nproducer);
 }
 
+static bool same_cltopic_config(const config *a, const config *b) {
+    return props_eq(a->changelog.topic_config, a->changelog.ntopic_config,
+                    b->changelog.topic_config, b->changelog.ntopic_config);
+}
+
 static const restart_key restart_keys[] = {
     {"kafka.brokers", same_brokers},
     {"kafka.group_id", same_group},
@@ -108,6 +113,7 @@ static const restart_key restart_keys[] = {
     {"changelog.enabled", same_clenabled},
     {"processing.guarantee", same_guarantee},
     {"changelog.topic", same_cltopic},
+    {"changelog.topic_config", same_cltopic_config},
     {"fields.order_id", same_f_order_id},
     {"fields.customer_id", same_f_customer_id},
     {"fields.ts", same_f_ts},

@@ -414,13 +414,20 @@ static void hreader_add(hreader *r, const rd_kafka_message_t *m) {
     x->len = m->len;
     x->partition = m->partition;
     x->offset = m->offset;
+    x->input_offset = -1;
     rd_kafka_headers_t *hdrs = NULL;
     if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
         const void *v;
         size_t vlen;
         if (rd_kafka_header_get_last(hdrs, "rfmd-error", &v, &vlen) == 0)
             x->error_header = harness_dup(v, vlen);
-        x->input_offset = rd_kafka_header_get_last(hdrs, "rfmd-input-offset", &v, &vlen) == 0;
+        char digits[24];
+        if (rd_kafka_header_get_last(hdrs, "rfmd-input-offset", &v, &vlen) == 0 && v &&
+            vlen < sizeof digits) {
+            memcpy(digits, v, vlen);
+            digits[vlen] = '\0';
+            x->input_offset = strtoll(digits, NULL, 10);
+        }
     }
     if (x->value)
         x->json = json_loadb(x->value, x->len, 0, NULL);

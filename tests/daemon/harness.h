@@ -99,8 +99,8 @@ typedef struct hmsg {
     size_t key_len;
     char *value;
     size_t len;
-    char *error_header; /* rfmd-error value or NULL */
-    bool input_offset;  /* carries an rfmd-input-offset header (a changelog record) */
+    char *error_header;   /* rfmd-error value or NULL */
+    int64_t input_offset; /* a changelog record's rfmd-input-offset header, else -1 */
     int32_t partition;
     int64_t offset;
     json_t *json; /* parsed value when it is JSON, else NULL */
