@@ -148,6 +148,11 @@ restored_window() {
     echo "$(secs "$1" "partition [0-9]*: restoring from") $(secs "$1" "partition [0-9]* restored:" last)"
 }
 
+# restored_customers LOG: the customers of its "partition N restored" lines, summed.
+restored_customers() {
+    sed -n 's/.*partition [0-9]* restored: \([0-9]*\) customers.*/\1/p' "$1" | awk '{ s += $1 } END { print s }'
+}
+
 # rss_mb PID: resident set size in MB.
 rss_mb() {
     awk '/^VmRSS/ { printf "%.0f\n", $2 / 1024 }' "/proc/$1/status"
@@ -185,7 +190,7 @@ restore_pairs() {
         read -r w0 w1 < <(restored_window "$d/b-$label$i.log")
         rss=$(rss_mb "$rfmd_pid")
         bt=$(span "$w0" "$w1")
-        cust=$(sed -n 's/.*partition [0-9]* restored: \([0-9]*\) customers.*/\1/p' "$d/b-$label$i.log" | awk '{ s += $1 } END { print s }')
+        cust=$(restored_customers "$d/b-$label$i.log")
         [ "$cust" = "$n" ] || { echo "B restored $cust of $n customers" >&2; exit 1; }
         rates=$(sed -n 's/.*partition \([0-9]*\) restored: .* in \([0-9.]*\) s (\([0-9]*\) records\/s).*/p\1 \2 s \3\/s/p' "$d/b-$label$i.log" | paste -sd, | sed 's/,/, /g')
         printf '   run %d: kcat %s s (%.0f records/s); B %s s (%.0f customers/s), RSS %s MB; per partition: %s\n' \
@@ -278,7 +283,7 @@ for n in "${size_list[@]}"; do
     rss=$(rss_mb "$rfmd_pid")
     st=$(secs "$d/c.log" ".")
     tail_recs=$(sed -n 's/.*partition [0-9]* restored: [0-9]* customers from \([0-9]*\) changelog records.*/\1/p' "$d/c.log" | awk '{ s += $1 } END { print s }')
-    cust=$(sed -n 's/.*partition [0-9]* restored: \([0-9]*\) customers.*/\1/p' "$d/c.log" | awk '{ s += $1 } END { print s }')
+    cust=$(restored_customers "$d/c.log")
     onto=$(grep -c "restored: .*onto its checkpoint" "$d/c.log" || true)
     grep "partition [0-9]* restored:\|restored partition" "$d/c.log" | sed -e 's/^/   /' -e 's/ from [^ ]*\/partition-[0-9]*\// from partition-N\//'
     {

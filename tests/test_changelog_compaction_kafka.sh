@@ -38,12 +38,12 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=SCRIPTDIR/../scripts/lib/kafka.sh
 . "$here/../scripts/lib/kafka.sh"
+# shellcheck source=SCRIPTDIR/../scripts/lib/kafka_group.sh
+. "$here/../scripts/lib/kafka_group.sh"
 rfmd=$1
 replay=$2
 boot=${KAFKA_BOOTSTRAP:?run me under tests/kafka/broker.sh run}
 flo=${RFM_SHARED:?}/data/flo_data_20k.csv
-java=${JAVA_HOME:+$JAVA_HOME/bin/}java
-jars=$("$here/kafka/broker.sh" fetch | tail -1)/lib
 check=("$here/scaleout_check.py")
 group=cmp-g
 changelog=$group-changelog
@@ -52,26 +52,14 @@ orders=100219
 customers=19945
 roll_customers=40 # per roll: enough that every partition gets some
 kafka_tmp
-t0=$SECONDS
-declare -A pid addr
 
 fail() {
     echo "FAIL: $*" >&2
-    local n
-    for n in "${!addr[@]}"; do
-        echo "--- $n (${addr[$n]}) /partitions:" >&2
-        curl -s --max-time 2 "http://${addr[$n]}/partitions" >&2 || echo "(no answer)" >&2
-        echo >&2
-    done
-    for n in "$tmp"/*.log; do
-        [ -f "$n" ] || continue
-        echo "--- $n" >&2
-        grep -E 'changelog|restor|rebalanc|error|fatal|backlog' "$n" | tail -15 >&2 || true
-    done
+    group_dump 'changelog|restor|rebalanc|error|fatal|backlog'
     exit 1
 }
-elapsed() { echo "[$((SECONDS - t0)) s] $*"; }
-admin() { "$java" -cp "$jars/*" "$here/kafka/TopicAdmin.java" "$boot" "$@" 2>"$tmp/admin.err"; }
+elapsed() { group_elapsed "$@"; }
+admin() { kafka_admin "$@" 2>"$tmp/admin.err"; }
 
 # config NAME: NAME's rfmd.yaml in group cmp-g, own snapshot dir, HTTP on any port.
 config() {
@@ -85,32 +73,15 @@ config() {
     } >"$tmp/$1.yaml"
 }
 
-# start NAME: run NAME's rfmd; wait for its HTTP address.
+# start NAME / stop NAME: group_start / group_stop, NAME also in rfmd_pid
+# while it runs (kafka_wait_log gives up when it exits).
 start() {
-    local n=$1 log=$tmp/$1.log
-    "$rfmd" -c "$tmp/$n.yaml" >"$log" 2>&1 &
-    pid[$n]=$!
-    rfmd_pid=${pid[$n]} # kafka_wait_log gives up when it exits
-    kafka_track "${pid[$n]}"
-    local end=$((SECONDS + 60)) a=""
-    until a=$(sed -n 's/.*http: listening on \([0-9.:]*\).*/\1/p' "$log" | head -1) && [ -n "$a" ]; do
-        kill -0 "${pid[$n]}" 2>/dev/null || { cat "$log" >&2; fail "$n exited at start"; }
-        [ $SECONDS -lt $end ] || fail "$n: no 'http: listening on' within 60 s"
-        sleep 0.1
-    done
-    addr[$n]=$a
-    elapsed "$n up at $a (pid ${pid[$n]})"
+    group_start "$1"
+    rfmd_pid=${pid[$1]}
 }
-
-# stop NAME: SIGTERM, must exit 0.
 stop() {
-    kill -TERM "${pid[$1]}"
-    local rc=0
-    wait "${pid[$1]}" || rc=$?
-    unset "addr[$1]"
+    group_stop "$1"
     rfmd_pid=""
-    [ "$rc" -eq 0 ] || fail "$1 exited $rc after SIGTERM, want 0"
-    elapsed "$1 stopped (exit 0)"
 }
 
 # The records a full read of the changelog returns (all partitions).

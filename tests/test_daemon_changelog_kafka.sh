@@ -14,8 +14,7 @@
 #  5. segment.bytes and segment.ms: rfmd's by default (step 1), else what
 #     changelog.topic_config says, with its other topic configs; a value the
 #     broker refuses makes rfmd exit 1 with the broker's reason.
-# The Admin API calls are tests/kafka/TopicAdmin.java, run by java with the
-# broker's own jars (broker.sh fetch: its cache directory).
+# The Admin API calls are tests/kafka/TopicAdmin.java (kafka_admin).
 #
 # usage: test_daemon_changelog_kafka.sh RFMD RFM_REPLAY
 set -euo pipefail
@@ -26,15 +25,13 @@ rfmd=$1
 replay=$2
 boot=${KAFKA_BOOTSTRAP:?run me under tests/kafka/broker.sh run}
 flo=${RFM_SHARED:?}/data/flo_data_20k.csv
-java=${JAVA_HOME:+$JAVA_HOME/bin/}java
-jars=$("$here/kafka/broker.sh" fetch | tail -1)/lib
 kafka_tmp
 fail() {
     echo "FAIL: $*" >&2
     tail -20 "$tmp/rfmd.log" >&2 || true
     exit 1
 }
-admin() { "$java" -cp "$jars/*" "$here/kafka/TopicAdmin.java" "$boot" "$@" 2>/dev/null; }
+admin() { kafka_admin "$@" 2>/dev/null; }
 config() { # file group
     kafka_rfmd_config "$1" "$2" 10m "$tmp/state-$2"
     printf 'changelog:\n  enabled: true\n' >>"$1"

@@ -27,33 +27,22 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=SCRIPTDIR/../scripts/lib/kafka.sh
 . "$here/../scripts/lib/kafka.sh"
+# shellcheck source=SCRIPTDIR/../scripts/lib/kafka_group.sh
+. "$here/../scripts/lib/kafka_group.sh"
 rfmd=$1
 replay=$2
 boot=${KAFKA_BOOTSTRAP:?run me under tests/kafka/broker.sh run}
 flo=${RFM_SHARED:?}/data/flo_data_20k.csv
-java=${JAVA_HOME:+$JAVA_HOME/bin/}java
-jars=$("$here/kafka/broker.sh" fetch | tail -1)/lib
 check=("$here/scaleout_check.py")
 group=scale-g
 parts=6
 rate=6000
 kafka_tmp
-t0=$SECONDS
-declare -A pid addr
 
 # Every instance's /partitions and log tail, then exit 1.
 fail() {
     echo "FAIL: $*" >&2
-    local n
-    for n in "${!addr[@]}"; do
-        echo "--- $n (${addr[$n]}) /partitions:" >&2
-        curl -s --max-time 2 "http://${addr[$n]}/partitions" >&2 || echo "(no answer)" >&2
-        echo >&2
-    done
-    for n in "$tmp"/*.log; do
-        echo "--- $n" >&2
-        grep -E 'consumer:|changelog|restor|rebalanc|error|fatal' "$n" | tail -15 >&2 || true
-    done
+    group_dump 'consumer:|changelog|restor|rebalanc|error|fatal'
     # With RFM_KEEP_TMP=1 the topics too, for a look at what was committed.
     if [ -n "${RFM_KEEP_TMP:-}" ]; then
         local iso
@@ -66,7 +55,7 @@ fail() {
     fi
     exit 1
 }
-elapsed() { echo "[$((SECONDS - t0)) s] $*"; }
+elapsed() { group_elapsed "$@"; }
 
 # config NAME GROUP EXTRA: NAME's rfmd.yaml, own snapshot dir, HTTP on any port.
 config() {
@@ -85,21 +74,7 @@ config() {
 guarantee=${RFM_SCALEOUT_GUARANTEE:-exactly_once}
 scaled="changelog:\n  enabled: true\ninput:\n  partitioner: murmur2_random\nprocessing:\n  guarantee: $guarantee\n"
 
-# start NAME [LOG]: run NAME's rfmd; wait for its HTTP address.
-start() {
-    local n=$1 log=$tmp/${2:-$1}.log
-    "$rfmd" -c "$tmp/$n.yaml" >"$log" 2>&1 &
-    pid[$n]=$!
-    kafka_track "${pid[$n]}"
-    local end=$((SECONDS + 60)) a=""
-    until a=$(sed -n 's/.*http: listening on \([0-9.:]*\).*/\1/p' "$log" | head -1) && [ -n "$a" ]; do
-        kill -0 "${pid[$n]}" 2>/dev/null || { cat "$log" >&2; fail "$n exited at start"; }
-        [ $SECONDS -lt $end ] || fail "$n: no 'http: listening on' within 60 s"
-        sleep 0.1
-    done
-    addr[$n]=$a
-    elapsed "$n up at $a (pid ${pid[$n]})"
-}
+start() { group_start "$@"; }
 
 # await_assigned NAME: NAME owns a partition (GET /partitions).
 owns='import json, sys
@@ -128,7 +103,7 @@ replay_start() {
 }
 
 # 1. The orders topic, the pieces, A B C.
-"$java" -cp "$jars/*" "$here/kafka/TopicAdmin.java" "$boot" create orders "$parts" 2>/dev/null ||
+kafka_admin create orders "$parts" 2>/dev/null ||
     fail "could not create the orders topic"
 got=$(kcat -L -b "$boot" -t orders | sed -n 's/.*topic "orders" with \([0-9]*\) partitions.*/\1/p')
 [ "$got" = "$parts" ] || fail "orders has '$got' partitions, want $parts"
@@ -204,12 +179,7 @@ elapsed "piece 2 sent"
 # 3. C leaves mid-stream (cleanly); B comes back on its own state.
 replay_start 3
 sleep 1.5
-kill -TERM "${pid[C]}"
-rc=0
-wait "${pid[C]}" || rc=$?
-[ "$rc" -eq 0 ] || fail "C exited $rc after SIGTERM, want 0"
-unset "addr[C]"
-elapsed "C stopped (exit 0)"
+group_stop C
 start B B2
 wait $rp || fail "replaying piece 3 failed"
 elapsed "piece 3 sent"
@@ -260,10 +230,4 @@ if [ "$guarantee" = exactly_once ]; then
 fi
 
 # 6. A clean stop of everyone.
-for n in A B D R; do kill -TERM "${pid[$n]}"; done
-for n in A B D R; do
-    rc=0
-    wait "${pid[$n]}" || rc=$?
-    [ "$rc" -eq 0 ] || fail "$n exited $rc after SIGTERM, want 0"
-done
-elapsed "A, B, D, R stopped (exit 0)"
+group_stop A B D R

@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # scripts/lib/kafka.sh — what the scripts that drive rfmd on a real Kafka
 # broker share, so each says only what it measures or checks. Sourced (bash),
-# not run, by bench/kafka.sh, bench/snapshot_pause.sh, scripts/soak.sh,
-# tests/test_daemon_kafka.sh and tests/test_replay_kafka.sh:
+# not run, by the benchmarks (bench/*.sh), scripts/soak.sh and the real-broker
+# tests (tests/test_*_kafka.sh; those of several instances also source
+# kafka_group.sh):
 #
 #   here=$(cd "$(dirname "$0")/.." && pwd)
 #   . "$here/scripts/lib/kafka.sh"
@@ -27,14 +28,15 @@
 #     set -e inside a function called from `if`, `||` or `&&`), reads unset
 #     variables only with a default, and tolerates the failures it means to.
 #     A plain call then stops the script, as the copied code did.
-#   - KAFKA_BOOTSTRAP (from broker.sh run), for the two that talk to the
-#     broker: kafka_rfmd_config and kafka_consume.
+#   - KAFKA_BOOTSTRAP (from broker.sh run), for those that talk to the
+#     broker: kafka_rfmd_config, kafka_consume and kafka_admin.
 #   - RFM_BENCH_BUILD, optional: kafka_build's build tree.
 # Sets (globals, named as the scripts named them before):
 #   kafka_root   the checkout this file is in (set when sourced)
 #   build        by kafka_build: the build tree, programs in it
 #   tmp          by kafka_tmp: a fresh temp dir
 #   rfmd_pid     by kafka_rfmd_start: the running rfmd; "" when none
+#   kafka_jars   by kafka_admin: the broker's jar directory
 #   rfmd_status  by kafka_rfmd_stop: rfmd's exit status
 # Cleanup: kafka_tmp sets `trap kafka_cleanup EXIT`: on any exit the rfmd of
 # rfmd_pid and every pid given to kafka_track get SIGKILL and tmp is deleted.
@@ -174,6 +176,16 @@ kafka_consume() {
     local topic=$1
     shift
     kcat -C -b "${KAFKA_BOOTSTRAP:?}" -t "$topic" -o beginning -e -q "$@"
+}
+
+# kafka_admin ARG...: tests/kafka/TopicAdmin.java (Admin API calls the
+# tools here lack: create with configs, describe configs, delete records) on
+# KAFKA_BOOTSTRAP, run by java with the broker's own jars (broker.sh fetch:
+# its cache directory, looked up once). Its stderr is the caller's.
+kafka_admin() {
+    [ -n "${kafka_jars:-}" ] || kafka_jars=$("$kafka_root/tests/kafka/broker.sh" fetch | tail -1)/lib || return
+    "${JAVA_HOME:+$JAVA_HOME/bin/}java" -cp "$kafka_jars/*" "$kafka_root/tests/kafka/TopicAdmin.java" \
+        "${KAFKA_BOOTSTRAP:?}" "$@"
 }
 
 # kafka_median: the median of the numbers on stdin, one a line; prints
