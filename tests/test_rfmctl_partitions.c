@@ -9,7 +9,9 @@
  * figures identical but for the source line; info's total "customers:" line
  * the single one's; verify lists every file of every partition. Old-layout
  * files beside the partitions, an empty partition directory and a corrupted
- * older file change none of that (verify reports the bad one).
+ * older file change none of that (verify reports the bad one). A partition
+ * whose every file is bad: dump refuses naming it; info describes the
+ * others, names it and exits 1.
  *
  * Needs RFM_SHARED and RFM_BIN (ctest sets them): rfmctl is $RFM_BIN/rfmctl.
  */
@@ -206,7 +208,23 @@ static void one_tie_break(score_tie_break tie) {
                         "seek=300 conv=notrunc status=none; done",
                         part),
                      0);
-    assert_int_equal(sh("'%s/rfmctl' snapshot dump '%s' > /dev/null 2>&1", bin, part), 1);
+    assert_int_equal(
+        sh("'%s/rfmctl' snapshot dump '%s' > /dev/null 2>'%s/dump.err'", bin, part, root), 1);
+    assert_int_equal(sh("grep -q 'no valid snapshot in .*/partition-2' '%s/dump.err'", root), 0);
+    /* ... info still describes the other two, names it, and exits 1. */
+    assert_int_equal(
+        sh("'%s/rfmctl' snapshot info '%s' > '%s/info.txt' 2>/dev/null", bin, part, root), 1);
+    assert_int_equal(sh("grep -q '(2 partitions with a snapshot, 1 with no valid one)' "
+                        "'%s/info.txt'",
+                        root),
+                     0);
+    assert_int_equal(sh("grep -c '^partition [01]:$' '%s/info.txt' | grep -qx 2", root), 0);
+    assert_int_equal(
+        sh("grep -A1 '^partition 2:$' '%s/info.txt' | grep -q 'no valid snapshot'", root), 0);
+    assert_int_equal(sh("awk '/^  customers:/ { t += $2 } /^customers:/ { c = $2 } "
+                        "END { exit !(t > 0 && t == c && c < %zu) }' '%s/info.txt'",
+                        n, root),
+                     0);
 
     assert_int_equal(sh("rm -rf '%s'", root), 0);
     store_free(ref);

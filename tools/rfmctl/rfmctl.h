@@ -79,15 +79,22 @@ typedef struct rfmctl_snapset {
     char **paths;         /* [n]: the file each was loaded from */
     int32_t *partitions;  /* [n]: its partition, -1 when not partitioned */
     bool partitioned;
+    /* Opened with `partial`: the partitions that have snapshot files and
+     * none valid (each reason printed), not among the n. */
+    int32_t *unusable;
+    size_t nunusable;
     /* The one whose settings, segment names and breakpoints speak for the
      * set: the highest breakpoints version (all share settings and names). */
     size_t head;
 } rfmctl_snapset;
 
 /* Open arg as above. Every loaded snapshot must have the same settings
- * fingerprint and segment names. 0, or -1 after a message (nothing to
- * free). */
-int rfmctl_snapset_open(const char *arg, rfmctl_snapset *set);
+ * fingerprint and segment names. A partition with files and none valid
+ * fails the open — the set would lack its customers — unless `partial`
+ * (info, which describes what is there): then it goes to `unusable`. 0, or
+ * -1 after a message (nothing to free); -1 also when no snapshot at all is
+ * valid. */
+int rfmctl_snapset_open(const char *arg, bool partial, rfmctl_snapset *set);
 void rfmctl_snapset_free(rfmctl_snapset *set);
 
 /* The recency reference of the set: the head's breakpoints' as_of, or when

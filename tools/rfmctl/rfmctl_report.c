@@ -93,7 +93,7 @@ static void describe_source(char *buf, size_t len, const char *what, const char 
 
 static int from_snapshot(rfmctl_report *r, const char *arg, rfmctl_snapset *set, char *src,
                          size_t srclen) {
-    if (rfmctl_snapset_open(arg, set))
+    if (rfmctl_snapset_open(arg, false, set))
         return RFMCTL_FAIL;
     r->bins = set->infos[set->head].settings.bins;
     r->as_of = rfmctl_snapset_as_of(set);

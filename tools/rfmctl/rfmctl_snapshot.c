@@ -11,7 +11,9 @@
  * A directory with partition-<N> subdirectories (rfmd's per-partition
  * checkpoints: one store per input partition) stands for all of them: verify
  * checks every file of every partition, info describes the newest valid one
- * of each and the totals, dump prints their union as one table — the bytes
+ * of each and the totals (a partition with files and none valid is named,
+ * the others still described, and info exits 1), dump prints their union as
+ * one table (refused when a partition has no valid file) — the bytes
  * one store holding every customer prints (rfmctl_print_table_set). Old
  * layout files beside the partition directories are not read (rfmd ignores
  * them too); a directory with only those behaves as before.
@@ -40,7 +42,9 @@ static void usage(FILE *out) {
                  "A DIR stands for its snapshots: all of them for verify, the newest valid\n"
                  "one for info and dump. A DIR with partition-<N> subdirectories stands for\n"
                  "every partition: verify checks all their files, info describes the newest\n"
-                 "valid snapshot of each and the totals, dump prints their union as one table.\n");
+                 "valid snapshot of each and the totals, dump prints their union as one table.\n"
+                 "A partition with snapshots and none valid: info names it and exits 1, dump\n"
+                 "refuses (its customers would be missing).\n");
 }
 
 static int is_dir(const char *p) {
@@ -105,6 +109,7 @@ void rfmctl_snapset_free(rfmctl_snapset *set) {
     free(set->infos);
     free(set->paths);
     free(set->partitions);
+    free(set->unusable);
     memset(set, 0, sizeof *set);
 }
 
@@ -118,7 +123,7 @@ static int same_kind(const snapshot_info *a, const snapshot_info *b) {
     return 1;
 }
 
-int rfmctl_snapset_open(const char *arg, rfmctl_snapset *set) {
+int rfmctl_snapset_open(const char *arg, bool partial, rfmctl_snapset *set) {
     memset(set, 0, sizeof *set);
     int32_t *parts;
     size_t np;
@@ -129,8 +134,9 @@ int rfmctl_snapset_open(const char *arg, rfmctl_snapset *set) {
     set->infos = calloc(cap, sizeof *set->infos);
     set->paths = calloc(cap, sizeof *set->paths);
     set->partitions = calloc(cap, sizeof *set->partitions);
+    set->unusable = calloc(cap, sizeof *set->unusable);
     set->partitioned = np > 0;
-    if (!set->stores || !set->infos || !set->paths || !set->partitions) {
+    if (!set->stores || !set->infos || !set->paths || !set->partitions || !set->unusable) {
         fprintf(stderr, "rfmctl snapshot: out of memory\n");
         free(parts);
         rfmctl_snapset_free(set);
@@ -159,6 +165,11 @@ int rfmctl_snapset_open(const char *arg, rfmctl_snapset *set) {
         rc = open_one(dir, &set->stores[k], &set->infos[k], path, sizeof path);
         if (rc == -2) {
             fprintf(stderr, "rfmctl snapshot: note: %s has no snapshot\n", dir);
+            rc = 0;
+            continue;
+        }
+        if (rc == -1 && partial) {
+            set->unusable[set->nunusable++] = parts[i];
             rc = 0;
             continue;
         }
@@ -318,7 +329,7 @@ static void print_partition(const rfmctl_snapset *set, size_t k) {
 
 static int cmd_info(const char *arg) {
     rfmctl_snapset set;
-    if (rfmctl_snapset_open(arg, &set))
+    if (rfmctl_snapset_open(arg, true, &set))
         return RFMCTL_FAIL;
     const snapshot_info *h = &set.infos[set.head];
     uint64_t customers = 0;
@@ -331,9 +342,16 @@ static int cmd_info(const char *arg) {
     char when[40], newest[16];
     timefmt_date(max_ts, newest, sizeof newest);
     if (set.partitioned) {
-        printf("directory:    %s (%zu partitions with a snapshot)\n", arg, set.n);
+        printf("directory:    %s (%zu partitions with a snapshot", arg, set.n);
+        if (set.nunusable)
+            printf(", %zu with no valid one", set.nunusable);
+        printf(")\n");
         for (size_t k = 0; k < set.n; k++)
             print_partition(&set, k);
+        for (size_t k = 0; k < set.nunusable; k++)
+            printf("partition %d:\n  no valid snapshot (reasons above): not counted below; rfmd "
+                   "rebuilds it from the changelog, or refuses to start without one\n",
+                   (int)set.unusable[k]);
     } else {
         timefmt_rfc3339_ms(h->created_ms, when, sizeof when);
         printf("file:         %s (%" PRIu64 " bytes, format %u)\n", set.paths[0], h->file_bytes,
@@ -364,13 +382,15 @@ static int cmd_info(const char *arg) {
     for (int i = 1; i <= h->nsegments; i++)
         printf(" %s", h->segments[i]);
     printf("\n");
+    /* What is there is described; that a partition is not, fails. */
+    int rc = set.nunusable ? RFMCTL_FAIL : RFMCTL_OK;
     rfmctl_snapset_free(&set);
-    return RFMCTL_OK;
+    return rc;
 }
 
 static int cmd_dump(const char *arg) {
     rfmctl_snapset set;
-    if (rfmctl_snapset_open(arg, &set))
+    if (rfmctl_snapset_open(arg, false, &set))
         return RFMCTL_FAIL;
     const char *names[SEGMENT_MAX + 1];
     rfmctl_snapset_names(&set, names);
