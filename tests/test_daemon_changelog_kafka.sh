@@ -13,7 +13,10 @@
 #  4. one with cleanup.policy=delete makes it exit 1 too;
 #  5. segment.bytes and segment.ms: rfmd's by default (step 1), else what
 #     changelog.topic_config says, with its other topic configs; a value the
-#     broker refuses makes rfmd exit 1 with the broker's reason.
+#     broker refuses makes rfmd exit 1 with the broker's reason;
+#  6. partitions added to the input while rfmd runs (TopicAdmin
+#     add-partitions, 2 -> 3): once the rebalance assigns the new partition,
+#     rfmd stops with exit 4 naming it and the changelog's count.
 # The Admin API calls are tests/kafka/TopicAdmin.java (kafka_admin).
 #
 # usage: test_daemon_changelog_kafka.sh RFMD RFM_REPLAY
@@ -107,3 +110,28 @@ rc=0
 grep -q "changelog topic rfmd-tcbad-changelog does not exist and cannot be created.*segment.bytes=lots.*lots" \
     "$tmp/tcbad.log" || { cat "$tmp/tcbad.log" >&2; fail "segment.bytes: lots: no clear message"; }
 echo "ok: a topic config the broker refuses: exit 1, $(grep -o 'cannot be created.*' "$tmp/tcbad.log" | head -1)"
+
+# 6. Partitions added while running: the new one has no changelog partition.
+kafka_admin create grow 2 2>/dev/null || fail "could not create topic grow"
+{
+    printf 'kafka:\n  brokers: "%s"\n  group_id: rfmd-grow\n' "$boot"
+    printf '  consumer:\n    topic.metadata.refresh.interval.ms: "1000"\n'
+    printf 'topics:\n  orders: grow\n  segments: grow-segments\n'
+    printf 'snapshot:\n  dir: "%s"\n' "$tmp/state-grow"
+    printf 'http:\n  listen: ""\nchangelog:\n  enabled: true\n'
+} >"$tmp/grow.yaml"
+kafka_rfmd_start "$rfmd" "$tmp/grow.yaml" "$tmp/grow.log"
+kafka_wait_log "$tmp/grow.log" "consumer: assigned 2 partition" 60 || fail "rfmd-grow: no assignment"
+kafka_admin add-partitions grow 3 2>/dev/null || fail "could not add a partition to grow"
+end=$((SECONDS + 60))
+while kill -0 "$rfmd_pid" 2>/dev/null; do
+    [ $SECONDS -lt $end ] || { tail -5 "$tmp/grow.log" >&2; fail "rfmd-grow still runs 60 s after a partition was added"; }
+    sleep 0.2
+done
+rc=0
+wait "$rfmd_pid" || rc=$?
+rfmd_pid=""
+[ "$rc" -eq 4 ] || { tail -20 "$tmp/grow.log" >&2; fail "partition added: exit $rc, want 4"; }
+grep -q "grow \[2\] was assigned, but rfmd-grow-changelog has 2 partitions: partitions were added" \
+    "$tmp/grow.log" || { tail -20 "$tmp/grow.log" >&2; fail "partition added: no clear message"; }
+echo "ok: a partition added while running: exit 4, $(grep -o 'grow \[2\] was assigned.*partitions:' "$tmp/grow.log" | head -1)"

@@ -320,7 +320,8 @@ static int changelog_topic_run(const config *cfg, const char *brokers, const int
     return rc;
 }
 
-int changelog_topic_ensure(const config *cfg, const char *brokers, char *err, size_t errlen) {
+int changelog_topic_ensure(const config *cfg, const char *brokers, int32_t *count, char *err,
+                           size_t errlen) {
     internal_topic it = {
         .what = "changelog",
         .topic = cfg->changelog.topic,
@@ -332,8 +333,10 @@ int changelog_topic_ensure(const config *cfg, const char *brokers, char *err, si
     };
     char *const *inputs;
     size_t n = config_state_topics(cfg, &inputs);
-    int count = 0;
-    return changelog_topic_run(cfg, brokers, &it, inputs, n, false, &count, err, errlen);
+    int parts = 0;
+    int rc = changelog_topic_run(cfg, brokers, &it, inputs, n, false, &parts, err, errlen);
+    *count = parts;
+    return rc;
 }
 
 int repartition_topic_ensure(const config *cfg, const char *brokers, int32_t *count, char *err,

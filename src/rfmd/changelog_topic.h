@@ -52,10 +52,12 @@
 
 /* Check (or create) cfg->changelog.topic on `brokers` with a short-lived
  * client of its own, configured like the producer (kafka.producer.*, so
- * security settings apply). Returns 0; -1 with err when the topic or the
- * input is not what the changelog needs (a configuration error: exit 1);
- * -2 with err when the cluster did not answer (exit 2). */
-int changelog_topic_ensure(const config *cfg, const char *brokers, char *err, size_t errlen);
+ * security settings apply); its partition count (the input's) into
+ * *count. Returns 0; -1 with err when the topic or the input is not what
+ * the changelog needs (a configuration error: exit 1); -2 with err when
+ * the cluster did not answer (exit 2). */
+int changelog_topic_ensure(const config *cfg, const char *brokers, int32_t *count, char *err,
+                           size_t errlen);
 
 /* Check (or create) cfg->input.repartition_topic likewise; its partition
  * count into *count. Same returns. */

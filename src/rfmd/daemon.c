@@ -226,7 +226,7 @@ static int daemon_start(daemon_ctx *d, char *err, size_t errlen) {
                                   .partitioner = d->cfg->input.partitioner};
     }
     if (d->cfg->changelog.enabled) {
-        int cr = changelog_topic_ensure(d->cfg, d->brokers, err, errlen);
+        int cr = changelog_topic_ensure(d->cfg, d->brokers, &d->changelog_parts, err, errlen);
         if (cr < 0)
             return cr == -1 ? DAEMON_EXIT_CONFIG : DAEMON_EXIT_FATAL;
     }

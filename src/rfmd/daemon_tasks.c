@@ -206,6 +206,21 @@ static bool daemon_tasks_on_assign(void *ctx, const char *topic, int32_t p, bool
     }
     if (k) /* another orders topic's partition p: same task */
         return k->state == TASK_RESTORING;
+    if (d->cfg->changelog.enabled && d->changelog_parts > 0 && p >= d->changelog_parts) {
+        /* Partitions were added to the input while running (the start
+         * refuses a count that differs): a customer's partition is its
+         * key's hash modulo the count, so the state no longer splits as
+         * the input does. */
+        char why[700];
+        snprintf(why, sizeof why,
+                 "%s [%d] was assigned, but %s has %d partitions: partitions were added to the "
+                 "input while rfmd ran, so customers no longer map to the partitions holding "
+                 "their state; refusing to go on (see docs/contract.md section 9.1 on "
+                 "changing the partition count)",
+                 topic, (int)p, d->cfg->changelog.topic, (int)d->changelog_parts);
+        daemon_tasks_refuse(d, why);
+        return false;
+    }
     k = daemon_tasks_create(d, p);
     if (!k)
         return false;

@@ -10,6 +10,8 @@
 //   java -cp 'CACHE/lib/*' TopicAdmin.java BOOTSTRAP create TOPIC PARTITIONS [KEY=VALUE...]
 //       creates TOPIC with the topic configs KEY=VALUE (e.g. cleanup.policy=compact
 //       segment.ms=1000); broker defaults otherwise (cleanup.policy=delete)
+//   java -cp 'CACHE/lib/*' TopicAdmin.java BOOTSTRAP add-partitions TOPIC PARTITIONS
+//       grows TOPIC to PARTITIONS partitions (CreatePartitions)
 //   java -cp 'CACHE/lib/*' TopicAdmin.java BOOTSTRAP delete-records TOPIC
 //       deletes every record TOPIC holds (DeleteRecords below each partition's
 //       end offset: the log start moves there); prints how many, and where
@@ -26,6 +28,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
+import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.RecordsToDelete;
@@ -52,7 +55,8 @@ public class TopicAdmin {
         }
     }
 
-    // One command: c[0] is "create" or "describe", c[1] the topic.
+    // One command: c[0] is "create", "add-partitions", "delete-records" or
+    // "describe", c[1] the topic.
     static void run(Admin admin, String[] c) throws Exception {
         if (c[0].equals("create")) {
             Map<String, String> configs = new HashMap<>();
@@ -64,6 +68,11 @@ public class TopicAdmin {
             }
             NewTopic t = new NewTopic(c[1], Integer.parseInt(c[2]), (short) 1);
             admin.createTopics(List.of(t.configs(configs))).all().get();
+            return;
+        }
+        if (c[0].equals("add-partitions")) {
+            admin.createPartitions(Map.of(c[1], NewPartitions.increaseTo(Integer.parseInt(c[2]))))
+                .all().get();
             return;
         }
         if (c[0].equals("delete-records")) {
