@@ -34,8 +34,8 @@ typedef struct internal_topic {
     size_t nconfigs;
 } internal_topic;
 
-/* What a changelog rfmd creates is created with unless changelog.topic_config
- * says otherwise (changelog_topic.h: why). */
+/* Topic configs a changelog rfmd creates gets unless changelog.topic_config
+ * names them (changelog_topic.h says why). */
 static const config_prop changelog_topic_defaults[] = {
     {"segment.bytes", CHANGELOG_TOPIC_SEGMENT_BYTES},
     {"segment.ms", CHANGELOG_TOPIC_SEGMENT_MS},

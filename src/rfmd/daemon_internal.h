@@ -64,7 +64,7 @@ typedef struct daemon_ctx {
     saver *saver;
     pipeline pipe;
     repartition repart;      /* stage 1, used only with input.repartition */
-    int32_t changelog_parts; /* the changelog's partition count at start (0: embedded) */
+    int32_t changelog_parts; /* the changelog's partition count at start (0: not known) */
     changelog_log changelog; /* written only with changelog.enabled */
     loop *loop;
     daemon_timers timer;
