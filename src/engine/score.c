@@ -80,10 +80,6 @@ int64_t score_recency_days(int64_t as_of, uint32_t last_ts) {
     return d <= 0 ? 0 : d / SCORE_DAY;
 }
 
-static int clamp_bins(int bins) {
-    return bins < 2 ? 2 : bins > SCORE_BINS_MAX ? SCORE_BINS_MAX : bins;
-}
-
 /* Scratch of one recompute; every pointer owned here. */
 typedef struct work {
     const store *const *stores;
@@ -179,29 +175,6 @@ static int collect(work *w, int64_t as_of) {
     return 0;
 }
 
-/* The numpy edges over n values, given the sorted values at the read points. */
-static void edges_from(const score_qpoint *qp, int bins, const double *lo_val, const double *hi_val,
-                       double *edges) {
-    for (int k = 0; k <= bins; k++)
-        edges[k] = score_lerp(lo_val[k], hi_val[k], qp[k].gamma);
-}
-
-static int cmp_size(const void *a, const void *b) {
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Sorted positions that the quantile points read. */
-static size_t qpoint_positions(const score_qpoint *qp, int bins, size_t *pos) {
-    size_t np = 0;
-    for (int k = 0; k <= bins; k++) {
-        pos[np++] = qp[k].lo;
-        pos[np++] = qp[k].hi;
-    }
-    qsort(pos, np, sizeof *pos, cmp_size);
-    return np;
-}
-
 /* Values at sorted positions pos[0..np) (ascending) of a histogram whose
  * slot index is the value: one cumulative walk. */
 static void hist_values(const uint32_t *hist, size_t slots, const size_t *pos, size_t np,
@@ -214,52 +187,27 @@ static void hist_values(const uint32_t *hist, size_t slots, const size_t *pos, s
     }
 }
 
-/* Index of p in the sorted positions. */
-static size_t pos_index(const size_t *pos, size_t np, size_t p) {
-    size_t lo = 0, hi = np;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (pos[mid] < p)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 static void recency_edges(work *w, const score_qpoint *qp, int bins, double *edges) {
-    double lo[SCORE_BINS_MAX + 1], hi[SCORE_BINS_MAX + 1];
-    size_t pos[2 * (SCORE_BINS_MAX + 1)];
-    size_t np = qpoint_positions(qp, bins, pos);
+    size_t pos[SCORE_QPOS_MAX];
+    size_t np = score_qpoint_positions(qp, bins, pos);
+    int64_t val[SCORE_QPOS_MAX];
     if (w->rec_hist) {
-        int64_t val[2 * (SCORE_BINS_MAX + 1)];
         hist_values(w->rec_hist, w->rec_slots, pos, np, val);
-        for (int k = 0; k <= bins; k++) {
-            lo[k] = (double)val[pos_index(pos, np, qp[k].lo)];
-            hi[k] = (double)val[pos_index(pos, np, qp[k].hi)];
-        }
     } else {
         score_select_i64(w->recency, w->n, pos, np);
-        for (int k = 0; k <= bins; k++) {
-            lo[k] = (double)w->recency[qp[k].lo];
-            hi[k] = (double)w->recency[qp[k].hi];
-        }
+        for (size_t i = 0; i < np; i++)
+            val[i] = w->recency[pos[i]];
     }
-    edges_from(qp, bins, lo, hi, edges);
+    score_edges_at(qp, bins, pos, np, val, 1.0, edges);
 }
 
 static int monetary_edges(work *w, const score_qpoint *qp, int bins, double *edges) {
-    size_t pos[2 * (SCORE_BINS_MAX + 1)];
-    size_t np = qpoint_positions(qp, bins, pos);
-    int64_t val[2 * (SCORE_BINS_MAX + 1)];
+    size_t pos[SCORE_QPOS_MAX];
+    size_t np = score_qpoint_positions(qp, bins, pos);
+    int64_t val[SCORE_QPOS_MAX];
     if (score_select_bucketed(w->cents, w->n, w->cents_hist, pos, np, val))
         return -1;
-    double lo[SCORE_BINS_MAX + 1], hi[SCORE_BINS_MAX + 1];
-    for (int k = 0; k <= bins; k++) {
-        lo[k] = (double)val[pos_index(pos, np, qp[k].lo)] / 100.0;
-        hi[k] = (double)val[pos_index(pos, np, qp[k].hi)] / 100.0;
-    }
-    edges_from(qp, bins, lo, hi, edges);
+    score_edges_at(qp, bins, pos, np, val, 100.0, edges);
     return 0;
 }
 
@@ -331,8 +279,7 @@ static int find_cuts(work *w, const score_settings *st, score_breakpoints *bp) {
     size_t gsize[SCORE_BINS_MAX], goff[SCORE_BINS_MAX + 1], pos[SCORE_BINS_MAX + 1];
     int cut_group[SCORE_BINS_MAX + 1], ng = 0;
     for (int k = 1; k < bins; k++) {
-        double r = floor(bp->f_edges[k]);
-        size_t rk = r < 1 ? 1 : r > (double)w->n ? w->n : (size_t)r, below;
+        size_t rk = score_cut_rank(bp->f_edges[k], w->n), below;
         uint32_t v = freq_at(w, rk - 1, &below);
         if (!ng || gval[ng - 1] != v) {
             gval[ng] = v;
@@ -390,12 +337,7 @@ static int find_cuts(work *w, const score_settings *st, score_breakpoints *bp) {
             const store_customer *c = score_ent_rec(w->stores, &e[pos[j]]);
             size_t len;
             const char *key = store_key(w->stores[e[pos[j]].set], c, &len);
-            score_cut *cut = &bp->f_cuts[j];
-            cut->valid = true;
-            cut->frequency = c->frequency;
-            cut->first_ts = c->first_ts;
-            cut->key_len = (uint8_t)(len > STORE_KEY_MAX ? STORE_KEY_MAX : len);
-            memcpy(cut->key, key, cut->key_len);
+            score_cut_set(&bp->f_cuts[j], c->frequency, c->first_ts, key, len);
         }
     }
     return 0;
@@ -406,7 +348,7 @@ int score_breakpoints_compute_set(const score_settings *st, const store *const *
                                   score_breakpoints *bp) {
     memset(bp, 0, sizeof *bp);
     bp->version = prev_version + 1;
-    bp->bins = clamp_bins(st->bins);
+    bp->bins = score_clamp_bins(st->bins);
     bp->as_of = score_as_of_set(st, stores, nstores, now);
     /* Entries hold 32-bit indices and store positions; the histograms count
      * in 32 bits, so the set as a whole obeys one store's limit. */
@@ -427,23 +369,15 @@ int score_breakpoints_compute_set(const score_settings *st, const store *const *
         rc = 0;
         goto out;
     }
-    double q[SCORE_BINS_MAX + 1] = {0};
-    score_qcut_quantiles(bp->bins, q);
-    score_qpoint qp[SCORE_BINS_MAX + 1] = {{0}};
-    for (int k = 0; k <= bp->bins; k++)
-        qp[k] = score_qpoint_of(w.n, q[k]);
+    score_qpoint qp[SCORE_BINS_MAX + 1];
+    score_qpoints(bp->bins, w.n, qp);
 
     recency_edges(&w, qp, bp->bins, bp->r_edges);
     if (monetary_edges(&w, qp, bp->bins, bp->m_edges))
         goto out;
     free(w.cents);
     w.cents = NULL;
-    double lo[SCORE_BINS_MAX + 1], hi[SCORE_BINS_MAX + 1];
-    for (int k = 0; k <= bp->bins; k++) { /* sorted ranks: value at p is p + 1 */
-        lo[k] = (double)(qp[k].lo + 1);
-        hi[k] = (double)(qp[k].hi + 1);
-    }
-    edges_from(qp, bp->bins, lo, hi, bp->f_edges);
+    score_rank_edges(qp, bp->bins, bp->f_edges);
     rc = find_cuts(&w, st, bp);
 out:
     work_free(&w);
@@ -476,7 +410,7 @@ typedef struct prep {
 } prep;
 
 static void prepare(prep *p, const score_settings *st, const score_breakpoints *bp) {
-    p->bins = bp->bins ? bp->bins : clamp_bins(st->bins);
+    p->bins = bp->bins ? bp->bins : score_clamp_bins(st->bins);
     p->empty = bp->customers == 0;
     p->mode = st->tie_break;
     p->as_of = bp->as_of;
