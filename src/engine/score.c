@@ -58,17 +58,26 @@ void score_settings_default(score_settings *s) {
     s->as_of_fixed = 0;
 }
 
-int64_t score_as_of_set(const score_settings *st, const store *const *stores, size_t nstores,
-                        int64_t now) {
+bool score_as_of_from_orders(const score_settings *st) {
+    return st->as_of_fixed <= 0 && st->clock == SCORE_CLOCK_EVENT;
+}
+
+int64_t score_as_of_ts(const score_settings *st, uint32_t max_ts, int64_t now) {
     if (st->as_of_fixed > 0)
         return st->as_of_fixed;
     if (st->clock == SCORE_CLOCK_WALL)
         return now > 0 ? now : (int64_t)time(NULL); /* batch callers pass 0 */
-    int64_t ts = 0;
-    for (size_t k = 0; k < nstores; k++)
-        if ((int64_t)store_max_ts(stores[k]) > ts)
-            ts = store_max_ts(stores[k]);
+    int64_t ts = max_ts;
     return ts - ts % SCORE_DAY + (int64_t)st->as_of_offset_days * SCORE_DAY;
+}
+
+int64_t score_as_of_set(const score_settings *st, const store *const *stores, size_t nstores,
+                        int64_t now) {
+    uint32_t ts = 0;
+    for (size_t k = 0; score_as_of_from_orders(st) && k < nstores; k++)
+        if (store_max_ts(stores[k]) > ts)
+            ts = store_max_ts(stores[k]);
+    return score_as_of_ts(st, ts, now);
 }
 
 int64_t score_as_of(const score_settings *st, const store *s, int64_t now) {

@@ -10,6 +10,7 @@
 #ifndef RFM_SCORE_INTERNAL_H
 #define RFM_SCORE_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,14 @@ score_qpoint score_qpoint_of(size_t n, double q);
 
 /* numpy's _lerp, with its t >= 0.5 branch. */
 double score_lerp(double a, double b, double t);
+
+/* Whether as_of comes from the newest order time (the event clock, no fixed
+ * as_of); it is then a whole number of days. */
+bool score_as_of_from_orders(const score_settings *st);
+
+/* as_of given the newest order time of everything scored (read only when
+ * score_as_of_from_orders): the one formula score_as_of_set uses. */
+int64_t score_as_of_ts(const score_settings *st, uint32_t max_ts, int64_t now);
 
 /* The bins every computation uses: st->bins clamped to 2..SCORE_BINS_MAX. */
 int score_clamp_bins(int bins);

@@ -1,0 +1,753 @@
+/*
+ * score_round: breakpoints agreed between members that exchange only
+ * summaries, requests and answers, against score_breakpoints_compute on one
+ * store holding every customer and score_breakpoints_compute_set over the
+ * partition stores — bit for bit (memcmp of the whole struct).
+ *
+ * Every message goes through the wire form (encode, then decode) as it
+ * would over Kafka, so the round trip is tested with the merge. Customers
+ * are split over P in {1, 3, 8, 64} partition stores by a hash of the id,
+ * the partitions dealt to 1, 2 or 3 members. Data: the FLO seed file, both
+ * Online Retail files (through the codec's reader and order_apply, refunds
+ * included, so some customers have no orders), and synthetic sets built to
+ * break a distributed selection: all amounts equal, one giant frequency
+ * group, ids sharing long prefixes and being prefixes of each other, few
+ * distinct first-order times, customers without orders, amounts spread so
+ * wide that a bucket takes several requests, tiny and empty sets. Both tie
+ * orders, bins 3 to 10, the event clock and a wall clock off the day.
+ *
+ * The decoders get every truncation and every single-bit flip of valid
+ * buffers (all rejected: the checksum), and random corruption with the
+ * checksum recomputed (rejected or merged without a crash; run under ASan).
+ * The comparison is shown able to fail: perturbing one answer or one
+ * summary either fails the round or changes the breakpoints.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "flo_raw.h"
+#include "rfm/order.h"
+#include "rfm/reader.h"
+#include "rfm/score.h"
+#include "rfm/score_round.h"
+#include "rfm/store.h"
+#include "score_round_internal.h"
+#include "test_rng.h"
+
+#define AS_OF 1622505600LL /* 2021-06-01T00:00:00Z */
+#define DAY   86400LL
+#define PMAX  64
+
+static uint64_t fnv1a(const char *p, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (uint8_t)p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* One customer as generated, before it goes into any store. */
+typedef struct gcust {
+    char id[STORE_KEY_MAX];
+    size_t len;
+    uint32_t freq, first_ts, last_ts;
+    int64_t cents;
+} gcust;
+
+typedef struct population {
+    gcust *c;
+    size_t n, cap;
+    uint32_t max_ts; /* store_max_ts of the source, for the event clock */
+} population;
+
+static gcust *pop_add(population *p) {
+    if (p->n == p->cap) {
+        p->cap = p->cap ? 2 * p->cap : 1024;
+        p->c = realloc(p->c, p->cap * sizeof *p->c);
+        assert_non_null(p->c);
+    }
+    gcust *c = &p->c[p->n++];
+    memset(c, 0, sizeof *c);
+    return c;
+}
+
+static void put(store *s, const gcust *c) {
+    bool created = false;
+    store_customer *r = store_upsert(s, c->id, c->len, &created);
+    assert_non_null(r);
+    assert_true(created);
+    r->frequency = c->freq;
+    r->first_ts = c->first_ts;
+    r->last_ts = c->last_ts;
+    r->monetary_cents = c->cents;
+    if (c->freq)
+        store_note_ts(s, c->last_ts);
+}
+
+/* ---- the round, every message through the wire ---- */
+
+/* A change to the k-th decoded answer (the test that the test can fail). */
+typedef void (*perturb_fn)(score_round_answer *a, unsigned k);
+
+typedef struct round_stats {
+    unsigned requests;
+    size_t summary_bytes, request_bytes, answer_bytes; /* largest per member */
+} round_stats;
+
+/* Runs the round for members[0..nm) (each a set of stores). Returns the
+ * final state; *bp holds the result when DONE. */
+static score_round_state run_round(const score_settings *st, int64_t now, uint64_t prev,
+                                   store **const *members, const size_t *nstores, size_t nm,
+                                   perturb_fn perturb, score_breakpoints *bp, round_stats *rs) {
+    char err[256];
+    memset(rs, 0, sizeof *rs);
+    score_round *r = score_round_new(st, now, prev);
+    assert_non_null(r);
+    for (size_t m = 0; m < nm; m++) {
+        score_round_summary *s =
+            score_round_summary_take(st, (const store *const *)members[m], nstores[m], now);
+        assert_non_null(s);
+        size_t len;
+        uint8_t *buf = score_round_summary_encode(s, &len);
+        assert_non_null(buf);
+        if (len > rs->summary_bytes)
+            rs->summary_bytes = len;
+        score_round_summary *d = score_round_summary_decode(buf, len, err, sizeof err);
+        if (!d)
+            fail_msg("summary decode: %s", err);
+        assert_int_equal(score_round_summary_customers(d), score_round_summary_customers(s));
+        assert_int_equal(score_round_add_summary(r, d, err, sizeof err), 0);
+        score_round_summary_free(d);
+        score_round_summary_free(s);
+        free(buf);
+    }
+    unsigned nanswer = 0;
+    score_round_state state;
+    while ((state = score_round_next(r, err, sizeof err)) == SCORE_ROUND_ASK) {
+        assert_true(score_round_requests(r) < 200);
+        size_t qlen;
+        uint8_t *qbuf = score_round_request_encode(score_round_request_of(r), &qlen);
+        assert_non_null(qbuf);
+        if (qlen > rs->request_bytes)
+            rs->request_bytes = qlen;
+        score_round_request *q = score_round_request_decode(qbuf, qlen, err, sizeof err);
+        if (!q)
+            fail_msg("request decode: %s", err);
+        for (size_t m = 0; m < nm; m++) {
+            score_round_answer *a =
+                score_round_answer_make((const store *const *)members[m], nstores[m], q);
+            assert_non_null(a);
+            size_t len;
+            uint8_t *buf = score_round_answer_encode(a, &len);
+            assert_non_null(buf);
+            if (len > rs->answer_bytes)
+                rs->answer_bytes = len;
+            score_round_answer *d = score_round_answer_decode(buf, len, err, sizeof err);
+            if (!d)
+                fail_msg("answer decode: %s", err);
+            if (perturb)
+                perturb(d, nanswer);
+            nanswer++;
+            int rc = score_round_add_answer(r, d, err, sizeof err);
+            score_round_answer_free(d);
+            score_round_answer_free(a);
+            free(buf);
+            if (rc) {
+                state = SCORE_ROUND_FAILED;
+                break;
+            }
+        }
+        score_round_request_free(q);
+        free(qbuf);
+        if (state == SCORE_ROUND_FAILED)
+            break;
+    }
+    rs->requests = score_round_requests(r);
+    if (state == SCORE_ROUND_DONE)
+        assert_int_equal(score_round_result(r, bp), 0);
+    else if (!perturb)
+        fail_msg("round failed: %s", err);
+    score_round_free(r);
+    return state;
+}
+
+/* The population split over p partition stores dealt to nm members; the
+ * round's breakpoints against the reference, bit for bit. */
+static void check_split(const population *pop, size_t p, size_t nm, const score_settings *st,
+                        int64_t now, const score_breakpoints *ref, round_stats *rs) {
+    store *parts[PMAX];
+    for (size_t j = 0; j < p; j++) {
+        parts[j] = store_new();
+        assert_non_null(parts[j]);
+    }
+    for (size_t i = pop->n; i-- > 0;)
+        put(parts[fnv1a(pop->c[i].id, pop->c[i].len) % p], &pop->c[i]);
+    /* The source's newest order (refunds move it too) in one partition. */
+    store_note_ts(parts[0], pop->max_ts);
+
+    score_breakpoints set_bp;
+    assert_int_equal(
+        score_breakpoints_compute_set(st, (const store *const *)parts, p, now, 6, &set_bp), 0);
+    assert_memory_equal(ref, &set_bp, sizeof set_bp);
+
+    store *mem[3][PMAX];
+    size_t ns[3] = {0};
+    if (nm > p)
+        nm = p;
+    for (size_t j = 0; j < p; j++)
+        mem[j % nm][ns[j % nm]++] = parts[j];
+    store **members[3] = {mem[0], mem[1], mem[2]};
+    score_breakpoints bp;
+    assert_int_equal(run_round(st, now, 6, members, ns, nm, NULL, &bp, rs), SCORE_ROUND_DONE);
+    if (memcmp(ref, &bp, sizeof bp))
+        fail_msg("p %zu members %zu bins %d tie %d: round breakpoints differ (n %zu/%zu, as_of "
+                 "%lld/%lld)",
+                 p, nm, st->bins, (int)st->tie_break, ref->customers, bp.customers,
+                 (long long)ref->as_of, (long long)bp.as_of);
+    for (size_t j = 0; j < p; j++)
+        store_free(parts[j]);
+}
+
+/* Every split and member count, for the settings given. */
+static unsigned check_all_splits(const population *pop, const score_settings *st, int64_t now) {
+    store *one = store_new();
+    assert_non_null(one);
+    for (size_t i = 0; i < pop->n; i++)
+        put(one, &pop->c[i]);
+    store_note_ts(one, pop->max_ts);
+    score_breakpoints ref;
+    assert_int_equal(score_breakpoints_compute(st, one, now, 6, &ref), 0);
+    store_free(one);
+    static const size_t ps[] = {1, 3, 8, 64};
+    unsigned most = 0;
+    for (size_t a = 0; a < sizeof ps / sizeof *ps; a++)
+        for (size_t nm = 1; nm <= 3; nm++) {
+            if (nm > ps[a])
+                continue;
+            round_stats rs;
+            check_split(pop, ps[a], nm, st, now, &ref, &rs);
+            if (rs.requests > most)
+                most = rs.requests;
+        }
+    return most;
+}
+
+/* bins 3..10 (step), both tie orders, event clock and a wall clock. */
+static void check_population(const population *pop, int bins_step, const char *what) {
+    unsigned most = 0;
+    for (int bins = 3; bins <= 10; bins += bins_step)
+        for (int tie = 0; tie < 2; tie++) {
+            score_settings st;
+            score_settings_default(&st);
+            st.bins = bins;
+            st.tie_break = (score_tie_break)tie;
+            unsigned r = check_all_splits(pop, &st, 0);
+            most = r > most ? r : most;
+            if (bins == 5) { /* a wall clock at a time of day that is not midnight */
+                st.clock = SCORE_CLOCK_WALL;
+                check_all_splits(pop, &st, AS_OF + 12345);
+            }
+        }
+    print_message("%s: %zu customers, at most %u requests\n", what, pop->n, most);
+}
+
+/* ---- data ---- */
+
+static void load_flo(population *pop) {
+    const char *dir = getenv("RFM_SHARED");
+    if (!dir)
+        fail_msg("RFM_SHARED is not set (ctest sets it)");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/data/flo_data_20k.csv", dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    char line[1024];
+    assert_non_null(fgets(line, sizeof line, f));
+    flo_raw_row row;
+    while (flo_raw_next(f, line, sizeof line, &row)) {
+        gcust *c = pop_add(pop);
+        assert_true(row.id_len <= sizeof c->id);
+        memcpy(c->id, row.id, row.id_len);
+        c->len = row.id_len;
+        c->first_ts = row.first_ts;
+        c->last_ts = row.last_ts;
+        c->freq = row.frequency;
+        c->cents = row.cents;
+        if (c->last_ts > pop->max_ts)
+            pop->max_ts = c->last_ts;
+    }
+    fclose(f);
+}
+
+static int emit_order(void *ctx, const order *o) {
+    order_apply(ctx, o, NULL);
+    return 0;
+}
+
+/* An Online Retail file through the codec's reader into one store, then
+ * out again as customers (frequency 0 ones included). */
+static void load_retail(population *pop, const char *name) {
+    const char *dir = getenv("RFM_SHARED");
+    if (!dir)
+        fail_msg("RFM_SHARED is not set (ctest sets it)");
+    char path[4096], err[256];
+    snprintf(path, sizeof path, "%s/data/%s", dir, name);
+    store *s = store_new();
+    assert_non_null(s);
+    reader_options opt = {.format = READER_RETAIL, .cancellations_as_refunds = true};
+    reader_stats rs;
+    if (reader_read_file(path, &opt, emit_order, s, &rs, err, sizeof err))
+        fail_msg("%s", err);
+    for (size_t i = 0; i < store_count(s); i++) {
+        const store_customer *r = store_at_const(s, i);
+        gcust *c = pop_add(pop);
+        const char *key = store_key(s, r, &c->len);
+        memcpy(c->id, key, c->len);
+        c->freq = r->frequency;
+        c->first_ts = r->first_ts;
+        c->last_ts = r->last_ts;
+        c->cents = r->monetary_cents;
+    }
+    pop->max_ts = store_max_ts(s);
+    store_free(s);
+}
+
+static void test_flo(void **state) {
+    (void)state;
+    population pop = {0};
+    load_flo(&pop);
+    assert_int_equal(pop.n, 19945);
+    check_population(&pop, 1, "FLO");
+    free(pop.c);
+}
+
+static void test_online_retail(void **state) {
+    (void)state;
+    static const char *const files[] = {"online_retail_2010_2011.csv.gz",
+                                        "online_retail_ii_2009_2010.csv.gz"};
+    for (size_t f = 0; f < 2; f++) {
+        population pop = {0};
+        load_retail(&pop, files[f]);
+        assert_true(pop.n > 4000);
+        check_population(&pop, 1, files[f]);
+        free(pop.c);
+    }
+}
+
+typedef enum synth {
+    SYN_EQUAL_AMOUNTS, /* every customer the same cents, recency and frequency */
+    SYN_ONE_GROUP,     /* frequency 1 for all: every cut inside one tie group */
+    SYN_LONG_PREFIX,   /* ids sharing 100-byte prefixes, ids that prefix others */
+    SYN_FEW_FIRST,     /* three first-order times, frequencies tied */
+    SYN_NO_ORDERS,     /* half the customers without orders */
+    SYN_WIDE_AMOUNTS,  /* cents up to 2^50: buckets wider than one request */
+    SYN_MIXED,         /* all of the above at random */
+    SYN_COUNT
+} synth;
+
+static void gen(population *pop, synth kind, size_t n, uint64_t seed) {
+    rng_state = seed;
+    for (size_t i = 0; i < n; i++) {
+        gcust *c = pop_add(pop);
+        synth k = kind == SYN_MIXED ? (synth)(rnd() % SYN_MIXED) : kind;
+        if (k == SYN_LONG_PREFIX) {
+            /* A long shared stem, then a short suffix of varying length, so
+             * many ids are proper prefixes of others; every id unique. */
+            int stem = (int)(rnd() % 2) * 20 + 100;
+            memset(c->id, 'x', (size_t)stem);
+            c->len = (size_t)stem +
+                     (size_t)snprintf(c->id + stem, sizeof c->id - (size_t)stem, "%zx", i);
+        } else {
+            c->len = (size_t)snprintf(c->id, sizeof c->id, "%c%zu", 'a' + (int)(k % 4), i);
+        }
+        c->freq = k == SYN_ONE_GROUP || k == SYN_EQUAL_AMOUNTS ? 1
+                  : k == SYN_NO_ORDERS && rnd() % 2            ? 0
+                  : k == SYN_FEW_FIRST                         ? 2
+                                                               : 1 + (uint32_t)(rnd() % 4);
+        c->cents = k == SYN_EQUAL_AMOUNTS  ? 4999
+                   : k == SYN_WIDE_AMOUNTS ? (int64_t)(rnd() % (1ULL << 50))
+                                           : (int64_t)(rnd() % 20000);
+        c->first_ts = k == SYN_FEW_FIRST ? 1500000000u + (uint32_t)(rnd() % 3) * 86400u
+                                         : 1500000000u + (uint32_t)(rnd() % 100000000u);
+        c->last_ts = k == SYN_EQUAL_AMOUNTS ? (uint32_t)(AS_OF - 5 * DAY)
+                                            : (uint32_t)(AS_OF - DAY - rnd() % (400 * DAY));
+        if (c->last_ts < c->first_ts)
+            c->first_ts = c->last_ts;
+        if (c->freq && c->last_ts > pop->max_ts)
+            pop->max_ts = c->last_ts;
+    }
+}
+
+static void test_synthetic(void **state) {
+    (void)state;
+    static const char *const names[] = {"equal amounts", "one group", "long prefixes",
+                                        "few first",     "no orders", "wide amounts",
+                                        "mixed"};
+    for (int k = 0; k < SYN_COUNT; k++) {
+        population pop = {0};
+        gen(&pop, (synth)k, 3000, 100 + (uint64_t)k);
+        check_population(&pop, 1, names[k]);
+        free(pop.c);
+    }
+}
+
+/* A frequency-1 group big enough to take several prefix steps. */
+static void test_big_group(void **state) {
+    (void)state;
+    population pop = {0};
+    gen(&pop, SYN_ONE_GROUP, 200000, 7);
+    check_population(&pop, 7, "200k in one group");
+    free(pop.c);
+}
+
+static void test_tiny(void **state) {
+    (void)state;
+    static const size_t sizes[] = {0, 1, 2, 3, 5, 11};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        population pop = {0};
+        gen(&pop, SYN_MIXED, sizes[i], 300 + i);
+        check_population(&pop, 7, "tiny");
+        free(pop.c);
+    }
+}
+
+/* ---- the test can fail ---- */
+
+static unsigned perturb_at;
+static int perturbed; /* 0 none yet, 1 a monetary slot, 2 a key prefix */
+
+/* Move one count of the chosen answer to the next lower key, or flip the
+ * last byte of a common key prefix: the counts still add up, so only the
+ * comparison with the reference can see it — when the moved count mattered
+ * at all (a count moved between two slots below the wanted position does
+ * not change which slot holds it). */
+static void move_one(score_round_answer *a, unsigned k) {
+    if (k != perturb_at || perturbed)
+        return;
+    for (size_t q = 0; q < a->nm; q++)
+        if (a->m[q].n && a->m[q].p[a->m[q].n - 1].key > 0 &&
+            (a->m[q].n == 1 || a->m[q].p[a->m[q].n - 2].key + 1 < a->m[q].p[a->m[q].n - 1].key)) {
+            a->m[q].p[a->m[q].n - 1].key--;
+            perturbed = 1;
+            return;
+        }
+    for (size_t q = 0; q < a->nf; q++) {
+        score_round_fa *f = &a->f[q];
+        if (f->count && f->lcp_len > 0) {
+            f->lcp[f->lcp_len - 1] ^= 1;
+            perturbed = 2;
+            return;
+        }
+    }
+}
+
+static void test_perturbed_answer_is_caught(void **state) {
+    (void)state;
+    population pop = {0};
+    gen(&pop, SYN_MIXED, 5000, 11);
+    store *parts[3];
+    for (int j = 0; j < 3; j++)
+        parts[j] = store_new();
+    store *one = store_new();
+    for (size_t i = 0; i < pop.n; i++) {
+        put(parts[fnv1a(pop.c[i].id, pop.c[i].len) % 3], &pop.c[i]);
+        put(one, &pop.c[i]);
+    }
+    store *mem[3][1] = {{parts[0]}, {parts[1]}, {parts[2]}};
+    store **members[3] = {mem[0], mem[1], mem[2]};
+    size_t ns[3] = {1, 1, 1};
+    unsigned caught[4] = {0}, tried[4] = {0};
+    for (int bins = 3; bins <= 10; bins++)
+        for (int tie = 0; tie < 2; tie++) {
+            score_settings st;
+            score_settings_default(&st);
+            st.bins = bins;
+            st.tie_break = (score_tie_break)tie;
+            score_breakpoints ref, bp;
+            assert_int_equal(score_breakpoints_compute(&st, one, 0, 0, &ref), 0);
+            round_stats rs;
+            assert_int_equal(run_round(&st, 0, 0, members, ns, 3, NULL, &bp, &rs),
+                             SCORE_ROUND_DONE);
+            assert_memory_equal(&ref, &bp, sizeof bp);
+            for (perturb_at = 0; perturb_at < 3 * rs.requests; perturb_at++) {
+                perturbed = 0;
+                score_round_state s = run_round(&st, 0, 0, members, ns, 3, move_one, &bp, &rs);
+                tried[perturbed]++;
+                caught[perturbed] += s == SCORE_ROUND_FAILED || memcmp(&ref, &bp, sizeof bp);
+            }
+        }
+    print_message("perturbed answers caught: monetary slot %u of %u, key prefix %u of %u\n",
+                  caught[1], tried[1], caught[2], tried[2]);
+    /* Unperturbed runs agree; most perturbations are seen. The rest moved
+     * a count the result does not depend on (between two slots on the same
+     * side of every wanted position) or flipped a prefix byte past the
+     * members' common prefix, which only their own count is read from. */
+    assert_int_equal(caught[0], 0);
+    assert_true(tried[1] > 20 && caught[1] * 3 >= tried[1] * 2);
+    assert_true(tried[2] > 20 && caught[2] * 3 >= tried[2] * 2);
+    for (int j = 0; j < 3; j++)
+        store_free(parts[j]);
+    store_free(one);
+    free(pop.c);
+}
+
+/* ---- decoders ---- */
+
+typedef void *(*decode_fn)(const uint8_t *buf, size_t len, char *err, size_t errlen);
+
+static void *dec_summary(const uint8_t *b, size_t n, char *e, size_t el) {
+    return score_round_summary_decode(b, n, e, el);
+}
+static void *dec_request(const uint8_t *b, size_t n, char *e, size_t el) {
+    return score_round_request_decode(b, n, e, el);
+}
+static void *dec_answer(const uint8_t *b, size_t n, char *e, size_t el) {
+    return score_round_answer_decode(b, n, e, el);
+}
+
+static void free_decoded(decode_fn dec, void *p) {
+    if (dec == dec_summary)
+        score_round_summary_free(p);
+    else if (dec == dec_request)
+        score_round_request_free(p);
+    else
+        score_round_answer_free(p);
+}
+
+/* Every truncation (copied to a buffer of exactly that size, so ASan sees
+ * any read past the end) and every single-bit flip is rejected. */
+static void truncations_and_flips(const uint8_t *buf, size_t len, decode_fn dec) {
+    char err[256];
+    void *ok = dec(buf, len, err, sizeof err);
+    if (!ok)
+        fail_msg("valid buffer rejected: %s", err);
+    free_decoded(dec, ok);
+    for (size_t n = 0; n < len; n++) {
+        uint8_t *t = malloc(n ? n : 1);
+        memcpy(t, buf, n);
+        err[0] = 0;
+        void *d = dec(n ? t : NULL, n, err, sizeof err);
+        if (d)
+            fail_msg("truncation to %zu of %zu bytes accepted", n, len);
+        assert_true(strlen(err) > 0);
+        free(t);
+    }
+    uint8_t *c = malloc(len);
+    for (size_t bit = 0; bit < 8 * len; bit++) {
+        memcpy(c, buf, len);
+        c[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+        void *d = dec(c, len, err, sizeof err);
+        if (d)
+            fail_msg("bit flip %zu of %zu bytes accepted", bit, len);
+    }
+    free(c);
+}
+
+/* Corrupt a body byte and re-seal the checksum: only the strict checks
+ * stand between the bytes and the merge now. Returns the decodes that
+ * passed. */
+static unsigned resealed_corruption(const uint8_t *buf, size_t len, decode_fn dec, unsigned tries,
+                                    void (*use)(void *decoded)) {
+    unsigned passed = 0;
+    uint8_t *c = malloc(len);
+    char err[256];
+    for (unsigned t = 0; t < tries; t++) {
+        memcpy(c, buf, len);
+        size_t at = 5 + (size_t)(rnd() % (len - 9));
+        c[at] = rnd() % 3 ? (uint8_t)(c[at] ^ (1u << (rnd() % 8))) : (uint8_t)rnd();
+        uint32_t crc = score_round_wire_crc32(c, len - 4);
+        for (int i = 0; i < 4; i++)
+            c[len - 4 + (size_t)i] = (uint8_t)(crc >> (8 * i));
+        void *d = dec(c, len, err, sizeof err);
+        if (d) {
+            passed++;
+            use(d);
+            free_decoded(dec, d);
+        }
+    }
+    free(c);
+    return passed;
+}
+
+static store *g_parts[3];
+static score_settings g_st;
+
+/* A corrupt summary merged with two good ones: a failure or some result. */
+static void use_summary(void *d) {
+    char err[256];
+    score_round *r = score_round_new(&g_st, 0, 0);
+    score_round_add_summary(r, d, err, sizeof err);
+    for (int j = 1; j < 3; j++) {
+        score_round_summary *s =
+            score_round_summary_take(&g_st, (const store *const *)&g_parts[j], 1, 0);
+        score_round_add_summary(r, s, err, sizeof err);
+        score_round_summary_free(s);
+    }
+    score_round_state st = score_round_next(r, err, sizeof err);
+    if (st == SCORE_ROUND_ASK) { /* members answer a request the corrupt summary shaped */
+        const score_round_request *q = score_round_request_of(r);
+        for (int j = 0; j < 3; j++) {
+            score_round_answer *a =
+                score_round_answer_make((const store *const *)&g_parts[j], 1, q);
+            score_round_add_answer(r, a, err, sizeof err);
+            score_round_answer_free(a);
+        }
+        score_round_next(r, err, sizeof err);
+    }
+    score_round_free(r);
+}
+
+/* A corrupt request answered by a member (the answer must encode). */
+static void use_request(void *d) {
+    score_round_answer *a = score_round_answer_make((const store *const *)g_parts, 3, d);
+    assert_non_null(a);
+    size_t len;
+    uint8_t *b = score_round_answer_encode(a, &len);
+    assert_non_null(b);
+    free(b);
+    score_round_answer_free(a);
+}
+
+static score_round *g_round; /* a round at its first request */
+
+/* A corrupt answer added to a fresh copy of the round: must not crash. */
+static void use_answer(void *d) {
+    char err[256];
+    score_round *r = score_round_new(&g_st, 0, 0);
+    for (int j = 0; j < 3; j++) {
+        score_round_summary *s =
+            score_round_summary_take(&g_st, (const store *const *)&g_parts[j], 1, 0);
+        score_round_add_summary(r, s, err, sizeof err);
+        score_round_summary_free(s);
+    }
+    assert_int_equal(score_round_next(r, err, sizeof err), SCORE_ROUND_ASK);
+    const score_round_request *q = score_round_request_of(r);
+    score_round_add_answer(r, d, err, sizeof err);
+    for (int j = 1; j < 3; j++) {
+        score_round_answer *a = score_round_answer_make((const store *const *)&g_parts[j], 1, q);
+        score_round_add_answer(r, a, err, sizeof err);
+        score_round_answer_free(a);
+    }
+    score_round_next(r, err, sizeof err);
+    score_round_free(r);
+}
+
+static void test_decoders(void **state) {
+    (void)state;
+    population pop = {0};
+    gen(&pop, SYN_MIXED, 600, 21);
+    for (int j = 0; j < 3; j++)
+        g_parts[j] = store_new();
+    for (size_t i = 0; i < pop.n; i++)
+        put(g_parts[fnv1a(pop.c[i].id, pop.c[i].len) % 3], &pop.c[i]);
+    score_settings_default(&g_st);
+    g_st.tie_break = SCORE_TIE_FIRST_ORDER;
+    char err[256];
+
+    score_round_summary *s = score_round_summary_take(&g_st, (const store *const *)g_parts, 1, 0);
+    size_t slen, qlen, alen;
+    uint8_t *sb = score_round_summary_encode(s, &slen);
+    g_round = score_round_new(&g_st, 0, 0);
+    for (int j = 0; j < 3; j++) {
+        score_round_summary *x =
+            score_round_summary_take(&g_st, (const store *const *)&g_parts[j], 1, 0);
+        assert_int_equal(score_round_add_summary(g_round, x, err, sizeof err), 0);
+        score_round_summary_free(x);
+    }
+    assert_int_equal(score_round_next(g_round, err, sizeof err), SCORE_ROUND_ASK);
+    const score_round_request *q = score_round_request_of(g_round);
+    uint8_t *qb = score_round_request_encode(q, &qlen);
+    score_round_answer *a = score_round_answer_make((const store *const *)g_parts, 1, q);
+    uint8_t *ab = score_round_answer_encode(a, &alen);
+    assert_non_null(sb);
+    assert_non_null(qb);
+    assert_non_null(ab);
+
+    truncations_and_flips(sb, slen, dec_summary);
+    truncations_and_flips(qb, qlen, dec_request);
+    truncations_and_flips(ab, alen, dec_answer);
+    /* A message of one kind is not another. */
+    assert_null(score_round_request_decode(sb, slen, err, sizeof err));
+    assert_null(score_round_answer_decode(qb, qlen, err, sizeof err));
+    assert_null(score_round_summary_decode(ab, alen, err, sizeof err));
+
+    rng_state = 5;
+    unsigned ps = resealed_corruption(sb, slen, dec_summary, 3000, use_summary);
+    unsigned pq = resealed_corruption(qb, qlen, dec_request, 3000, use_request);
+    unsigned pa = resealed_corruption(ab, alen, dec_answer, 3000, use_answer);
+    print_message("resealed corruptions decoded: summary %u, request %u, answer %u of 3000\n", ps,
+                  pq, pa);
+
+    free(sb);
+    free(qb);
+    free(ab);
+    score_round_summary_free(s);
+    score_round_answer_free(a);
+    score_round_free(g_round);
+    for (int j = 0; j < 3; j++)
+        store_free(g_parts[j]);
+    free(pop.c);
+}
+
+/* Out-of-order use of the coordinator fails cleanly. */
+static void test_misuse(void **state) {
+    (void)state;
+    char err[256];
+    score_settings st;
+    score_settings_default(&st);
+    store *s = store_new();
+    gcust c = {.id = "a", .len = 1, .freq = 2, .first_ts = 10, .last_ts = 100000, .cents = 5};
+    put(s, &c);
+    score_round_summary *sum = score_round_summary_take(&st, (const store *const *)&s, 1, 0);
+    score_round *r = score_round_new(&st, 0, 0);
+    assert_int_equal(score_round_add_summary(r, sum, err, sizeof err), 0);
+    /* the same member twice: frequencies add up, but the cut sees 2 keys */
+    assert_int_equal(score_round_add_summary(r, sum, err, sizeof err), 0);
+    score_round_state state0 = score_round_next(r, err, sizeof err);
+    assert_int_equal(state0, SCORE_ROUND_ASK);
+    const score_round_request *q = score_round_request_of(r);
+    score_round_answer *a = score_round_answer_make((const store *const *)&s, 1, q);
+    assert_int_equal(score_round_add_answer(r, a, err, sizeof err), 0);
+    assert_int_equal(score_round_add_answer(r, a, err, sizeof err), 0);
+    assert_int_equal(score_round_next(r, err, sizeof err), SCORE_ROUND_FAILED);
+    assert_non_null(strstr(err, "two members"));
+    score_breakpoints bp;
+    assert_int_equal(score_round_result(r, &bp), -1);
+    assert_int_equal(score_round_add_answer(r, a, err, sizeof err), -1);
+    score_round_free(r);
+
+    /* a wall-clock member whose now differs from the coordinator's */
+    st.clock = SCORE_CLOCK_WALL;
+    score_round_summary *w = score_round_summary_take(&st, (const store *const *)&s, 1, AS_OF);
+    r = score_round_new(&st, AS_OF + 1, 0);
+    assert_int_equal(score_round_add_summary(r, w, err, sizeof err), 0);
+    assert_int_equal(score_round_next(r, err, sizeof err), SCORE_ROUND_FAILED);
+    score_round_free(r);
+    /* an event-clock summary at a wall-clock coordinator */
+    r = score_round_new(&st, AS_OF, 0);
+    assert_int_equal(score_round_add_summary(r, sum, err, sizeof err), -1);
+    score_round_free(r);
+    score_round_summary_free(w);
+    score_round_summary_free(sum);
+    score_round_answer_free(a);
+    store_free(s);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_flo),       cmocka_unit_test(test_online_retail),
+        cmocka_unit_test(test_synthetic), cmocka_unit_test(test_big_group),
+        cmocka_unit_test(test_tiny),      cmocka_unit_test(test_perturbed_answer_is_caught),
+        cmocka_unit_test(test_decoders),  cmocka_unit_test(test_misuse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
