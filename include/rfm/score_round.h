@@ -95,15 +95,18 @@ void score_round_answer_free(score_round_answer *a);
 /* A coordinator for one computation under st (now and prev_version as for
  * score_breakpoints_compute_set). NULL on allocation failure. */
 score_round *score_round_new(const score_settings *st, int64_t now, uint64_t prev_version);
+/* Free the coordinator, its request and the answers it holds (NULL: no-op). */
 void score_round_free(score_round *r);
 
 /* Add one member's summary (members cover disjoint stores). Only before the
- * first score_round_next. The summary is copied; the caller keeps its own.
+ * first score_round_next. Its counts are merged in; the caller keeps s.
  * 0, or -1 with a message in err (settings disagree, too many customers). */
 int score_round_add_summary(score_round *r, const score_round_summary *s, char *err, size_t errlen);
 
 /* Add one member's answer to the current request (exactly one per member
- * summarised). Copied. 0, or -1 with a message (wrong request, too many). */
+ * summarised; the caller dedupes repeats by member). Copied; the caller
+ * keeps a. 0, or -1 with a message (another request's answer, too many);
+ * any -1 fails the round. */
 int score_round_add_answer(score_round *r, const score_round_answer *a, char *err, size_t errlen);
 
 typedef enum score_round_state {
@@ -135,14 +138,22 @@ int score_round_result(const score_round *r, score_breakpoints *bp);
  * with a message, and they never read past len. Encoders return a malloc'd
  * buffer the caller frees (NULL on allocation failure). */
 
+/* Encode a summary; *len gets the size. */
 uint8_t *score_round_summary_encode(const score_round_summary *s, size_t *len);
+/* Decode buf[0..len); NULL with a message in err when it is not a valid
+ * summary (or on allocation failure). */
 score_round_summary *score_round_summary_decode(const uint8_t *buf, size_t len, char *err,
                                                 size_t errlen);
+/* Encode a request (the coordinator's or a decoded one). */
 uint8_t *score_round_request_encode(const score_round_request *q, size_t *len);
+/* Decode a request, as score_round_summary_decode. */
 score_round_request *score_round_request_decode(const uint8_t *buf, size_t len, char *err,
                                                 size_t errlen);
-void score_round_request_free(score_round_request *q); /* decoded ones only */
+/* Free a decoded request (never score_round_request_of's; NULL: no-op). */
+void score_round_request_free(score_round_request *q);
+/* Encode an answer. */
 uint8_t *score_round_answer_encode(const score_round_answer *a, size_t *len);
+/* Decode an answer, as score_round_summary_decode. */
 score_round_answer *score_round_answer_decode(const uint8_t *buf, size_t len, char *err,
                                               size_t errlen);
 
