@@ -112,7 +112,7 @@ static inline uint64_t score_bucket_width(uint32_t b) {
  * count of v per score_bucket. Gathers only the buckets holding a wanted
  * position, so v is read once and left untouched. Returns 0, -1 on
  * allocation failure. */
-int score_select_bucketed(const int64_t *v, size_t n, const uint32_t *hist, const size_t *pos,
+int score_select_bucketed(const int64_t *v, size_t n, const uint64_t *hist, const size_t *pos,
                           size_t npos, int64_t *out);
 
 /* An entry of tie order: an 8-byte big-endian prefix of the tie key decides

@@ -29,58 +29,6 @@
 #include "score_internal.h"
 #include "score_round_internal.h"
 
-/* One monetary order statistic being narrowed. */
-typedef struct mstat {
-    bool exact;
-    int64_t lo;     /* the value, once exact */
-    uint64_t width; /* values in the range */
-    uint64_t below; /* values below lo, all members */
-    uint64_t count; /* values in the range, all members */
-    size_t ask;     /* its question in the current request */
-} mstat;
-
-/* One F cut being narrowed. */
-typedef struct fstat {
-    bool exact;
-    uint32_t frequency;
-    uint64_t j;     /* 0-based position of the cut key in its group */
-    uint64_t below; /* group keys before every key under the prefix */
-    uint64_t count; /* group keys under the prefix */
-    uint8_t plen;
-    uint8_t prefix[SCORE_ROUND_KEY_MAX];
-    uint32_t first_ts; /* once exact */
-    size_t ask;
-} fstat;
-
-struct score_round {
-    score_settings st;
-    int64_t now;
-    uint64_t prev_version;
-    enum { COLLECT, ASKING, DONE, FAILED } phase;
-    unsigned members, requests;
-    /* merged summaries */
-    uint64_t n;
-    uint32_t max_ts;
-    bool basis_set;
-    int64_t basis;
-    uint64_t *rec;        /* [SCORE_ROUND_DAY_KEYS] */
-    uint64_t *bkt;        /* [SCORE_BUCKETS] */
-    score_round_pair *fr; /* merged frequency histogram, sorted after COLLECT */
-    size_t nfr, capfr;
-    /* answers to the current request */
-    score_round_answer **ans;
-    size_t nans;
-    /* the computation */
-    score_breakpoints bp;
-    score_qpoint qp[SCORE_BINS_MAX + 1];
-    size_t np, pos[SCORE_QPOS_MAX];
-    mstat ms[SCORE_QPOS_MAX];
-    fstat fs[SCORE_BINS_MAX + 1]; /* [1..bins-1] */
-    score_round_request req;
-    score_round_mq mq[SCORE_QPOS_MAX];
-    score_round_fq fq[SCORE_BINS_MAX + 1];
-};
-
 static int fail(score_round *r, char *err, size_t errlen, const char *msg) {
     if (err && errlen)
         snprintf(err, errlen, "score_round: %s", msg);
@@ -156,7 +104,8 @@ int score_round_add_summary(score_round *r, const score_round_summary *s, char *
         r->fr = p;
         r->capfr = cap;
     }
-    memcpy(r->fr + r->nfr, s->freq.p, s->freq.n * sizeof *s->freq.p);
+    if (s->freq.n) /* r->fr may still be NULL, which memcpy must not get */
+        memcpy(r->fr + r->nfr, s->freq.p, s->freq.n * sizeof *s->freq.p);
     r->nfr += s->freq.n;
     r->n += s->n;
     if (s->max_ts > r->max_ts)
@@ -426,6 +375,10 @@ static score_round_state plan(score_round *r, char *err, size_t errlen) {
     bp->version = r->prev_version + 1;
     bp->bins = score_clamp_bins(r->st.bins);
     bp->as_of = score_as_of_ts(&r->st, r->max_ts, r->now);
+    /* A wall clock read here (now 0: a batch caller) may have ticked since
+     * the members read theirs; they agree among themselves, so theirs wins. */
+    if (r->st.as_of_fixed <= 0 && r->st.clock == SCORE_CLOCK_WALL && r->now <= 0 && r->basis_set)
+        bp->as_of = r->basis;
     if (!score_as_of_from_orders(&r->st) && r->basis_set && r->basis != bp->as_of) {
         fail(r, err, errlen, "members assumed another as_of than the coordinator");
         return SCORE_ROUND_FAILED;
@@ -493,6 +446,19 @@ score_round_state score_round_next(score_round *r, char *err, size_t errlen) {
     }
     finish(r);
     return SCORE_ROUND_DONE;
+}
+
+int score_round_complete(score_round *r) {
+    if (r->phase != ASKING)
+        return -1;
+    for (size_t i = 0; i < r->np; i++)
+        if (!r->ms[i].exact)
+            return -1;
+    for (int k = 1; k < r->bp.bins; k++)
+        if (!r->fs[k].exact)
+            return -1;
+    finish(r);
+    return 0;
 }
 
 const score_round_request *score_round_request_of(const score_round *r) {

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "rfm/score_round.h"
+#include "score_internal.h"
 
 /* Highest recency day key: ceil(UINT32_MAX / day) = 49711 fits well below. */
 #define SCORE_ROUND_DAY_KEYS 65536u
@@ -84,6 +85,75 @@ struct score_round_answer {
     score_round_hist *m; /* [nm] slot -> values, for request m[i] */
     score_round_fa *f;   /* [nf] for request f[i] */
 };
+
+/* One monetary order statistic being narrowed. */
+typedef struct mstat {
+    bool exact;
+    int64_t lo;     /* the value, once exact */
+    uint64_t width; /* values in the range */
+    uint64_t below; /* values below lo, all members */
+    uint64_t count; /* values in the range, all members */
+    size_t ask;     /* its question in the current request */
+} mstat;
+
+/* One F cut being narrowed. */
+typedef struct fstat {
+    bool exact;
+    uint32_t frequency;
+    uint64_t j;     /* 0-based position of the cut key in its group */
+    uint64_t below; /* group keys before every key under the prefix */
+    uint64_t count; /* group keys under the prefix */
+    uint8_t plen;
+    uint8_t prefix[SCORE_ROUND_KEY_MAX];
+    uint32_t first_ts; /* once exact */
+    size_t ask;
+} fstat;
+
+/* The coordinator. score_breakpoints_compute_set drives one itself and
+ * resolves the order statistics from the values it holds instead of asking
+ * (score.c), so its fields are shared with that file. */
+struct score_round {
+    score_settings st;
+    int64_t now;
+    uint64_t prev_version;
+    enum { COLLECT, ASKING, DONE, FAILED } phase;
+    unsigned members, requests;
+    /* merged summaries */
+    uint64_t n;
+    uint32_t max_ts;
+    bool basis_set;
+    int64_t basis;
+    uint64_t *rec;        /* [SCORE_ROUND_DAY_KEYS] */
+    uint64_t *bkt;        /* [SCORE_BUCKETS] */
+    score_round_pair *fr; /* merged frequency histogram, sorted after COLLECT */
+    size_t nfr, capfr;
+    /* answers to the current request */
+    score_round_answer **ans;
+    size_t nans;
+    /* the computation */
+    score_breakpoints bp;
+    score_qpoint qp[SCORE_BINS_MAX + 1];
+    size_t np, pos[SCORE_QPOS_MAX];
+    mstat ms[SCORE_QPOS_MAX];
+    fstat fs[SCORE_BINS_MAX + 1]; /* [1..bins-1] */
+    score_round_request req;
+    score_round_mq mq[SCORE_QPOS_MAX];
+    score_round_fq fq[SCORE_BINS_MAX + 1];
+};
+
+/* The summary of stores[0..nstores) as score_round_summary_take gives it,
+ * and when cents and freq are not NULL, in the same pass: cents[i] the
+ * monetary of the i-th customer with frequency > 0 and freq[j] the
+ * frequency of the j-th record, store after store (each as long as the
+ * records of all the stores). */
+score_round_summary *score_round_collect(const score_settings *st, const store *const *stores,
+                                         size_t nstores, int64_t now, int64_t *cents,
+                                         uint32_t *freq);
+
+/* After score_round_next asked: every statistic made exact by the caller
+ * (ms[i].exact with ms[i].lo the value, fs[k].exact with bp.f_cuts[k] set),
+ * finish the edges. 0, or -1 when one is still inexact. */
+int score_round_complete(score_round *r);
 
 /* Values per slot when counting width values in slots slots. */
 static inline uint64_t score_round_slot_width(uint64_t width, uint32_t slots) {

@@ -91,8 +91,9 @@ static int freq_hist(const uint64_t *dense, uint32_t *big, size_t nbig, score_ro
     return 0;
 }
 
-score_round_summary *score_round_summary_take(const score_settings *st, const store *const *stores,
-                                              size_t nstores, int64_t now) {
+score_round_summary *score_round_collect(const score_settings *st, const store *const *stores,
+                                         size_t nstores, int64_t now, int64_t *cents,
+                                         uint32_t *freq_out) {
     score_round_summary *s = calloc(1, sizeof *s);
     uint64_t *rec = calloc(SCORE_ROUND_DAY_KEYS, sizeof *rec);
     uint64_t *freq = calloc(FREQ_DENSE, sizeof *freq);
@@ -104,6 +105,7 @@ score_round_summary *score_round_summary_take(const score_settings *st, const st
     s->from_orders = score_as_of_from_orders(st);
     s->as_of = s->from_orders ? 0 : score_as_of_ts(st, 0, now);
     int64_t phase = score_round_phase(s->as_of);
+    size_t at = 0;
     for (size_t k = 0; k < nstores; k++) {
         const store *sk = stores[k];
         if (store_max_ts(sk) > s->max_ts)
@@ -111,8 +113,12 @@ score_round_summary *score_round_summary_take(const score_settings *st, const st
         for (size_t i = 0, cnt = store_count(sk); i < cnt; i++) {
             const store_customer *c = store_at_const(sk, i);
             uint32_t fr = c->frequency;
+            if (freq_out)
+                freq_out[at++] = fr;
             if (!fr)
                 continue;
+            if (cents)
+                cents[s->n] = c->monetary_cents;
             s->n++;
             rec[score_round_day_key(c->last_ts, phase)]++;
             bkt[score_bucket(c->monetary_cents)]++;
@@ -146,6 +152,11 @@ fail:
     free(big);
     score_round_summary_free(s);
     return NULL;
+}
+
+score_round_summary *score_round_summary_take(const score_settings *st, const store *const *stores,
+                                              size_t nstores, int64_t now) {
+    return score_round_collect(st, stores, nstores, now, NULL, NULL);
 }
 
 void score_round_summary_free(score_round_summary *s) {

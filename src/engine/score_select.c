@@ -257,7 +257,7 @@ void score_select_i64(int64_t *v, size_t n, const size_t *pos, size_t npos) {
     select_i64(v, (sel_range){0, n, pos, npos}, depth_limit(n));
 }
 
-int score_select_bucketed(const int64_t *v, size_t n, const uint32_t *hist, const size_t *pos,
+int score_select_bucketed(const int64_t *v, size_t n, const uint64_t *hist, const size_t *pos,
                           size_t npos, int64_t *out) {
     /* Which bucket each wanted position falls in, and where inside it. */
     enum { MAXP = SCORE_QPOS_MAX };
