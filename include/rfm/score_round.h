@@ -75,7 +75,8 @@ typedef struct score_round score_round;                 /* the coordinator's sta
 /* The summary of stores[0..nstores) under st (now as for
  * score_breakpoints_compute_set: the same value on every member and the
  * coordinator when the clock is the wall clock). The stores are only read.
- * Returns NULL on allocation failure. */
+ * Returns NULL on allocation failure or when they hold more than UINT32_MAX
+ * records (one computation's limit). */
 score_round_summary *score_round_summary_take(const score_settings *st, const store *const *stores,
                                               size_t nstores, int64_t now);
 void score_round_summary_free(score_round_summary *s);
@@ -85,7 +86,8 @@ uint64_t score_round_summary_customers(const score_round_summary *s);
 
 /* The answer of stores[0..nstores) (the stores the member's summary was
  * taken over, unchanged since) to req. The tie order is the request's (the
- * coordinator's settings). NULL on allocation failure. */
+ * coordinator's settings). NULL on allocation failure or past UINT32_MAX
+ * records. */
 score_round_answer *score_round_answer_make(const store *const *stores, size_t nstores,
                                             const score_round_request *req);
 void score_round_answer_free(score_round_answer *a);

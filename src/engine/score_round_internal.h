@@ -169,7 +169,8 @@ static inline int64_t score_round_phase(int64_t as_of) {
 /* The recency day key: ceil((last_ts - phase) / day). Recency in days is
  * then max(0, floor(as_of / day) - key), the value score_recency_days gives. */
 static inline uint32_t score_round_day_key(uint32_t last_ts, int64_t phase) {
-    return (uint32_t)(((int64_t)last_ts - phase + SCORE_DAY - 1) / SCORE_DAY);
+    /* Unsigned: last_ts + day - 1 - phase >= 0, and cheaper to divide. */
+    return (uint32_t)(((uint64_t)last_ts + (uint64_t)(SCORE_DAY - 1 - phase)) / SCORE_DAY);
 }
 
 /* A customer's tie key as bytes (see rfm/score_round.h); returns its length. */

@@ -48,7 +48,7 @@ void score_round_hist_free(score_round_hist *h) {
 }
 
 /* The non-zero slots of dense[0..slots) as a sparse histogram. */
-static int hist_from_dense(const uint64_t *dense, size_t slots, score_round_hist *h) {
+static int hist_from_dense(const uint32_t *dense, size_t slots, score_round_hist *h) {
     size_t n = 0;
     for (size_t i = 0; i < slots; i++)
         n += dense[i] != 0;
@@ -69,7 +69,7 @@ static int cmp_u32(const void *a, const void *b) {
 
 /* The frequency histogram: dense counts below FREQ_DENSE, then the sorted
  * rare big ones run-length counted. */
-static int freq_hist(const uint64_t *dense, uint32_t *big, size_t nbig, score_round_hist *h) {
+static int freq_hist(const uint32_t *dense, uint32_t *big, size_t nbig, score_round_hist *h) {
     if (hist_from_dense(dense, FREQ_DENSE, h))
         return -1;
     if (!nbig)
@@ -91,13 +91,24 @@ static int freq_hist(const uint64_t *dense, uint32_t *big, size_t nbig, score_ro
     return 0;
 }
 
+/* Counters are 32-bit, as in one computation: more records than
+ * UINT32_MAX in one member's stores are refused. */
+static bool records_over_limit(const store *const *stores, size_t nstores) {
+    uint64_t total = 0;
+    for (size_t k = 0; k < nstores; k++)
+        total += store_count(stores[k]);
+    return total > UINT32_MAX;
+}
+
 score_round_summary *score_round_collect(const score_settings *st, const store *const *stores,
                                          size_t nstores, int64_t now, int64_t *cents,
                                          uint32_t *freq_out) {
+    if (records_over_limit(stores, nstores))
+        return NULL;
     score_round_summary *s = calloc(1, sizeof *s);
-    uint64_t *rec = calloc(SCORE_ROUND_DAY_KEYS, sizeof *rec);
-    uint64_t *freq = calloc(FREQ_DENSE, sizeof *freq);
-    uint64_t *bkt = calloc(SCORE_BUCKETS, sizeof *bkt);
+    uint32_t *rec = calloc(SCORE_ROUND_DAY_KEYS, sizeof *rec);
+    uint32_t *freq = calloc(FREQ_DENSE, sizeof *freq);
+    uint32_t *bkt = calloc(SCORE_BUCKETS, sizeof *bkt);
     uint32_t *big = NULL;
     size_t nbig = 0, capbig = 0;
     if (!s || !rec || !freq || !bkt)
@@ -105,6 +116,8 @@ score_round_summary *score_round_collect(const score_settings *st, const store *
     s->from_orders = score_as_of_from_orders(st);
     s->as_of = s->from_orders ? 0 : score_as_of_ts(st, 0, now);
     int64_t phase = score_round_phase(s->as_of);
+    /* Counters in locals: the histogram stores could alias s->n. */
+    uint64_t n = 0;
     size_t at = 0;
     for (size_t k = 0; k < nstores; k++) {
         const store *sk = stores[k];
@@ -118,8 +131,8 @@ score_round_summary *score_round_collect(const score_settings *st, const store *
             if (!fr)
                 continue;
             if (cents)
-                cents[s->n] = c->monetary_cents;
-            s->n++;
+                cents[n] = c->monetary_cents;
+            n++;
             rec[score_round_day_key(c->last_ts, phase)]++;
             bkt[score_bucket(c->monetary_cents)]++;
             if (fr < FREQ_DENSE) {
@@ -137,6 +150,7 @@ score_round_summary *score_round_collect(const score_settings *st, const store *
             big[nbig++] = fr;
         }
     }
+    s->n = n;
     if (hist_from_dense(rec, SCORE_ROUND_DAY_KEYS, &s->rec) ||
         hist_from_dense(bkt, SCORE_BUCKETS, &s->bkt) || freq_hist(freq, big, nbig, &s->freq))
         goto fail;
@@ -176,7 +190,7 @@ uint64_t score_round_summary_customers(const score_round_summary *s) {
 
 /* One fq being answered: the running lcp and counts (see the top comment). */
 typedef struct fwork {
-    uint64_t count, eq, next[256];
+    uint32_t count, eq, next[256];
     uint32_t eq_first_ts;
     size_t lcp_len;
     uint8_t lcp[SCORE_ROUND_KEY_MAX];
@@ -224,6 +238,8 @@ static int fwork_finish(const fwork *w, score_round_fa *fa) {
 
 score_round_answer *score_round_answer_make(const store *const *stores, size_t nstores,
                                             const score_round_request *req) {
+    if (records_over_limit(stores, nstores))
+        return NULL;
     score_round_answer *a = calloc(1, sizeof *a);
     if (!a)
         return NULL;
@@ -232,7 +248,7 @@ score_round_answer *score_round_answer_make(const store *const *stores, size_t n
     a->nf = req->nf;
     a->m = calloc(req->nm ? req->nm : 1, sizeof *a->m);
     a->f = calloc(req->nf ? req->nf : 1, sizeof *a->f);
-    uint64_t *slots = calloc((req->nm ? req->nm : 1) * SCORE_ROUND_SLOTS, sizeof *slots);
+    uint32_t *slots = calloc((req->nm ? req->nm : 1) * SCORE_ROUND_SLOTS, sizeof *slots);
     fwork *fw = calloc(req->nf ? req->nf : 1, sizeof *fw);
     uint64_t *swidth = calloc(req->nm ? req->nm : 1, sizeof *swidth);
     if (!a->m || !a->f || !slots || !fw || !swidth)
