@@ -88,11 +88,15 @@ int score_round_add_summary(score_round *r, const score_round_summary *s, char *
         if (s->rec.p[i].key >= SCORE_ROUND_DAY_KEYS)
             return fail(r, err, errlen, "recency day out of range");
         r->rec[s->rec.p[i].key] += s->rec.p[i].count;
+        r->nrec += s->rec.p[i].count;
     }
+    if (s->rec.n && s->rec.p[s->rec.n - 1].key >= r->rec_hi)
+        r->rec_hi = (size_t)s->rec.p[s->rec.n - 1].key + 1;
     for (size_t i = 0; i < s->bkt.n; i++) {
         if (s->bkt.p[i].key >= SCORE_BUCKETS)
             return fail(r, err, errlen, "monetary bucket out of range");
         r->bkt[s->bkt.p[i].key] += s->bkt.p[i].count;
+        r->nbkt += s->bkt.p[i].count;
     }
     if (r->nfr + s->freq.n > r->capfr) {
         size_t cap = r->capfr ? r->capfr : 256;
@@ -167,7 +171,7 @@ static void merge_freq(score_round *r) {
 static void recency_values(const score_round *r, int64_t as_of, int64_t *val) {
     int64_t day = (as_of - score_round_phase(as_of)) / SCORE_DAY;
     uint64_t cum = 0;
-    size_t key = SCORE_ROUND_DAY_KEYS;
+    size_t key = r->rec_hi; /* nothing above it */
     for (size_t i = 0; i < r->np; i++) {
         while (key > 0 && r->pos[i] >= cum + r->rec[key - 1])
             cum += r->rec[--key];
@@ -385,14 +389,10 @@ static score_round_state plan(score_round *r, char *err, size_t errlen) {
     }
     merge_freq(r);
     bp->customers = (size_t)r->n;
-    uint64_t sum_f = 0, sum_r = 0, sum_m = 0;
+    uint64_t sum_f = 0;
     for (size_t i = 0; i < r->nfr; i++)
         sum_f += r->fr[i].count;
-    for (size_t i = 0; i < SCORE_ROUND_DAY_KEYS; i++)
-        sum_r += r->rec[i];
-    for (size_t i = 0; i < SCORE_BUCKETS; i++)
-        sum_m += r->bkt[i];
-    if (sum_f != r->n || sum_r != r->n || sum_m != r->n) {
+    if (sum_f != r->n || r->nrec != r->n || r->nbkt != r->n) {
         fail(r, err, errlen, "histograms do not add up to n");
         return SCORE_ROUND_FAILED;
     }

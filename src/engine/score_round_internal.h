@@ -125,6 +125,8 @@ struct score_round {
     int64_t basis;
     uint64_t *rec;        /* [SCORE_ROUND_DAY_KEYS] */
     uint64_t *bkt;        /* [SCORE_BUCKETS] */
+    uint64_t nrec, nbkt;  /* their totals, to check against n */
+    size_t rec_hi;        /* past the highest day key in use */
     score_round_pair *fr; /* merged frequency histogram, sorted after COLLECT */
     size_t nfr, capfr;
     /* answers to the current request */
