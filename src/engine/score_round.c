@@ -273,8 +273,11 @@ static const char *take_monetary(score_round *r, size_t q, uint64_t *sum) {
             return "monetary counts do not add up";
         uint64_t rel = r->pos[i] - m->below, cum = 0;
         uint32_t s = 0;
-        while (rel >= cum + sum[s])
-            cum += sum[s++]; /* stops below slots: rel < total */
+        /* rel < total keeps the walk below slots; bounded all the same. */
+        while (s < x->slots && rel >= cum + sum[s])
+            cum += sum[s++];
+        if (s == x->slots)
+            return "monetary counts do not add up";
         m->lo = (int64_t)((uint64_t)m->lo + s * w);
         /* The last slot holding values may be cut short by the range's end. */
         m->width = x->width - s * w < w ? x->width - s * w : w;
