@@ -112,7 +112,7 @@ static int one_round(const score_settings *st, store **parts, size_t p, size_t m
             size_t len;
             uint8_t *buf = a ? score_round_answer_encode(a, &len) : NULL;
             score_round_answer *d = buf ? score_round_answer_decode(buf, len, err, sizeof err) : 0;
-            if (!d || score_round_add_answer(r, d, err, sizeof err)) {
+            if (!d || score_round_add_answer(r, (unsigned)k, d, err, sizeof err)) {
                 fprintf(stderr, "answer: %s\n", err);
                 return -1;
             }

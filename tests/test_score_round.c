@@ -105,7 +105,7 @@ static score_round_state run_round(const score_settings *st, int64_t now, uint64
             if (perturb)
                 perturb(d, nanswer);
             nanswer++;
-            int rc = score_round_add_answer(r, d, err, sizeof err);
+            int rc = score_round_add_answer(r, (unsigned)m, d, err, sizeof err);
             score_round_answer_free(d);
             score_round_answer_free(a);
             free(buf);

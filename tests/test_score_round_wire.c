@@ -123,7 +123,7 @@ static void use_summary(void *d) {
         for (int j = 0; j < 3; j++) {
             score_round_answer *a =
                 score_round_answer_make((const store *const *)&g_parts[j], 1, q);
-            score_round_add_answer(r, a, err, sizeof err);
+            score_round_add_answer(r, (unsigned)j, a, err, sizeof err);
             score_round_answer_free(a);
         }
         score_round_next(r, err, sizeof err);
@@ -156,10 +156,10 @@ static void use_answer(void *d) {
     }
     assert_int_equal(score_round_next(r, err, sizeof err), SCORE_ROUND_ASK);
     const score_round_request *q = score_round_request_of(r);
-    score_round_add_answer(r, d, err, sizeof err);
+    score_round_add_answer(r, 0, d, err, sizeof err);
     for (int j = 1; j < 3; j++) {
         score_round_answer *a = score_round_answer_make((const store *const *)&g_parts[j], 1, q);
-        score_round_add_answer(r, a, err, sizeof err);
+        score_round_add_answer(r, (unsigned)j, a, err, sizeof err);
         score_round_answer_free(a);
     }
     score_round_next(r, err, sizeof err);
@@ -241,13 +241,22 @@ static void test_misuse(void **state) {
     assert_int_equal(state0, SCORE_ROUND_ASK);
     const score_round_request *q = score_round_request_of(r);
     score_round_answer *a = score_round_answer_make((const store *const *)&s, 1, q);
-    assert_int_equal(score_round_add_answer(r, a, err, sizeof err), 0);
-    assert_int_equal(score_round_add_answer(r, a, err, sizeof err), 0);
+    assert_int_equal(score_round_add_answer(r, 0, a, err, sizeof err), 0);
+    assert_int_equal(score_round_add_answer(r, 0, a, err, sizeof err), 1);  /* a repeat */
+    assert_int_equal(score_round_add_answer(r, 2, a, err, sizeof err), -1); /* no such member */
+    assert_non_null(strstr(err, "without a summary"));
+    score_round_free(r);
+    r = score_round_new(&st, 0, 0);
+    assert_int_equal(score_round_add_summary(r, sum, err, sizeof err), 0);
+    assert_int_equal(score_round_add_summary(r, sum, err, sizeof err), 0);
+    assert_int_equal(score_round_next(r, err, sizeof err), SCORE_ROUND_ASK);
+    assert_int_equal(score_round_add_answer(r, 0, a, err, sizeof err), 0);
+    assert_int_equal(score_round_add_answer(r, 1, a, err, sizeof err), 0);
     assert_int_equal(score_round_next(r, err, sizeof err), SCORE_ROUND_FAILED);
     assert_non_null(strstr(err, "two members"));
     score_breakpoints bp;
     assert_int_equal(score_round_result(r, &bp), -1);
-    assert_int_equal(score_round_add_answer(r, a, err, sizeof err), -1);
+    assert_int_equal(score_round_add_answer(r, 0, a, err, sizeof err), -1);
     score_round_free(r);
 
     /* a wall-clock member whose now differs from the coordinator's */

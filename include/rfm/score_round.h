@@ -101,15 +101,22 @@ score_round *score_round_new(const score_settings *st, int64_t now, uint64_t pre
 void score_round_free(score_round *r);
 
 /* Add one member's summary (members cover disjoint stores). Only before the
- * first score_round_next. Its counts are merged in; the caller keeps s.
- * 0, or -1 with a message in err (settings disagree, too many customers). */
+ * first score_round_next. Members are numbered 0, 1, ... in the order their
+ * summaries are added; the caller adds each member once. Its counts are
+ * merged in; the caller keeps s. 0, or -1 with a message in err (settings
+ * disagree, too many customers). */
 int score_round_add_summary(score_round *r, const score_round_summary *s, char *err, size_t errlen);
 
-/* Add one member's answer to the current request (exactly one per member
- * summarised; the caller dedupes repeats by member). Copied; the caller
- * keeps a. 0, or -1 with a message (another request's answer, too many);
- * any -1 fails the round. */
-int score_round_add_answer(score_round *r, const score_round_answer *a, char *err, size_t errlen);
+/* Add member `member`'s answer to the current request. Copied; the caller
+ * keeps a. Messages may come late or twice: an answer to an earlier request,
+ * a repeat of one already taken (same bytes) or any answer once DONE is
+ * ignored (1). 0 when taken; -1 with a message, failing the round, for an
+ * answer to a request never sent, from an unknown member, or a second,
+ * different answer of one member to one request. A lost answer is recovered
+ * by sending the same request again: members keep no state between
+ * requests. */
+int score_round_add_answer(score_round *r, unsigned member, const score_round_answer *a, char *err,
+                           size_t errlen);
 
 typedef enum score_round_state {
     SCORE_ROUND_FAILED = -1, /* err says why; the round is over */

@@ -56,8 +56,10 @@ score_round *score_round_new(const score_settings *st, int64_t now, uint64_t pre
 }
 
 static void drop_answers(score_round *r) {
-    for (size_t i = 0; i < r->nans; i++)
+    for (size_t i = 0; r->ans && i < r->members; i++) {
         score_round_answer_free(r->ans[i]);
+        r->ans[i] = NULL;
+    }
     r->nans = 0;
 }
 
@@ -118,17 +120,39 @@ int score_round_add_summary(score_round *r, const score_round_summary *s, char *
     return 0;
 }
 
-int score_round_add_answer(score_round *r, const score_round_answer *a, char *err, size_t errlen) {
+/* Whether two answers encode to the same bytes. */
+static bool same_answer(const score_round_answer *a, const score_round_answer *b) {
+    size_t la, lb;
+    uint8_t *ea = score_round_answer_encode(a, &la), *eb = score_round_answer_encode(b, &lb);
+    bool same = ea && eb && la == lb && !memcmp(ea, eb, la);
+    free(ea);
+    free(eb);
+    return same;
+}
+
+int score_round_add_answer(score_round *r, unsigned member, const score_round_answer *a, char *err,
+                           size_t errlen) {
+    if (r->phase == FAILED)
+        return -1;
+    if (r->phase == DONE)
+        return 1; /* a late copy: the breakpoints stand */
     if (r->phase != ASKING)
-        return fail(r, err, errlen, "answer while no request is open");
+        return fail(r, err, errlen, "answer before the summaries were merged");
+    if (member >= r->members)
+        return fail(r, err, errlen, "answer from a member without a summary");
+    if (a->step < r->req.step)
+        return 1; /* to an earlier request, delayed or repeated */
     if (a->step != r->req.step || a->nm != r->req.nm || a->nf != r->req.nf)
-        return fail(r, err, errlen, "answer to another request");
-    if (r->nans == r->members)
-        return fail(r, err, errlen, "more answers than members");
+        return fail(r, err, errlen, "answer to a request that was not sent");
     if (!r->ans) {
         r->ans = calloc(r->members, sizeof *r->ans);
         if (!r->ans)
             return fail(r, err, errlen, "out of memory");
+    }
+    if (r->ans[member]) {
+        if (same_answer(r->ans[member], a))
+            return 1;
+        return fail(r, err, errlen, "a member answered one request twice, differently");
     }
     /* A deep copy through the wire form: one owner, and the copy is known
      * to be well formed. */
@@ -142,7 +166,8 @@ int score_round_add_answer(score_round *r, const score_round_answer *a, char *er
         r->phase = FAILED;
         return -1;
     }
-    r->ans[r->nans++] = c;
+    r->ans[member] = c;
+    r->nans++;
     return 0;
 }
 

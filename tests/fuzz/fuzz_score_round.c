@@ -96,9 +96,9 @@ static void drive(score_round *r, score_round_state state, const score_round_ans
                 step == 0 && j == 0 && first
                     ? NULL
                     : score_round_answer_make((const store *const *)&parts[j], 1, q);
-            int rc = score_round_add_answer(r, a ? a : first, err, sizeof err);
+            int rc = score_round_add_answer(r, (unsigned)j, a ? a : first, err, sizeof err);
             score_round_answer_free(a);
-            if (rc)
+            if (rc < 0)
                 return;
         }
         state = score_round_next(r, err, sizeof err);
