@@ -82,7 +82,7 @@ static int one_round(const score_settings *st, store **parts, size_t p, size_t m
     memset(fig, 0, sizeof *fig);
 
     double t = now_s();
-    score_round *r = score_round_new(st, 0, 0);
+    score_round *r = score_round_new(st, 0, 0, 0);
     for (size_t k = 0; k < m; k++) {
         score_round_summary *s = score_round_summary_take(st, mem[k], ns[k], 0);
         size_t len;

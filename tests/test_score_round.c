@@ -51,6 +51,9 @@ typedef struct round_stats {
     size_t summary_bytes, request_bytes, answer_bytes; /* largest per member */
 } round_stats;
 
+/* The round id run_round's coordinators use. */
+static uint64_t round_id;
+
 /* Runs the round for members[0..nm) (each a set of stores). Returns the
  * final state; *bp holds the result when DONE. */
 static score_round_state run_round(const score_settings *st, int64_t now, uint64_t prev,
@@ -58,7 +61,7 @@ static score_round_state run_round(const score_settings *st, int64_t now, uint64
                                    perturb_fn perturb, score_breakpoints *bp, round_stats *rs) {
     char err[256];
     memset(rs, 0, sizeof *rs);
-    score_round *r = score_round_new(st, now, prev);
+    score_round *r = score_round_new(st, now, prev, round_id);
     assert_non_null(r);
     for (size_t m = 0; m < nm; m++) {
         score_round_summary *s =
@@ -405,11 +408,194 @@ static void test_perturbed_answer_is_caught(void **state) {
     free(pop.c);
 }
 
+/* ---- an unreliable transport ---- */
+
+typedef struct msg {
+    unsigned member;
+    uint8_t *buf;
+    size_t len;
+} msg;
+
+typedef struct msgs {
+    msg *v;
+    size_t n, cap;
+} msgs;
+
+static void msgs_push(msgs *l, unsigned member, const uint8_t *buf, size_t len) {
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 64;
+        l->v = realloc(l->v, l->cap * sizeof *l->v);
+        assert_non_null(l->v);
+    }
+    l->v[l->n].member = member;
+    l->v[l->n].buf = malloc(len);
+    assert_non_null(l->v[l->n].buf);
+    memcpy(l->v[l->n].buf, buf, len);
+    l->v[l->n++].len = len;
+}
+
+static void msgs_free(msgs *l) {
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i].buf);
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+/* Deliver one message; returns add_answer's verdict. */
+static int deliver(score_round *r, const msg *m) {
+    char err[256];
+    score_round_answer *d = score_round_answer_decode(m->buf, m->len, err, sizeof err);
+    if (!d)
+        fail_msg("answer decode: %s", err);
+    int rc = score_round_add_answer(r, m->member, d, err, sizeof err);
+    if (rc < 0)
+        fail_msg("transport fault failed the round: %s", err);
+    score_round_answer_free(d);
+    return rc;
+}
+
+/* Answers lost (then the request sent again), repeated, delivered late
+ * (copies of earlier requests' and earlier attempts' answers mixed in, in
+ * random order), and members leaving mid-round (the round restarted under a
+ * new id, their partitions dealt to the others): the breakpoints are still
+ * those of one store. */
+static void test_unreliable_transport(void **state) {
+    (void)state;
+    population pop = {0};
+    gen(&pop, SYN_MIXED, 20000, 31);
+    enum { P = 8 };
+    store *parts[P];
+    for (int j = 0; j < P; j++)
+        parts[j] = store_new();
+    for (size_t i = 0; i < pop.n; i++)
+        put(parts[round_pop_hash(pop.c[i].id, pop.c[i].len) % P], &pop.c[i]);
+    char err[256];
+    unsigned restarts = 0, lost = 0, stale = 0;
+    for (int trial = 0; trial < 16; trial++) {
+        score_settings st;
+        score_settings_default(&st);
+        st.bins = 3 + trial % 8;
+        st.tie_break = (score_tie_break)(trial / 8);
+        score_breakpoints ref, bp;
+        assert_int_equal(
+            score_breakpoints_compute_set(&st, (const store *const *)parts, P, 0, 6, &ref), 0);
+        rng_state = 1000 + (uint64_t)trial;
+        unsigned nm = 3, owner[P];
+        for (int j = 0; j < P; j++)
+            owner[j] = (unsigned)j % nm;
+        unsigned leave_at = trial % 2 ? 1 + (unsigned)(rnd() % 3) : 0; /* request number */
+        msgs history = {0};
+        score_round_state s = SCORE_ROUND_FAILED;
+        for (uint64_t attempt = 1;; attempt++) {
+            score_round *r = score_round_new(&st, 0, 6, (uint64_t)trial << 8 | attempt);
+            assert_non_null(r);
+            const store *mine[3][P];
+            size_t ns[3] = {0};
+            for (int j = 0; j < P; j++)
+                mine[owner[j]][ns[owner[j]]++] = parts[j];
+            for (unsigned m = 0; m < nm; m++) {
+                score_round_summary *x = score_round_summary_take(&st, mine[m], ns[m], 0);
+                assert_int_equal(score_round_add_summary(r, x, err, sizeof err), 0);
+                score_round_summary_free(x);
+            }
+            bool restarted = false;
+            while ((s = score_round_next(r, err, sizeof err)) == SCORE_ROUND_ASK) {
+                if (leave_at && score_round_requests(r) == leave_at) {
+                    /* The last member leaves: the round restarts without it. */
+                    nm--;
+                    for (int j = 0; j < P; j++)
+                        if (owner[j] == nm)
+                            owner[j] = (unsigned)j % nm;
+                    leave_at = 0;
+                    restarted = true;
+                    restarts++;
+                    break;
+                }
+                size_t qlen;
+                uint8_t *qb = score_round_request_encode(score_round_request_of(r), &qlen);
+                score_round_request *q = score_round_request_decode(qb, qlen, err, sizeof err);
+                assert_non_null(q);
+                bool have[3] = {false, false, false};
+                for (int tries = 0;; tries++) {
+                    assert_true(tries < 100);
+                    msgs out = {0};
+                    for (unsigned m = 0; m < nm; m++) {
+                        if (have[m])
+                            continue;
+                        score_round_answer *a = score_round_answer_make(mine[m], ns[m], q);
+                        size_t len;
+                        uint8_t *b = score_round_answer_encode(a, &len);
+                        msgs_push(&history, m, b, len);
+                        if (rnd() % 4 == 0) {
+                            lost++;
+                        } else {
+                            msgs_push(&out, m, b, len);
+                            if (rnd() % 4 == 0)
+                                msgs_push(&out, m, b, len);
+                        }
+                        free(b);
+                        score_round_answer_free(a);
+                    }
+                    for (int k = (int)(rnd() % 4); k > 0 && history.n; k--, stale++) {
+                        const msg *h = &history.v[rnd() % history.n];
+                        msgs_push(&out, h->member, h->buf, h->len);
+                    }
+                    for (size_t i = out.n; i > 1; i--) { /* shuffle */
+                        size_t j = (size_t)(rnd() % i);
+                        msg t = out.v[i - 1];
+                        out.v[i - 1] = out.v[j];
+                        out.v[j] = t;
+                    }
+                    for (size_t i = 0; i < out.n; i++)
+                        if (deliver(r, &out.v[i]) == 0)
+                            have[out.v[i].member] = true;
+                    msgs_free(&out);
+                    bool all = true;
+                    for (unsigned m = 0; m < nm; m++)
+                        all = all && have[m];
+                    if (all)
+                        break; /* else: a timeout, the same request again */
+                }
+                score_round_request_free(q);
+                free(qb);
+            }
+            if (restarted) {
+                score_round_free(r);
+                continue;
+            }
+            if (s != SCORE_ROUND_DONE)
+                fail_msg("trial %d: %s", trial, err);
+            assert_int_equal(score_round_result(r, &bp), 0);
+            /* Late copies after the end change nothing. */
+            for (size_t i = 0; i < history.n && i < 8; i++)
+                assert_int_equal(deliver(r, &history.v[i]), 1);
+            score_breakpoints again;
+            assert_int_equal(score_round_result(r, &again), 0);
+            assert_memory_equal(&bp, &again, sizeof bp);
+            score_round_free(r);
+            break;
+        }
+        if (memcmp(&ref, &bp, sizeof bp))
+            fail_msg("trial %d: breakpoints differ", trial);
+        msgs_free(&history);
+    }
+    print_message("unreliable transport: %u restarts, %u answers lost, %u stale copies\n", restarts,
+                  lost, stale);
+    assert_true(restarts > 0 && lost > 0 && stale > 0);
+    for (int j = 0; j < P; j++)
+        store_free(parts[j]);
+    free(pop.c);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_flo),       cmocka_unit_test(test_online_retail),
-        cmocka_unit_test(test_synthetic), cmocka_unit_test(test_big_group),
-        cmocka_unit_test(test_tiny),      cmocka_unit_test(test_perturbed_answer_is_caught),
+        cmocka_unit_test(test_flo),
+        cmocka_unit_test(test_online_retail),
+        cmocka_unit_test(test_synthetic),
+        cmocka_unit_test(test_big_group),
+        cmocka_unit_test(test_tiny),
+        cmocka_unit_test(test_perturbed_answer_is_caught),
+        cmocka_unit_test(test_unreliable_transport),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -109,7 +109,7 @@ static score_settings g_st;
 /* A corrupt summary merged with two good ones: a failure or some result. */
 static void use_summary(void *d) {
     char err[256];
-    score_round *r = score_round_new(&g_st, 0, 0);
+    score_round *r = score_round_new(&g_st, 0, 0, 0);
     score_round_add_summary(r, d, err, sizeof err);
     for (int j = 1; j < 3; j++) {
         score_round_summary *s =
@@ -147,7 +147,7 @@ static score_round *g_round; /* a round at its first request */
 /* A corrupt answer added to a fresh copy of the round: must not crash. */
 static void use_answer(void *d) {
     char err[256];
-    score_round *r = score_round_new(&g_st, 0, 0);
+    score_round *r = score_round_new(&g_st, 0, 0, 0);
     for (int j = 0; j < 3; j++) {
         score_round_summary *s =
             score_round_summary_take(&g_st, (const store *const *)&g_parts[j], 1, 0);
@@ -181,7 +181,7 @@ static void test_decoders(void **state) {
     score_round_summary *s = score_round_summary_take(&g_st, (const store *const *)g_parts, 1, 0);
     size_t slen, qlen, alen;
     uint8_t *sb = score_round_summary_encode(s, &slen);
-    g_round = score_round_new(&g_st, 0, 0);
+    g_round = score_round_new(&g_st, 0, 0, 0);
     for (int j = 0; j < 3; j++) {
         score_round_summary *x =
             score_round_summary_take(&g_st, (const store *const *)&g_parts[j], 1, 0);
@@ -233,7 +233,7 @@ static void test_misuse(void **state) {
     gcust c = {.id = "a", .len = 1, .freq = 2, .first_ts = 10, .last_ts = 100000, .cents = 5};
     put(s, &c);
     score_round_summary *sum = score_round_summary_take(&st, (const store *const *)&s, 1, 0);
-    score_round *r = score_round_new(&st, 0, 0);
+    score_round *r = score_round_new(&st, 0, 0, 0);
     assert_int_equal(score_round_add_summary(r, sum, err, sizeof err), 0);
     /* the same member twice: frequencies add up, but the cut sees 2 keys */
     assert_int_equal(score_round_add_summary(r, sum, err, sizeof err), 0);
@@ -246,7 +246,7 @@ static void test_misuse(void **state) {
     assert_int_equal(score_round_add_answer(r, 2, a, err, sizeof err), -1); /* no such member */
     assert_non_null(strstr(err, "without a summary"));
     score_round_free(r);
-    r = score_round_new(&st, 0, 0);
+    r = score_round_new(&st, 0, 0, 0);
     assert_int_equal(score_round_add_summary(r, sum, err, sizeof err), 0);
     assert_int_equal(score_round_add_summary(r, sum, err, sizeof err), 0);
     assert_int_equal(score_round_next(r, err, sizeof err), SCORE_ROUND_ASK);
@@ -262,12 +262,12 @@ static void test_misuse(void **state) {
     /* a wall-clock member whose now differs from the coordinator's */
     st.clock = SCORE_CLOCK_WALL;
     score_round_summary *w = score_round_summary_take(&st, (const store *const *)&s, 1, AS_OF);
-    r = score_round_new(&st, AS_OF + 1, 0);
+    r = score_round_new(&st, AS_OF + 1, 0, 0);
     assert_int_equal(score_round_add_summary(r, w, err, sizeof err), 0);
     assert_int_equal(score_round_next(r, err, sizeof err), SCORE_ROUND_FAILED);
     score_round_free(r);
     /* an event-clock summary at a wall-clock coordinator */
-    r = score_round_new(&st, AS_OF, 0);
+    r = score_round_new(&st, AS_OF, 0, 0);
     assert_int_equal(score_round_add_summary(r, sum, err, sizeof err), -1);
     score_round_free(r);
     score_round_summary_free(w);

@@ -95,8 +95,12 @@ void score_round_answer_free(score_round_answer *a);
 /* ---- coordinator side ---- */
 
 /* A coordinator for one computation under st (now and prev_version as for
- * score_breakpoints_compute_set). NULL on allocation failure. */
-score_round *score_round_new(const score_settings *st, int64_t now, uint64_t prev_version);
+ * score_breakpoints_compute_set). round_id names this attempt (the daemon's
+ * version and attempt number): its requests carry it, members echo it, and
+ * answers carrying another are ignored, so a restarted round never takes a
+ * late answer of the one it replaced. NULL on allocation failure. */
+score_round *score_round_new(const score_settings *st, int64_t now, uint64_t prev_version,
+                             uint64_t round_id);
 /* Free the coordinator, its request and the answers it holds (NULL: no-op). */
 void score_round_free(score_round *r);
 
@@ -108,9 +112,9 @@ void score_round_free(score_round *r);
 int score_round_add_summary(score_round *r, const score_round_summary *s, char *err, size_t errlen);
 
 /* Add member `member`'s answer to the current request. Copied; the caller
- * keeps a. Messages may come late or twice: an answer to an earlier request,
- * a repeat of one already taken (same bytes) or any answer once DONE is
- * ignored (1). 0 when taken; -1 with a message, failing the round, for an
+ * keeps a. Messages may come late or twice: an answer of another round id,
+ * to an earlier request, a repeat of one already taken (same bytes) or any
+ * answer once DONE is ignored (1). 0 when taken; -1 with a message, failing the round, for an
  * answer to a request never sent, from an unknown member, or a second,
  * different answer of one member to one request. A lost answer is recovered
  * by sending the same request again: members keep no state between

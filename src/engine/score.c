@@ -254,7 +254,7 @@ int score_breakpoints_compute_set(const score_settings *st, const store *const *
         total += store_count(stores[k]);
     if (total > UINT32_MAX || nstores > UINT32_MAX)
         return -1;
-    score_round *r = score_round_new(st, now, prev_version);
+    score_round *r = score_round_new(st, now, prev_version, 0);
     if (!r)
         return -1;
     int rc = -1;

@@ -36,7 +36,8 @@ static int fail(score_round *r, char *err, size_t errlen, const char *msg) {
     return -1;
 }
 
-score_round *score_round_new(const score_settings *st, int64_t now, uint64_t prev_version) {
+score_round *score_round_new(const score_settings *st, int64_t now, uint64_t prev_version,
+                             uint64_t round_id) {
     score_round *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
@@ -52,6 +53,7 @@ score_round *score_round_new(const score_settings *st, int64_t now, uint64_t pre
     r->req.m = r->mq;
     r->req.f = r->fq;
     r->req.tie_break = (uint8_t)st->tie_break;
+    r->req.round = round_id;
     return r;
 }
 
@@ -138,10 +140,10 @@ int score_round_add_answer(score_round *r, unsigned member, const score_round_an
         return 1; /* a late copy: the breakpoints stand */
     if (r->phase != ASKING)
         return fail(r, err, errlen, "answer before the summaries were merged");
+    if (a->round != r->req.round || a->step < r->req.step)
+        return 1; /* another attempt's, or to an earlier request: delayed or repeated */
     if (member >= r->members)
         return fail(r, err, errlen, "answer from a member without a summary");
-    if (a->step < r->req.step)
-        return 1; /* to an earlier request, delayed or repeated */
     if (a->step != r->req.step || a->nm != r->req.nm || a->nf != r->req.nf)
         return fail(r, err, errlen, "answer to a request that was not sent");
     if (!r->ans) {

@@ -59,7 +59,8 @@ typedef struct score_round_fq {
 } score_round_fq;
 
 struct score_round_request {
-    uint32_t step; /* 1 for the first request of a computation */
+    uint64_t round; /* the coordinator's round id, echoed in answers */
+    uint32_t step;  /* 1 for the first request of a computation */
     uint8_t tie_break;
     size_t nm, nf;
     score_round_mq *m;
@@ -80,7 +81,8 @@ typedef struct score_round_fa {
 } score_round_fa;
 
 struct score_round_answer {
-    uint32_t step; /* the request's */
+    uint64_t round; /* the request's */
+    uint32_t step;  /* the request's */
     size_t nm, nf;
     score_round_hist *m; /* [nm] slot -> values, for request m[i] */
     score_round_fa *f;   /* [nf] for request f[i] */

@@ -261,6 +261,7 @@ score_round_answer *score_round_answer_make(const store *const *stores, size_t n
     score_round_answer *a = calloc(1, sizeof *a);
     if (!a)
         return NULL;
+    a->round = req->round;
     a->step = req->step;
     a->nm = req->nm;
     a->nf = req->nf;

@@ -142,6 +142,7 @@ uint8_t *score_round_summary_encode(const score_round_summary *s, size_t *len) {
 uint8_t *score_round_request_encode(const score_round_request *q, size_t *len) {
     wbuf w = {0};
     put_head(&w, MAGIC_REQUEST);
+    put_var(&w, q->round);
     put_var(&w, q->step);
     put_u8(&w, q->tie_break);
     put_var(&w, q->nm);
@@ -162,6 +163,7 @@ uint8_t *score_round_request_encode(const score_round_request *q, size_t *len) {
 uint8_t *score_round_answer_encode(const score_round_answer *a, size_t *len) {
     wbuf w = {0};
     put_head(&w, MAGIC_ANSWER);
+    put_var(&w, a->round);
     put_var(&w, a->step);
     put_var(&w, a->nm);
     for (size_t i = 0; i < a->nm; i++)
@@ -361,6 +363,7 @@ score_round_request *score_round_request_decode(const uint8_t *buf, size_t len, 
         return NULL;
     }
     if (open_frame(&r, buf, len, MAGIC_REQUEST)) {
+        q->round = get_var(&r);
         q->step = (uint32_t)get_var_max(&r, UINT32_MAX, "step out of range");
         q->tie_break = get_u8(&r);
         if (q->tie_break > SCORE_TIE_FIRST_ORDER)
@@ -421,6 +424,7 @@ score_round_answer *score_round_answer_decode(const uint8_t *buf, size_t len, ch
         return NULL;
     }
     if (open_frame(&r, buf, len, MAGIC_ANSWER)) {
+        a->round = get_var(&r);
         a->step = (uint32_t)get_var_max(&r, UINT32_MAX, "step out of range");
         size_t nm = get_count(&r, 1);
         if (!r.err && nm > SCORE_QPOS_MAX)

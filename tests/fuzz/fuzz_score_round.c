@@ -49,7 +49,7 @@ static void setup(void) {
     }
     /* The headers from real messages: no magic repeated here. */
     score_round_summary *s = score_round_summary_take(&st, NULL, 0, 0);
-    score_round *r = score_round_new(&st, 0, 0);
+    score_round *r = score_round_new(&st, 0, 0, 0);
     for (int j = 0; j < 3; j++) {
         score_round_summary *x =
             score_round_summary_take(&st, (const store *const *)&parts[j], 1, 0);
@@ -129,7 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         score_round_summary *s = score_round_summary_decode(buf, len, err, sizeof err);
         if (s) {
             again = score_round_summary_encode(s, &again_len);
-            score_round *r = score_round_new(&st, 0, 0);
+            score_round *r = score_round_new(&st, 0, 0, 0);
             score_round_add_summary(r, s, err, sizeof err);
             for (int j = 1; j < 3; j++) {
                 score_round_summary *x =
@@ -161,7 +161,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         score_round_answer *a = score_round_answer_decode(buf, len, err, sizeof err);
         if (a) {
             again = score_round_answer_encode(a, &again_len);
-            score_round *r = score_round_new(&st, 0, 0);
+            score_round *r = score_round_new(&st, 0, 0, 0);
             for (int j = 0; j < 3; j++) {
                 score_round_summary *x =
                     score_round_summary_take(&st, (const store *const *)&parts[j], 1, 0);
