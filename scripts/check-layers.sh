@@ -22,7 +22,7 @@ fi
 
 # Public headers by layer.
 util_api="money timefmt"
-engine_api="store order score segment segment_totals snapshot"
+engine_api="store order score score_round segment segment_totals snapshot"
 codec_api="event reader reader_csv changelog"
 config_api="config"
 

@@ -22,7 +22,7 @@ case $secs in '' | *[!0-9]*)
     exit 2
     ;;
 esac
-targets=${FUZZ_TARGETS:-event config snapshot csv changelog}
+targets=${FUZZ_TARGETS:-event config snapshot csv changelog score_round}
 
 # The engine's code only; none of the Kafka side is built here.
 CC=clang cmake -S . -B build-fuzz -G Ninja -DRFM_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

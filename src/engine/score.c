@@ -11,23 +11,26 @@
  * a total order on (frequency, tie key) whatever store a customer is in. The
  * single-store functions are the set functions with one store.
  *
- * A recompute is a few linear passes, never a sort:
+ * A recompute is a few linear passes, never a sort, and it is the one-member
+ * case of score_round (the breakpoints of stores in several processes): the
+ * same summary, merge, plan and finish, with the order statistics resolved
+ * here from the values at hand instead of asked for in refinement rounds.
  *
- *  1. One pass over the records collects monetary (cents), recency (into a
- *     per-day histogram when the day range is sane) and frequency (histogram
- *     of small counts plus a list of the rare huge ones), and keeps a copy of
- *     every frequency in record order, store after store, for step 4.
+ *  1. One pass over the records (score_round_collect) counts recency by day,
+ *     frequency (sparse) and monetary into float-like buckets, and keeps
+ *     every cents value and a copy of every frequency in record order,
+ *     store after store, for steps 2 and 4.
  *  2. R and M edges need at most 2*(bins+1) order statistics, then are
- *     interpolated exactly as numpy does. Recency reads them off its
- *     histogram. Monetary has too wide a range for that: the pass also
- *     counts it into float-like buckets, and a second pass gathers only the
- *     buckets holding a wanted position for quickselect (score_select.c).
- *     It is selected as integer cents: x/100.0 is monotone, so the k-th
- *     smallest cents divided by 100 is numpy's k-th smallest value.
+ *     interpolated exactly as numpy does (score_edges_at). Recency reads
+ *     them off its histogram. Monetary has too wide a range for that: a
+ *     second pass over the cents gathers only the buckets holding a wanted
+ *     position for quickselect (score_select.c). It is selected as integer
+ *     cents: x/100.0 is monotone, so the k-th smallest cents divided by 100
+ *     is numpy's k-th smallest value.
  *  3. F edges are quantiles of the ranks 1..N, so they need no data at all;
  *     what they need is *which* customer holds rank floor(edge) — the cut.
  *     The frequency histogram says in which frequency group each cut rank
- *     falls and at which position inside it.
+ *     falls and at which position inside it (score_round's plan).
  *  4. Only those few groups are gathered (with an 8-byte tie-key prefix) and
  *     the wanted positions selected by tie key.
  *
@@ -43,11 +46,10 @@
 
 #include "rfm/score.h"
 #include "score_internal.h"
+#include "score_round_internal.h"
 
 /* Frequencies below this are counted in a histogram; the rest listed. */
 #define FREQ_HIST 65536u
-/* A recency histogram is used when the day range fits this many slots. */
-#define RECENCY_HIST_MAX (1u << 22)
 
 void score_settings_default(score_settings *s) {
     memset(s, 0, sizeof *s);
@@ -58,17 +60,26 @@ void score_settings_default(score_settings *s) {
     s->as_of_fixed = 0;
 }
 
-int64_t score_as_of_set(const score_settings *st, const store *const *stores, size_t nstores,
-                        int64_t now) {
+bool score_as_of_from_orders(const score_settings *st) {
+    return st->as_of_fixed <= 0 && st->clock == SCORE_CLOCK_EVENT;
+}
+
+int64_t score_as_of_ts(const score_settings *st, uint32_t max_ts, int64_t now) {
     if (st->as_of_fixed > 0)
         return st->as_of_fixed;
     if (st->clock == SCORE_CLOCK_WALL)
         return now > 0 ? now : (int64_t)time(NULL); /* batch callers pass 0 */
-    int64_t ts = 0;
-    for (size_t k = 0; k < nstores; k++)
-        if ((int64_t)store_max_ts(stores[k]) > ts)
-            ts = store_max_ts(stores[k]);
+    int64_t ts = max_ts;
     return ts - ts % SCORE_DAY + (int64_t)st->as_of_offset_days * SCORE_DAY;
+}
+
+int64_t score_as_of_set(const score_settings *st, const store *const *stores, size_t nstores,
+                        int64_t now) {
+    uint32_t ts = 0;
+    for (size_t k = 0; score_as_of_from_orders(st) && k < nstores; k++)
+        if (store_max_ts(stores[k]) > ts)
+            ts = store_max_ts(stores[k]);
+    return score_as_of_ts(st, ts, now);
 }
 
 int64_t score_as_of(const score_settings *st, const store *s, int64_t now) {
@@ -80,215 +91,9 @@ int64_t score_recency_days(int64_t as_of, uint32_t last_ts) {
     return d <= 0 ? 0 : d / SCORE_DAY;
 }
 
-static int clamp_bins(int bins) {
-    return bins < 2 ? 2 : bins > SCORE_BINS_MAX ? SCORE_BINS_MAX : bins;
-}
-
-/* Scratch of one recompute; every pointer owned here. */
-typedef struct work {
-    const store *const *stores;
-    size_t nstores;
-    size_t count, n;      /* records in all stores; of them scored */
-    uint32_t *freq;       /* [count], store after store; 0 = not scored */
-    int64_t *cents;       /* [n] */
-    uint32_t *cents_hist; /* [SCORE_BUCKETS], count per score_bucket */
-    int64_t *recency;     /* [n] when no histogram */
-    uint32_t *rec_hist;   /* [rec_slots] */
-    size_t rec_slots;
-    uint32_t *freq_hist; /* [FREQ_HIST] */
-    uint32_t *freq_big;  /* frequencies >= FREQ_HIST, sorted after the pass */
-    size_t nbig, capbig;
-    score_ent *ents;
-} work;
-
-static void work_free(work *w) {
-    free(w->freq);
-    free(w->cents);
-    free(w->cents_hist);
-    free(w->recency);
-    free(w->rec_hist);
-    free(w->freq_hist);
-    free(w->freq_big);
-    free(w->ents);
-}
-
-static int cmp_u32(const void *a, const void *b) {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
-static int collect(work *w, int64_t as_of) {
-    w->count = 0;
-    for (size_t k = 0; k < w->nstores; k++)
-        w->count += store_count(w->stores[k]);
-    size_t alloc = w->count ? w->count : 1;
-    w->freq = malloc(alloc * sizeof *w->freq);
-    w->cents = malloc(alloc * sizeof *w->cents);
-    w->freq_hist = calloc(FREQ_HIST, sizeof *w->freq_hist);
-    w->cents_hist = calloc(SCORE_BUCKETS, sizeof *w->cents_hist);
-    if (!w->freq || !w->cents || !w->freq_hist || !w->cents_hist)
-        return -1;
-    /* recency <= as_of / day because last_ts >= 0 */
-    int64_t max_days = as_of > 0 ? as_of / SCORE_DAY : 0;
-    if ((uint64_t)max_days < RECENCY_HIST_MAX &&
-        ((size_t)max_days < 4 * alloc || max_days < 65536)) {
-        w->rec_slots = (size_t)max_days + 1;
-        w->rec_hist = calloc(w->rec_slots, sizeof *w->rec_hist);
-        if (!w->rec_hist)
-            return -1;
-    } else {
-        w->recency = malloc(alloc * sizeof *w->recency);
-        if (!w->recency)
-            return -1;
-    }
-    size_t n = 0, at = 0;
-    for (size_t k = 0; k < w->nstores; k++) {
-        const store *s = w->stores[k];
-        for (size_t i = 0, cnt = store_count(s); i < cnt; i++) {
-            const store_customer *c = store_at_const(s, i);
-            uint32_t fr = c->frequency;
-            w->freq[at++] = fr;
-            if (!fr)
-                continue;
-            w->cents[n] = c->monetary_cents;
-            w->cents_hist[score_bucket(c->monetary_cents)]++;
-            int64_t rd = score_recency_days(as_of, c->last_ts);
-            if (w->rec_hist)
-                w->rec_hist[rd]++;
-            else
-                w->recency[n] = rd;
-            if (fr < FREQ_HIST) {
-                w->freq_hist[fr]++;
-            } else {
-                if (w->nbig == w->capbig) {
-                    size_t cap = w->capbig ? 2 * w->capbig : 64;
-                    uint32_t *p = realloc(w->freq_big, cap * sizeof *p);
-                    if (!p)
-                        return -1;
-                    w->freq_big = p;
-                    w->capbig = cap;
-                }
-                w->freq_big[w->nbig++] = fr;
-            }
-            n++;
-        }
-    }
-    w->n = n;
-    if (w->nbig)
-        qsort(w->freq_big, w->nbig, sizeof *w->freq_big, cmp_u32);
-    return 0;
-}
-
-/* The numpy edges over n values, given the sorted values at the read points. */
-static void edges_from(const score_qpoint *qp, int bins, const double *lo_val, const double *hi_val,
-                       double *edges) {
-    for (int k = 0; k <= bins; k++)
-        edges[k] = score_lerp(lo_val[k], hi_val[k], qp[k].gamma);
-}
-
 static int cmp_size(const void *a, const void *b) {
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
     return (x > y) - (x < y);
-}
-
-/* Sorted positions that the quantile points read. */
-static size_t qpoint_positions(const score_qpoint *qp, int bins, size_t *pos) {
-    size_t np = 0;
-    for (int k = 0; k <= bins; k++) {
-        pos[np++] = qp[k].lo;
-        pos[np++] = qp[k].hi;
-    }
-    qsort(pos, np, sizeof *pos, cmp_size);
-    return np;
-}
-
-/* Values at sorted positions pos[0..np) (ascending) of a histogram whose
- * slot index is the value: one cumulative walk. */
-static void hist_values(const uint32_t *hist, size_t slots, const size_t *pos, size_t np,
-                        int64_t *out) {
-    size_t cum = 0, v = 0;
-    for (size_t i = 0; i < np; i++) {
-        while (v < slots && pos[i] >= cum + hist[v])
-            cum += hist[v++];
-        out[i] = (int64_t)(v < slots ? v : slots - 1); /* v < slots: pos < total */
-    }
-}
-
-/* Index of p in the sorted positions. */
-static size_t pos_index(const size_t *pos, size_t np, size_t p) {
-    size_t lo = 0, hi = np;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (pos[mid] < p)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-static void recency_edges(work *w, const score_qpoint *qp, int bins, double *edges) {
-    double lo[SCORE_BINS_MAX + 1], hi[SCORE_BINS_MAX + 1];
-    size_t pos[2 * (SCORE_BINS_MAX + 1)];
-    size_t np = qpoint_positions(qp, bins, pos);
-    if (w->rec_hist) {
-        int64_t val[2 * (SCORE_BINS_MAX + 1)];
-        hist_values(w->rec_hist, w->rec_slots, pos, np, val);
-        for (int k = 0; k <= bins; k++) {
-            lo[k] = (double)val[pos_index(pos, np, qp[k].lo)];
-            hi[k] = (double)val[pos_index(pos, np, qp[k].hi)];
-        }
-    } else {
-        score_select_i64(w->recency, w->n, pos, np);
-        for (int k = 0; k <= bins; k++) {
-            lo[k] = (double)w->recency[qp[k].lo];
-            hi[k] = (double)w->recency[qp[k].hi];
-        }
-    }
-    edges_from(qp, bins, lo, hi, edges);
-}
-
-static int monetary_edges(work *w, const score_qpoint *qp, int bins, double *edges) {
-    size_t pos[2 * (SCORE_BINS_MAX + 1)];
-    size_t np = qpoint_positions(qp, bins, pos);
-    int64_t val[2 * (SCORE_BINS_MAX + 1)];
-    if (score_select_bucketed(w->cents, w->n, w->cents_hist, pos, np, val))
-        return -1;
-    double lo[SCORE_BINS_MAX + 1], hi[SCORE_BINS_MAX + 1];
-    for (int k = 0; k <= bins; k++) {
-        lo[k] = (double)val[pos_index(pos, np, qp[k].lo)] / 100.0;
-        hi[k] = (double)val[pos_index(pos, np, qp[k].hi)] / 100.0;
-    }
-    edges_from(qp, bins, lo, hi, edges);
-    return 0;
-}
-
-/* Frequency value at 0-based sorted position p, and how many customers have
- * a smaller frequency. */
-static uint32_t freq_at(const work *w, size_t p, size_t *below) {
-    size_t cum = 0;
-    for (uint32_t v = 0; v < FREQ_HIST; v++) {
-        if (p < cum + w->freq_hist[v]) {
-            *below = cum;
-            return v;
-        }
-        cum += w->freq_hist[v];
-    }
-    uint32_t v = w->freq_big[p - cum];
-    size_t j = p - cum;
-    while (j > 0 && w->freq_big[j - 1] == v)
-        j--;
-    *below = cum + j;
-    return v;
-}
-
-static size_t group_size(const work *w, uint32_t v) {
-    if (v < FREQ_HIST)
-        return w->freq_hist[v];
-    size_t c = 0;
-    for (size_t i = 0; i < w->nbig; i++)
-        c += w->freq_big[i] == v;
-    return c;
 }
 
 /* Tie prefixes for ents[0..m) (idx already set). Members are scattered over
@@ -322,33 +127,29 @@ static void fill_prefixes(const store *const *stores, score_tie_break mode, scor
     }
 }
 
-/* Step 3-4 of the top comment: find the cut customers. */
-static int find_cuts(work *w, const score_settings *st, score_breakpoints *bp) {
-    int bins = bp->bins;
-    /* Each cut's frequency group and its position there. Cut ranks ascend
-     * with k, so cuts sharing a group are adjacent. */
+/* Step 4 of the top comment: the cut customers of r's cuts, from their
+ * groups gathered out of freq (every record's frequency, store after
+ * store). Cut ranks ascend with k, so cuts sharing a group are adjacent. */
+static int find_cuts(score_round *r, const store *const *stores, size_t nstores,
+                     const uint32_t *freq, score_tie_break mode) {
+    int bins = r->bp.bins, ng = 0, cut_group[SCORE_BINS_MAX + 1];
     uint32_t gval[SCORE_BINS_MAX];
-    size_t gsize[SCORE_BINS_MAX], goff[SCORE_BINS_MAX + 1], pos[SCORE_BINS_MAX + 1];
-    int cut_group[SCORE_BINS_MAX + 1], ng = 0;
+    size_t goff[SCORE_BINS_MAX + 1];
+    goff[0] = 0;
     for (int k = 1; k < bins; k++) {
-        double r = floor(bp->f_edges[k]);
-        size_t rk = r < 1 ? 1 : r > (double)w->n ? w->n : (size_t)r, below;
-        uint32_t v = freq_at(w, rk - 1, &below);
-        if (!ng || gval[ng - 1] != v) {
-            gval[ng] = v;
-            gsize[ng] = group_size(w, v);
+        const fstat *f = &r->fs[k];
+        if (!ng || gval[ng - 1] != f->frequency) {
+            gval[ng] = f->frequency;
+            goff[ng + 1] = goff[ng] + (size_t)f->count; /* count: the whole group yet */
             ng++;
         }
         cut_group[k] = ng - 1;
-        pos[k] = rk - 1 - below;
     }
-    goff[0] = 0;
-    for (int g = 0; g < ng; g++)
-        goff[g + 1] = goff[g] + gsize[g];
     size_t total = goff[ng];
-    w->ents = malloc((total ? total : 1) * sizeof *w->ents);
+    score_ent *ents = malloc((total ? total : 1) * sizeof *ents);
     uint8_t *tag = calloc(FREQ_HIST, 1);
-    if (!w->ents || !tag) {
+    if (!ents || !tag) {
+        free(ents);
         free(tag);
         return -1;
     }
@@ -357,9 +158,8 @@ static int find_cuts(work *w, const score_settings *st, score_breakpoints *bp) {
             tag[gval[g]] = (uint8_t)(g + 1);
     size_t fill[SCORE_BINS_MAX];
     memcpy(fill, goff, (size_t)ng * sizeof *fill);
-    const uint32_t *freq = w->freq;
-    for (size_t k = 0; k < w->nstores; k++) {
-        size_t cnt = store_count(w->stores[k]);
+    for (size_t k = 0; k < nstores; k++) {
+        size_t cnt = store_count(stores[k]);
         for (size_t i = 0; i < cnt; i++) {
             uint32_t fr = freq[i];
             int g = -1;
@@ -371,34 +171,73 @@ static int find_cuts(work *w, const score_settings *st, score_breakpoints *bp) {
                         g = h;
             }
             if (fr && g >= 0)
-                w->ents[fill[g]++] = (score_ent){0, (uint32_t)i, (uint32_t)k};
+                ents[fill[g]++] = (score_ent){0, (uint32_t)i, (uint32_t)k};
         }
         freq += cnt;
     }
     free(tag);
-    fill_prefixes(w->stores, st->tie_break, w->ents, total);
+    fill_prefixes(stores, mode, ents, total);
 
-    score_tiectx tc = {w->stores, st->tie_break};
+    score_tiectx tc = {stores, mode};
     for (int g = 0, k = 1; g < ng; g++) {
         size_t gpos[SCORE_BINS_MAX], np = 0;
         int k0 = k;
         for (; k < bins && cut_group[k] == g; k++)
-            gpos[np++] = pos[k];
-        score_ent *e = w->ents + goff[g];
-        score_select_ent(e, gsize[g], gpos, np, &tc);
+            gpos[np++] = (size_t)r->fs[k].j;
+        /* The positions of one group ascend with k; select wants them so. */
+        qsort(gpos, np, sizeof *gpos, cmp_size);
+        score_ent *e = ents + goff[g];
+        score_select_ent(e, goff[g + 1] - goff[g], gpos, np, &tc);
         for (int j = k0; j < k; j++) {
-            const store_customer *c = score_ent_rec(w->stores, &e[pos[j]]);
+            const score_ent *at = &e[r->fs[j].j];
+            const store_customer *c = score_ent_rec(stores, at);
             size_t len;
-            const char *key = store_key(w->stores[e[pos[j]].set], c, &len);
-            score_cut *cut = &bp->f_cuts[j];
-            cut->valid = true;
-            cut->frequency = c->frequency;
-            cut->first_ts = c->first_ts;
-            cut->key_len = (uint8_t)(len > STORE_KEY_MAX ? STORE_KEY_MAX : len);
-            memcpy(cut->key, key, cut->key_len);
+            const char *key = store_key(stores[at->set], c, &len);
+            score_cut_set(&r->bp.f_cuts[j], c->frequency, c->first_ts, key, len);
+            r->fs[j].exact = true;
         }
     }
+    free(ents);
     return 0;
+}
+
+/* Steps 1-4 through a coordinator of one member that answers its own
+ * questions exactly: the summary pass also keeps every cents value and
+ * frequency, so the wanted monetary values come from one selection over
+ * them and the cuts from their gathered groups, where a remote member would
+ * be asked in refinement rounds. Plan and finish are score_round's. */
+static score_round_state compute_local(score_round *r, const score_settings *st,
+                                       const store *const *stores, size_t nstores, int64_t now,
+                                       size_t count) {
+    size_t alloc = count ? count : 1;
+    int64_t *cents = malloc(alloc * sizeof *cents);
+    uint32_t *freq = malloc(alloc * sizeof *freq);
+    score_round_summary *s =
+        cents && freq ? score_round_collect(st, stores, nstores, now, cents, freq) : NULL;
+    score_round_state state = SCORE_ROUND_FAILED;
+    if (!s || score_round_add_summary(r, s, NULL, 0))
+        goto out;
+    state = score_round_next(r, NULL, 0);
+    if (state != SCORE_ROUND_ASK)
+        goto out;
+    state = SCORE_ROUND_FAILED;
+    int64_t val[SCORE_QPOS_MAX];
+    if (score_select_bucketed(cents, (size_t)s->n, r->bkt, r->pos, r->np, val))
+        goto out;
+    for (size_t i = 0; i < r->np; i++) {
+        r->ms[i].lo = val[i];
+        r->ms[i].exact = true;
+    }
+    free(cents);
+    cents = NULL;
+    if (find_cuts(r, stores, nstores, freq, st->tie_break) || score_round_complete(r))
+        goto out;
+    state = SCORE_ROUND_DONE;
+out:
+    free(cents);
+    free(freq);
+    score_round_summary_free(s);
+    return state;
 }
 
 int score_breakpoints_compute_set(const score_settings *st, const store *const *stores,
@@ -406,7 +245,7 @@ int score_breakpoints_compute_set(const score_settings *st, const store *const *
                                   score_breakpoints *bp) {
     memset(bp, 0, sizeof *bp);
     bp->version = prev_version + 1;
-    bp->bins = clamp_bins(st->bins);
+    bp->bins = score_clamp_bins(st->bins);
     bp->as_of = score_as_of_set(st, stores, nstores, now);
     /* Entries hold 32-bit indices and store positions; the histograms count
      * in 32 bits, so the set as a whole obeys one store's limit. */
@@ -415,38 +254,13 @@ int score_breakpoints_compute_set(const score_settings *st, const store *const *
         total += store_count(stores[k]);
     if (total > UINT32_MAX || nstores > UINT32_MAX)
         return -1;
-
-    work w = {0};
-    w.stores = stores;
-    w.nstores = nstores;
+    score_round *r = score_round_new(st, now, prev_version, 0);
+    if (!r)
+        return -1;
     int rc = -1;
-    if (collect(&w, bp->as_of))
-        goto out;
-    bp->customers = w.n;
-    if (w.n == 0) {
-        rc = 0;
-        goto out;
-    }
-    double q[SCORE_BINS_MAX + 1] = {0};
-    score_qcut_quantiles(bp->bins, q);
-    score_qpoint qp[SCORE_BINS_MAX + 1] = {{0}};
-    for (int k = 0; k <= bp->bins; k++)
-        qp[k] = score_qpoint_of(w.n, q[k]);
-
-    recency_edges(&w, qp, bp->bins, bp->r_edges);
-    if (monetary_edges(&w, qp, bp->bins, bp->m_edges))
-        goto out;
-    free(w.cents);
-    w.cents = NULL;
-    double lo[SCORE_BINS_MAX + 1], hi[SCORE_BINS_MAX + 1];
-    for (int k = 0; k <= bp->bins; k++) { /* sorted ranks: value at p is p + 1 */
-        lo[k] = (double)(qp[k].lo + 1);
-        hi[k] = (double)(qp[k].hi + 1);
-    }
-    edges_from(qp, bp->bins, lo, hi, bp->f_edges);
-    rc = find_cuts(&w, st, bp);
-out:
-    work_free(&w);
+    if (compute_local(r, st, stores, nstores, now, total) == SCORE_ROUND_DONE)
+        rc = score_round_result(r, bp);
+    score_round_free(r);
     return rc;
 }
 
@@ -476,7 +290,7 @@ typedef struct prep {
 } prep;
 
 static void prepare(prep *p, const score_settings *st, const score_breakpoints *bp) {
-    p->bins = bp->bins ? bp->bins : clamp_bins(st->bins);
+    p->bins = bp->bins ? bp->bins : score_clamp_bins(st->bins);
     p->empty = bp->customers == 0;
     p->mode = st->tie_break;
     p->as_of = bp->as_of;

@@ -76,6 +76,85 @@ double score_lerp(double a, double b, double t) {
     return a + d;
 }
 
+int score_clamp_bins(int bins) {
+    return bins < 2 ? 2 : bins > SCORE_BINS_MAX ? SCORE_BINS_MAX : bins;
+}
+
+void score_qpoints(int bins, size_t n, score_qpoint *qp) {
+    double q[SCORE_BINS_MAX + 1] = {0};
+    score_qcut_quantiles(bins, q);
+    for (int k = 0; k <= bins; k++)
+        qp[k] = score_qpoint_of(n, q[k]);
+}
+
+static int cmp_size(const void *a, const void *b) {
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+size_t score_qpoint_positions(const score_qpoint *qp, int bins, size_t *pos) {
+    size_t np = 0;
+    for (int k = 0; k <= bins; k++) {
+        pos[np++] = qp[k].lo;
+        pos[np++] = qp[k].hi;
+    }
+    qsort(pos, np, sizeof *pos, cmp_size);
+    return np;
+}
+
+/* Index of p in the sorted positions. */
+static size_t pos_index(const size_t *pos, size_t np, size_t p) {
+    size_t lo = 0, hi = np;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (pos[mid] < p)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The lerp of each edge between its two read values, as numpy does. */
+static void edges_from(const score_qpoint *qp, int bins, const double *lo_val, const double *hi_val,
+                       double *edges) {
+    for (int k = 0; k <= bins; k++)
+        edges[k] = score_lerp(lo_val[k], hi_val[k], qp[k].gamma);
+}
+
+void score_edges_at(const score_qpoint *qp, int bins, const size_t *pos, size_t np,
+                    const int64_t *val, double div, double *edges) {
+    double lo[SCORE_BINS_MAX + 1], hi[SCORE_BINS_MAX + 1];
+    for (int k = 0; k <= bins; k++) {
+        lo[k] = (double)val[pos_index(pos, np, qp[k].lo)] / div;
+        hi[k] = (double)val[pos_index(pos, np, qp[k].hi)] / div;
+    }
+    edges_from(qp, bins, lo, hi, edges);
+}
+
+void score_rank_edges(const score_qpoint *qp, int bins, double *edges) {
+    double lo[SCORE_BINS_MAX + 1], hi[SCORE_BINS_MAX + 1];
+    for (int k = 0; k <= bins; k++) { /* sorted ranks: value at p is p + 1 */
+        lo[k] = (double)(qp[k].lo + 1);
+        hi[k] = (double)(qp[k].hi + 1);
+    }
+    edges_from(qp, bins, lo, hi, edges);
+}
+
+size_t score_cut_rank(double edge, size_t n) {
+    double r = floor(edge);
+    return r < 1 ? 1 : r > (double)n ? n : (size_t)r;
+}
+
+void score_cut_set(score_cut *cut, uint32_t frequency, uint32_t first_ts, const char *key,
+                   size_t len) {
+    cut->valid = true;
+    cut->frequency = frequency;
+    cut->first_ts = first_ts;
+    cut->key_len = (uint8_t)(len > STORE_KEY_MAX ? STORE_KEY_MAX : len);
+    memcpy(cut->key, key, cut->key_len);
+}
+
 /* ---- multi-select bookkeeping ---- */
 
 /* A range v[0..n) of a multi-select, at offset `base` of the original array,
@@ -178,10 +257,10 @@ void score_select_i64(int64_t *v, size_t n, const size_t *pos, size_t npos) {
     select_i64(v, (sel_range){0, n, pos, npos}, depth_limit(n));
 }
 
-int score_select_bucketed(const int64_t *v, size_t n, const uint32_t *hist, const size_t *pos,
+int score_select_bucketed(const int64_t *v, size_t n, const uint64_t *hist, const size_t *pos,
                           size_t npos, int64_t *out) {
     /* Which bucket each wanted position falls in, and where inside it. */
-    enum { MAXP = 2 * (SCORE_BINS_MAX + 1) };
+    enum { MAXP = SCORE_QPOS_MAX };
     uint32_t bucket[MAXP];
     size_t inpos[MAXP], cum = 0, nb = 0;
     uint32_t b = 0, want[MAXP];
