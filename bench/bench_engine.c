@@ -19,16 +19,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "rfm/order.h"
 #include "rfm/score.h"
 #include "rfm/segment.h"
 #include "rfm/snapshot.h"
 #include "rfm/store.h"
 #include "util/clock.h"
-
-static double now_s(void) {
-    return (double)clock_mono_us() / 1e6;
-}
 
 static long rss_bytes(void) {
     FILE *f = fopen("/proc/self/statm", "r");
@@ -41,39 +38,7 @@ static long rss_bytes(void) {
     return rss * 4096L;
 }
 
-/* splitmix64: a fast deterministic generator, so every run sees the same data. */
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-static uint64_t rng(void) {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static void make_id(char *out, uint64_t n) {
-    static const char hex[] = "0123456789abcdef";
-    uint64_t a = n * 0x9e3779b97f4a7c15ULL ^ 0x5bd1e995, b = ~n * 0xc2b2ae3d27d4eb4fULL;
-    for (int i = 0, j = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            out[i] = '-';
-            continue;
-        }
-        uint64_t *src = j < 16 ? &a : &b;
-        out[i] = hex[*src & 15];
-        *src >>= 4;
-        j++;
-    }
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL; /* the same data on every run */
 
 int main(int argc, char **argv) {
     if (argc < 3) {
@@ -93,34 +58,34 @@ int main(int argc, char **argv) {
     if (!ids || !orders || !oids)
         return 1;
     for (size_t i = 0; i < ncust; i++)
-        make_id(ids + i * 36, i);
+        bench_make_id(ids + i * 36, i);
     const uint32_t t0 = 1577836800; /* 2020-01-01 */
     double logn = __builtin_log((double)ncust);
     for (size_t i = 0; i < norders; i++) {
-        double u = (double)(rng() >> 11) / 9007199254740992.0;
+        double u = (double)(bench_rng(&rng_state) >> 11) / 9007199254740992.0;
         size_t c = (size_t)__builtin_exp(u * logn) - 1;
         if (c >= ncust)
             c = ncust - 1;
         orders[i] = (order){.customer_id = {ids + c * 36, 36},
                             .order_id = {oids + i * 12, 12},
-                            .ts = t0 + (int64_t)(rng() % (540 * 86400)),
-                            .amount_cents = (int64_t)(rng() % 50000)};
+                            .ts = t0 + (int64_t)(bench_rng(&rng_state) % (540 * 86400)),
+                            .amount_cents = (int64_t)(bench_rng(&rng_state) % 50000)};
     }
 
     store *st = store_new();
     long rss0 = rss_bytes();
-    double t = now_s();
+    double t = bench_now_s();
     char oid[24];
     for (size_t i = 0; i < ncust; i++) {
         snprintf(oid, sizeof oid, "I%011zu", i);
         order o = {.customer_id = {ids + i * 36, 36},
                    .order_id = {oid, 12},
-                   .ts = t0 + (int64_t)(rng() % (540 * 86400)),
-                   .amount_cents = 1000 + (int64_t)(rng() % 100000)};
+                   .ts = t0 + (int64_t)(bench_rng(&rng_state) % (540 * 86400)),
+                   .amount_cents = 1000 + (int64_t)(bench_rng(&rng_state) % 100000)};
         if (order_apply(st, &o, NULL) != ORDER_APPLIED)
             return 1;
     }
-    double insert_s = now_s() - t;
+    double insert_s = bench_now_s() - t;
     long rss1 = rss_bytes();
     printf("customers %zu\n", store_count(st));
     printf("insert_per_s %.0f\n", (double)ncust / insert_s);
@@ -135,22 +100,22 @@ int main(int argc, char **argv) {
             snprintf(tmp, sizeof tmp, "%02d%010zu", r, i);
             memcpy(oids + i * 12, tmp, 12);
         }
-        t = now_s();
+        t = bench_now_s();
         if (r % 2) {
             for (size_t i = 0; i < norders; i++)
                 order_apply(st, &orders[i], NULL);
-            single[r / 2] = (double)norders / (now_s() - t);
+            single[r / 2] = (double)norders / (bench_now_s() - t);
             printf("apply_single_pass %d %.0f\n", r / 2, single[r / 2]);
         } else {
             for (size_t i = 0; i < norders; i += 512)
                 order_apply_batch(st, &orders[i], norders - i < 512 ? norders - i : 512, NULL,
                                   NULL);
-            rates[r / 2] = (double)norders / (now_s() - t);
+            rates[r / 2] = (double)norders / (bench_now_s() - t);
             printf("apply_batch_pass %d %.0f\n", r / 2, rates[r / 2]);
         }
     }
-    printf("apply_batch_orders_per_s_median %.0f\n", median(rates, repeats));
-    printf("apply_single_orders_per_s_median %.0f\n", median(single, repeats));
+    printf("apply_batch_orders_per_s_median %.0f\n", bench_median(rates, repeats));
+    printf("apply_single_orders_per_s_median %.0f\n", bench_median(single, repeats));
 
     score_settings ss;
     score_settings_default(&ss);
@@ -158,14 +123,14 @@ int main(int argc, char **argv) {
     segment_map_default(&map, ss.bins);
     score_breakpoints bp = {0};
     for (int r = 0; r < repeats; r++) {
-        t = now_s();
+        t = bench_now_s();
         if (score_breakpoints_compute(&ss, st, 0, bp.version, &bp))
             return 1;
         size_t changed = score_rescore_all(&ss, &bp, &map, st, NULL, NULL);
-        rescore[r] = now_s() - t;
+        rescore[r] = bench_now_s() - t;
         printf("rescore_pass %d %.3f changed %zu\n", r, rescore[r], changed);
     }
-    printf("recompute_rescore_s_median %.3f\n", median(rescore, repeats));
+    printf("recompute_rescore_s_median %.3f\n", bench_median(rescore, repeats));
     printf("rss_total_bytes %ld\n", rss_bytes());
 
     /* Snapshots (issue 4): the pause a BGSAVE-style fork costs the loop, the
@@ -189,37 +154,37 @@ int main(int argc, char **argv) {
                                .noffsets = 1,
                                .created_ms = 1};
         for (int r = 0; r < repeats; r++) {
-            t = now_s();
+            t = bench_now_s();
             pid_t pid = fork();
             if (pid == 0)
                 _exit(0);
-            fork_ms[r] = (now_s() - t) * 1000;
+            fork_ms[r] = (bench_now_s() - t) * 1000;
             waitpid(pid, NULL, 0);
             char path[4096], err[512];
-            t = now_s();
+            t = bench_now_s();
             if (snapshot_save(snapdir, &src, path, sizeof path, err, sizeof err)) {
                 fprintf(stderr, "snapshot: %s\n", err);
                 return 1;
             }
-            write_s[r] = now_s() - t;
+            write_s[r] = bench_now_s() - t;
             store *back = NULL;
             snapshot_info info;
-            t = now_s();
+            t = bench_now_s();
             if (snapshot_load(path, snapshot_fingerprint(&ss), &map, &back, &info, err,
                               sizeof err)) {
                 fprintf(stderr, "restore: %s\n", err);
                 return 1;
             }
-            load_s[r] = now_s() - t;
+            load_s[r] = bench_now_s() - t;
             printf("snapshot_pass %d fork_ms %.2f write_s %.3f restore_s %.3f bytes %llu\n", r,
                    fork_ms[r], write_s[r], load_s[r], (unsigned long long)info.file_bytes);
             snapshot_info_free(&info);
             store_free(back);
             unlink(path);
         }
-        printf("snapshot_fork_ms_median %.2f\n", median(fork_ms, repeats));
-        printf("snapshot_write_s_median %.3f\n", median(write_s, repeats));
-        double lm = median(load_s, repeats);
+        printf("snapshot_fork_ms_median %.2f\n", bench_median(fork_ms, repeats));
+        printf("snapshot_write_s_median %.3f\n", bench_median(write_s, repeats));
+        double lm = bench_median(load_s, repeats);
         printf("snapshot_restore_s_median %.3f\n", lm);
         printf("snapshot_restore_customers_per_s %.0f\n", (double)ncust / lm);
     }

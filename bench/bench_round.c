@@ -20,48 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_util.h"
 #include "rfm/score.h"
 #include "rfm/score_round.h"
 #include "rfm/store.h"
 #include "util/clock.h"
 
-static double now_s(void) {
-    return (double)clock_mono_us() / 1e6;
-}
-
-/* splitmix64: the same data on every run. */
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-static uint64_t rng(void) {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static void make_id(char *out, uint64_t n) {
-    static const char hex[] = "0123456789abcdef";
-    uint64_t a = n * 0x9e3779b97f4a7c15ULL ^ 0x5bd1e995, b = ~n * 0xc2b2ae3d27d4eb4fULL;
-    for (int i = 0, j = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            out[i] = '-';
-            continue;
-        }
-        uint64_t *src = j < 16 ? &a : &b;
-        out[i] = hex[*src & 15];
-        *src >>= 4;
-        j++;
-    }
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL; /* the same data on every run */
 
 #define MAXM 16
 #define MAXP 256
@@ -81,7 +46,7 @@ static int one_round(const score_settings *st, store **parts, size_t p, size_t m
     char err[256];
     memset(fig, 0, sizeof *fig);
 
-    double t = now_s();
+    double t = bench_now_s();
     score_round *r = score_round_new(st, 0, 0, 0);
     for (size_t k = 0; k < m; k++) {
         score_round_summary *s = score_round_summary_take(st, mem[k], ns[k], 0);
@@ -133,12 +98,12 @@ static int one_round(const score_settings *st, store **parts, size_t p, size_t m
     score_round_result(r, &bp);
     fig->requests = score_round_requests(r);
     score_round_free(r);
-    fig->round_s = now_s() - t;
+    fig->round_s = bench_now_s() - t;
 
-    t = now_s();
+    t = bench_now_s();
     if (score_breakpoints_compute_set(st, (const store *const *)parts, p, 0, 0, &ref))
         return -1;
-    fig->single_s = now_s() - t;
+    fig->single_s = bench_now_s() - t;
     if (memcmp(&bp, &ref, sizeof bp)) {
         fprintf(stderr, "round and compute_set differ\n");
         return -1;
@@ -172,7 +137,7 @@ int main(int argc, char **argv) {
     const uint32_t t0 = 1577836800; /* 2020-01-01 */
     for (size_t i = 0; i < n; i++) {
         char id[36];
-        make_id(id, i);
+        bench_make_id(id, i);
         uint64_t h = 1469598103934665603ULL;
         for (int k = 0; k < 36; k++)
             h = (h ^ (uint8_t)id[k]) * 1099511628211ULL;
@@ -181,15 +146,16 @@ int main(int argc, char **argv) {
         store_customer *c = store_upsert(s, id, 36, &created);
         if (!c)
             return 1;
-        uint64_t u = rng() % 100;
-        c->frequency = one_group ? 1
-                       : u < 55  ? 1
-                       : u < 75  ? 2
-                       : u < 85  ? 3
-                                 : 4 + (uint32_t)(rng() % (1 + rng() % 200));
-        c->first_ts = t0 + (uint32_t)(rng() % (365 * 86400));
-        c->last_ts = c->first_ts + (uint32_t)(rng() % (365 * 86400));
-        c->monetary_cents = 100 + (int64_t)(rng() % 200000) * (int64_t)c->frequency;
+        uint64_t u = bench_rng(&rng_state) % 100;
+        c->frequency =
+            one_group ? 1
+            : u < 55  ? 1
+            : u < 75  ? 2
+            : u < 85  ? 3
+                      : 4 + (uint32_t)(bench_rng(&rng_state) % (1 + bench_rng(&rng_state) % 200));
+        c->first_ts = t0 + (uint32_t)(bench_rng(&rng_state) % (365 * 86400));
+        c->last_ts = c->first_ts + (uint32_t)(bench_rng(&rng_state) % (365 * 86400));
+        c->monetary_cents = 100 + (int64_t)(bench_rng(&rng_state) % 200000) * (int64_t)c->frequency;
         store_note_ts(s, c->last_ts);
     }
     printf("customers %zu members %zu partitions %zu shape %s\n", n, m, p,
@@ -213,8 +179,8 @@ int main(int argc, char **argv) {
         printf("%s request_bytes_all_rounds %zu\n", tn, f.request_total);
         printf("%s answer_bytes_per_member_all_rounds_max %zu\n", tn, f.answer_total_max);
         printf("%s bytes_per_member_total_max %zu\n", tn, f.total_max);
-        printf("%s round_s_median %.3f (members in series)\n", tn, median(rs, repeats));
-        printf("%s compute_set_s_median %.3f\n", tn, median(ss, repeats));
+        printf("%s round_s_median %.3f (members in series)\n", tn, bench_median(rs, repeats));
+        printf("%s compute_set_s_median %.3f\n", tn, bench_median(ss, repeats));
     }
     for (size_t j = 0; j < p; j++)
         store_free(parts[j]);
