@@ -8,11 +8,13 @@ Same columns and formats as the UCI Online Retail II export in shared/data
 (Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country;
 "YYYY-MM-DD HH:MM:SS"; prices as Python writes floats). What the real files
 have is kept in roughly their proportions, because the readers' cost depends
-on it: ~20 % of lines without a customer, ~2 % cancelled invoices ('C...'
-with negative quantities), some zero prices, descriptions with quoted commas
-and doubled quotes, invoices of 1..~35 lines, a few customers with many
-invoices and most with one or two. Every customer has at least one invoice,
-so the table has exactly --customers rows.
+on it: ~20 % of lines without a customer, ~3 % of repeat invoices cancelled
+('C...' with negative quantities), some zero prices and negative adjustments,
+descriptions with quoted commas and doubled quotes, invoices of 1..~35 lines,
+a few customers with many invoices and most with one or two. Every one of
+the --customers ids gets an invoice (never a cancelled first one); the few
+whose only invoice has no valid line have no order, so the defaults give a
+table of 52,937 customers.
 
 Deterministic: only random.Random(seed) is used, so the same arguments give
 the same bytes on every Python 3 (the benchmark caches the file by them).
