@@ -22,6 +22,12 @@ typedef struct reader_options {
     reader_format format;
     bool cancellations_as_refunds; /* retail: 'C' invoices become refunds */
     const event_fields *fields;    /* jsonl field names; NULL = defaults */
+    /* Bytes read from the input at a time; 0 = the default (1 MiB). Results
+     * never depend on it: tests use tiny blocks to put lines across blocks. */
+    size_t block_size;
+    /* CSV: split every line with the byte-at-a-time machine instead of the
+     * memchr path for quote-free lines. Same results, slower: for tests. */
+    bool csv_bytewise;
 } reader_options;
 
 typedef struct reader_stats {

@@ -4,7 +4,7 @@
  *
  * Every file goes through zlib's gzread: it inflates gzip members and passes
  * anything else through unchanged, so ".gz" needs no special case and a
- * compressed stdin works too. Lines are cut from 64 KiB chunks with memchr and
+ * compressed stdin works too. Lines are cut from 1 MiB chunks with memchr and
  * handed out in place; only a line that straddles two chunks is copied. A
  * physical line over READER_LINE_MAX is dropped rather than buffered, which
  * keeps memory bounded whatever the input.
@@ -20,6 +20,7 @@
 #include "reader_internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +30,9 @@
 
 #include "util/errbuf.h"
 
-#define CHUNK_SIZE (64 * 1024)
+/* Large enough that zlib reads plain files straight into the chunk (it copies
+ * through its own buffer only for reads smaller than that buffer). */
+#define CHUNK_SIZE (1024 * 1024)
 
 int reader_format_parse(const char *name) {
     if (!name)
@@ -60,7 +63,7 @@ static void read_failed(reader_in *in) {
 
 /* Refill the chunk. Returns 1 (bytes), 0 (end), -1 (error). */
 static int refill(reader_in *in) {
-    int n = gzread(in->gz, in->chunk, CHUNK_SIZE);
+    int n = gzread(in->gz, in->chunk, (unsigned)in->chunk_size);
     if (n < 0) {
         read_failed(in);
         return -1;
@@ -162,7 +165,10 @@ static int open_input(reader_in *in, const char *path, char *err, size_t errlen)
         return -1;
     }
     gzbuffer(in->gz, 128 * 1024);
-    in->chunk = malloc(CHUNK_SIZE);
+    in->chunk_size = in->opt->block_size ? in->opt->block_size : CHUNK_SIZE;
+    if (in->chunk_size > INT_MAX)
+        in->chunk_size = INT_MAX; /* gzread returns an int */
+    in->chunk = malloc(in->chunk_size);
     if (!in->chunk) {
         errbuf_set(err, errlen, "%s: out of memory", in->name);
         return -1;
@@ -258,6 +264,7 @@ int reader_csv_each(reader_in *in, reader_csv_header_fn header, reader_csv_row_f
                     char *err, size_t errlen) {
     csv_reader cr;
     csv_reader_init(&cr, reader_in_line, in);
+    cr.bytewise = in->opt->csv_bytewise;
     csv_record spare;
     csv_record_init(&spare);
     int ret = -1;

@@ -23,8 +23,8 @@
 typedef struct reader_in {
     const char *name; /* the path, or "<stdin>" */
     gzFile gz;
-    char *chunk; /* raw bytes read from gz */
-    size_t chunk_len, chunk_pos;
+    char *chunk; /* raw bytes read from gz, chunk_size at a time */
+    size_t chunk_size, chunk_len, chunk_pos;
     strbuf line;     /* a line that straddles chunks is assembled here */
     uint64_t lineno; /* physical lines returned so far */
     bool eof;

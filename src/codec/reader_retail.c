@@ -156,12 +156,55 @@ typedef struct retail_cols {
     int inv, qty, date, price, cust;
 } retail_cols;
 
+/* Longest InvoiceDate text remembered by the one-entry date cache. */
+#define DATE_CACHE_MAX 32
+
 typedef struct retail_state {
     reader_in *in;
     invoice_table t;
     retail_cols c;
     uint64_t other_customer; /* lines naming another customer than their invoice's */
+    /* One-entry caches for the hot path: an invoice's lines are usually
+     * consecutive and share their InvoiceDate text, so most lines need
+     * neither a date parse nor a hash lookup. Both give what the full path
+     * gives for the same bytes: the cache is keyed by those exact bytes. */
+    char date_text[DATE_CACHE_MAX];
+    size_t date_len; /* 0 = empty */
+    int64_t date_ts;
+    size_t last_inv; /* index + 1 into t.v of the last invoice upserted; 0 = none */
 } retail_state;
+
+/* timefmt_parse_retail through the date cache; the same contract. */
+static int parse_date(retail_state *rs, csv_field d, int64_t *ts) {
+    if (rs->date_len && d.len == rs->date_len && memcmp(d.p, rs->date_text, d.len) == 0) {
+        *ts = rs->date_ts;
+        return 0;
+    }
+    if (timefmt_parse_retail(d.p, d.len, ts) < 0)
+        return -1;
+    if (d.len > 0 && d.len <= DATE_CACHE_MAX) {
+        memcpy(rs->date_text, d.p, d.len);
+        rs->date_len = d.len;
+        rs->date_ts = *ts;
+    }
+    return 0;
+}
+
+/* table_upsert, asked first whether id is the invoice of the line before. */
+static invoice *invoice_get(retail_state *rs, csv_field id, csv_field cust, bool *created) {
+    invoice_table *t = &rs->t;
+    if (rs->last_inv) {
+        invoice *e = &t->v[rs->last_inv - 1];
+        if (e->id_len == id.len && memcmp(t->arena.p + e->id_off, id.p, id.len) == 0) {
+            *created = false;
+            return e;
+        }
+    }
+    invoice *e = table_upsert(t, id, cust, created);
+    if (e)
+        rs->last_inv = (size_t)(e - t->v) + 1;
+    return e;
+}
 
 /* reader_csv_header_fn over retail_state: the columns, by either name each. */
 static int find_columns(void *vrs, const csv_record *h, char *err, size_t errlen) {
@@ -245,7 +288,7 @@ static int take_line(void *vrs, const csv_record *row, uint64_t lineno) {
     }
     csv_field d = csv_trim(row->fields[rs->c.date]);
     int64_t ts;
-    if (timefmt_parse_retail(d.p, d.len, &ts) < 0) {
+    if (parse_date(rs, d, &ts) < 0) {
         reader_bad(in, lineno, "InvoiceDate '%.*s' is not a date", (int)d.len, d.p);
         return 0;
     }
@@ -254,7 +297,7 @@ static int take_line(void *vrs, const csv_record *row, uint64_t lineno) {
         return 0;
     }
     bool created;
-    invoice *e = table_upsert(&rs->t, inv, cust, &created);
+    invoice *e = invoice_get(rs, inv, cust, &created);
     if (!e)
         return -1;
     if (created) {
