@@ -126,6 +126,10 @@ size_t config_state_topics(const config *c, char *const **out);
 /* topic is one of config_state_topics'. */
 bool config_is_state_topic(const config *c, const char *topic);
 
+/* The value of property `key` in props[0..n) (kafka.consumer,
+ * kafka.producer, changelog.topic_config), or NULL when it is not set. */
+const char *config_prop_get(const config_prop *props, size_t n, const char *key);
+
 /* Defaults of SPEC §7 (all strings allocated). */
 int config_defaults(config *c);
 

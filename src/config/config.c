@@ -52,6 +52,13 @@ size_t config_state_topics(const config *c, char *const **out) {
     return c->topics.norders;
 }
 
+const char *config_prop_get(const config_prop *props, size_t n, const char *key) {
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(props[i].key, key))
+            return props[i].value;
+    return NULL;
+}
+
 bool config_is_state_topic(const config *c, const char *topic) {
     char *const *t;
     size_t n = config_state_topics(c, &t);

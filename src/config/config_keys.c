@@ -63,9 +63,8 @@ static int props(config_ctx *x, const yaml_node_t *n, const char *key, config_pr
         snprintf(full, sizeof full, "%s.%s", key, name);
         if (config_yaml_want_scalar(x, v, full, &val))
             return -1;
-        for (size_t i = 0; i < *cnt; i++)
-            if (!strcmp(arr[i].key, name))
-                return config_yaml_fail(x, k, full, "duplicate property");
+        if (config_prop_get(arr, *cnt, name))
+            return config_yaml_fail(x, k, full, "duplicate property");
         if (*cnt == CONFIG_MAX_PROPS)
             return config_yaml_fail(x, k, full, "more than %d properties", CONFIG_MAX_PROPS);
         arr[*cnt].key = strdup(name);

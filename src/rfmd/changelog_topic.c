@@ -41,14 +41,6 @@ static const config_prop changelog_topic_defaults[] = {
     {"segment.ms", CHANGELOG_TOPIC_SEGMENT_MS},
 };
 
-/* v, when it names key; else NULL. */
-static const char *changelog_topic_find(const config_prop *v, size_t n, const char *key) {
-    for (size_t i = 0; i < n; i++)
-        if (!strcmp(v[i].key, key))
-            return v[i].value;
-    return NULL;
-}
-
 /* Set the topic configs of a new topic on nt: cleanup.policy, then (the
  * changelog) the defaults not named in it->configs, then it->configs; their
  * "k=v" list, for the log and errors, into *desc (a strbuf to free). */
@@ -62,7 +54,7 @@ static void changelog_topic_configure(rd_kafka_NewTopic_t *nt, const internal_to
     for (size_t i = 0; i < sizeof changelog_topic_defaults / sizeof *changelog_topic_defaults;
          i++) {
         const config_prop *d = &changelog_topic_defaults[i];
-        if (changelog_topic_find(it->configs, it->nconfigs, d->key))
+        if (config_prop_get(it->configs, it->nconfigs, d->key))
             continue;
         rd_kafka_NewTopic_set_config(nt, d->key, d->value);
         strbuf_printf(desc, ", %s=%s", d->key, d->value);

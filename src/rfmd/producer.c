@@ -141,9 +141,8 @@ producer *producer_new(const config *cfg, const char *brokers, const char *txn_i
         /* A zombie's open transaction blocks read_committed readers of its
          * partitions (a restore among them) until it times out: keep that
          * short unless the user chose otherwise. */
-        bool user_timeout = false;
-        for (size_t i = 0; i < cfg->kafka.nproducer; i++)
-            user_timeout |= !strcmp(cfg->kafka.producer[i].key, "transaction.timeout.ms");
+        bool user_timeout = config_prop_get(cfg->kafka.producer, cfg->kafka.nproducer,
+                                            "transaction.timeout.ms") != NULL;
         if (kconf_set(conf, "kafka", "transactional.id", txn_id, err, errlen) < 0 ||
             (!user_timeout && kconf_set(conf, "kafka", "transaction.timeout.ms",
                                         PRODUCER_TXN_TIMEOUT_MS, err, errlen) < 0)) {
