@@ -703,6 +703,10 @@ bool round_is_coordinator(const round *r) {
     return r->coordinator;
 }
 
+uint64_t round_member_id(const round *r) {
+    return r->id;
+}
+
 void round_get_stats(const round *r, round_stats *out) {
     *out = r->stats;
     if (r->mphase == ME_HELD)

@@ -159,6 +159,7 @@ const round_record *round_last(const round *r);
 uint64_t round_active_version(const round *r, uint32_t *attempt);
 
 bool round_is_coordinator(const round *r);
+uint64_t round_member_id(const round *r);
 void round_get_stats(const round *r, round_stats *out);
 
 /* ---- the breakpoints record, on its own (rfmctl, tests) ---- */
