@@ -503,11 +503,13 @@ static int daemon_shutdown(daemon_ctx *d) {
         size_t ti = 0;
         for (task *k; (k = tasks_next(d->tasks, &ti));)
             k->republish = false;
-        /* In group scope the breakpoints are the group's: no round can
-         * run on the way out, and this member's own would not be them. */
+        /* In group scope the breakpoints are the group's: the coordinator
+         * runs one last round (bounded), a member's own would not be them. */
         if (d->round)
-            pipeline_publish(&d->pipe, SIZE_MAX);
-        else if (pipeline_rescore(&d->pipe, "shutdown") == 0)
+            daemon_round_final(d);
+        else
+            pipeline_rescore(&d->pipe, "shutdown");
+        if (!daemon_fatal(d))
             pipeline_publish(&d->pipe, SIZE_MAX);
     }
     if (!daemon_fatal(d))

@@ -178,6 +178,12 @@ void daemon_round_stop(daemon_ctx *d);
  * timers (every turn; no-op in local scope). 0, or -1 fatal. */
 int daemon_round_step(daemon_ctx *d);
 
+/* At shutdown, the coordinator's last round: begun, and waited for (the
+ * record read back and applied) for at most DAEMON_ROUND_FINAL_MS or the
+ * round timeout, whichever is shorter; members that stop at the same time
+ * cost that wait. No-op unless this instance coordinates. */
+void daemon_round_final(daemon_ctx *d);
+
 /* The round holds this member's input (daemon_consume reads nothing). */
 bool daemon_round_holding(const daemon_ctx *d);
 

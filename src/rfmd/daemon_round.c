@@ -19,6 +19,7 @@
  * (pipeline_apply_breakpoints).
  */
 #include <inttypes.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -33,6 +34,8 @@
 
 /* Messages read from the control topics per turn. */
 #define DAEMON_ROUND_READS 256
+/* The most the shutdown waits for the coordinator's last round. */
+#define DAEMON_ROUND_FINAL_MS 5000
 /* How long the start waits for the breakpoints topic's newest record. */
 #define DAEMON_ROUND_READ_MS 15000
 
@@ -168,6 +171,30 @@ int daemon_round_step(daemon_ctx *d) {
         return -1;
     }
     return round_tick(d->round, clock_mono_ms());
+}
+
+void daemon_round_final(daemon_ctx *d) {
+    if (!d->round || !round_is_coordinator(d->round))
+        return;
+    int64_t budget = d->cfg->breakpoints.round_timeout_ms;
+    if (budget > DAEMON_ROUND_FINAL_MS)
+        budget = DAEMON_ROUND_FINAL_MS;
+    int64_t t0 = clock_mono_ms();
+    uint64_t before = round_last(d->round)->version;
+    round_want(d->round, "shutdown", t0);
+    struct pollfd pfd = {.fd = control_wake_fd(d->ctl), .events = POLLIN};
+    while (round_last(d->round)->version == before && clock_mono_ms() - t0 < budget) {
+        if (control_poll(d->ctl, on_control, on_record, d, DAEMON_ROUND_READS) < 0 ||
+            round_tick(d->round, clock_mono_ms()) < 0 || daemon_fatal(d))
+            return;
+        producer_poll(d->prod, 0);
+        if (poll(&pfd, 1, 10) > 0)
+            control_wake_clear(d->ctl);
+    }
+    if (round_last(d->round)->version == before)
+        log_warning("shutdown: the last round did not end within %lld ms; the group's "
+                    "breakpoints stay v%llu",
+                    (long long)budget, (unsigned long long)before);
 }
 
 bool daemon_round_holding(const daemon_ctx *d) {

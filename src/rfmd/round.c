@@ -78,6 +78,7 @@ struct round {
     uint64_t m_coord, m_version;
     uint32_t m_attempt;
     int64_t m_now;
+    bool m_summarized; /* a summary went out for this attempt */
     int64_t m_activity_ms;
     int64_t hold_since_ms;
     round_part *mparts; /* [nparts] summarized */
@@ -152,7 +153,14 @@ static void co_restart(round *r, int64_t now_ms, const char *why) {
 
 static int co_begin(round *r, int64_t now_ms) {
     co_reset(r);
+    /* Past everything seen: the last applied, the last published and the
+     * last tried. A coordinator that started behind the group (an older
+     * record read at start) sees its BEGINs ignored by members already
+     * past that version; each given-up attempt moves one version on, so
+     * it catches up instead of retrying one version for ever. */
     uint64_t base = r->last.version > r->published ? r->last.version : r->published;
+    if (r->version > base)
+        base = r->version;
     r->version = base + 1;
     r->attempt++;
     r->want = false;
@@ -415,6 +423,7 @@ static int me_summarize(round *r, int64_t now_ms) {
     memcpy(r->mparts, r->scratch, (size_t)n * sizeof *r->mparts);
     r->nmparts = (size_t)n;
     r->mphase = ME_HELD;
+    r->m_summarized = true;
     r->hold_since_ms = r->m_activity_ms = now_ms;
     r->stats.summaries++;
     if (r->h.send(r->h.ctx, r->summary, r->summary_len) == 0)
@@ -432,19 +441,26 @@ static int me_on_begin(round *r, const round_msg *m, int64_t now_ms) {
     }
     if (m->version <= r->last.version)
         return 0; /* a stale coordinator's */
-    bool same = r->mphase != ME_IDLE && m->coordinator == r->m_coord &&
-                m->version == r->m_version && m->attempt == r->m_attempt;
-    if (same) {
+    bool same = m->coordinator == r->m_coord && m->version == r->m_version &&
+                m->attempt == r->m_attempt;
+    if (same && r->mphase == ME_HELD) {
         /* A resend: our summary may have been lost. */
-        if (r->mphase == ME_HELD && r->h.send(r->h.ctx, r->summary, r->summary_len) == 0)
+        if (r->h.send(r->h.ctx, r->summary, r->summary_len) == 0)
             r->stats.bytes_sent += r->summary_len;
         r->m_activity_ms = now_ms;
         return 0;
     }
+    /* Once this member summarized for an attempt and let go of it (its
+     * hold timed out, its tasks changed), its stores have moved on: a
+     * second summary would pair new counts with the offsets and answers
+     * the coordinator already holds. It sits the attempt out. */
+    if (same && (r->mphase == ME_PENDING || r->m_summarized))
+        return 0;
     me_release(r, now_ms);
     r->m_coord = m->coordinator;
     r->m_version = m->version;
     r->m_attempt = m->attempt;
+    r->m_summarized = false;
     r->m_now = m->now;
     r->m_activity_ms = now_ms;
     r->mphase = ME_PENDING;
@@ -632,7 +648,8 @@ int round_on_control(round *r, const uint8_t *buf, size_t len, int64_t now_ms) {
             rc = co_on_answer(r, &m, now_ms);
         break;
     case ROUND_WANT:
-        if (r->coordinator && m.sender != r->id)
+        /* Our own too: sent as a member just before the role came. */
+        if (r->coordinator)
             round_want(r, m.why[0] ? m.why : "asked", now_ms);
         break;
     }
