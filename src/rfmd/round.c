@@ -30,9 +30,16 @@
 #define ROUND_RETRY_MS      250  /* a given-up attempt's successor waits this long */
 #define ROUND_WANT_EVERY_MS 1000 /* a member asks at most this often */
 #define ROUND_MAX_MEMBERS   1024
+#define ROUND_SEEN          32 /* attempts a member remembers having summarized for */
 
 typedef enum co_phase { CO_IDLE, CO_COLLECT, CO_ASK } co_phase;
 typedef enum me_phase { ME_IDLE, ME_PENDING, ME_HELD } me_phase;
+
+/* One attempt: whose, which version, which attempt. */
+typedef struct round_id3 {
+    uint64_t coordinator, version;
+    uint32_t attempt;
+} round_id3;
 
 typedef struct co_member {
     uint64_t id;
@@ -78,7 +85,8 @@ struct round {
     uint64_t m_coord, m_version;
     uint32_t m_attempt;
     int64_t m_now;
-    bool m_summarized; /* a summary went out for this attempt */
+    round_id3 seen[ROUND_SEEN]; /* attempts summarized for, a ring */
+    unsigned nseen;
     int64_t m_activity_ms;
     int64_t hold_since_ms;
     round_part *mparts; /* [nparts] summarized */
@@ -423,7 +431,8 @@ static int me_summarize(round *r, int64_t now_ms) {
     memcpy(r->mparts, r->scratch, (size_t)n * sizeof *r->mparts);
     r->nmparts = (size_t)n;
     r->mphase = ME_HELD;
-    r->m_summarized = true;
+    r->seen[r->nseen++ % ROUND_SEEN] =
+        (round_id3){.coordinator = r->m_coord, .version = r->m_version, .attempt = r->m_attempt};
     r->hold_since_ms = r->m_activity_ms = now_ms;
     r->stats.summaries++;
     if (r->h.send(r->h.ctx, r->summary, r->summary_len) == 0)
@@ -441,8 +450,8 @@ static int me_on_begin(round *r, const round_msg *m, int64_t now_ms) {
     }
     if (m->version <= r->last.version)
         return 0; /* a stale coordinator's */
-    bool same = m->coordinator == r->m_coord && m->version == r->m_version &&
-                m->attempt == r->m_attempt;
+    bool same =
+        m->coordinator == r->m_coord && m->version == r->m_version && m->attempt == r->m_attempt;
     if (same && r->mphase == ME_HELD) {
         /* A resend: our summary may have been lost. */
         if (r->h.send(r->h.ctx, r->summary, r->summary_len) == 0)
@@ -450,17 +459,21 @@ static int me_on_begin(round *r, const round_msg *m, int64_t now_ms) {
         r->m_activity_ms = now_ms;
         return 0;
     }
-    /* Once this member summarized for an attempt and let go of it (its
-     * hold timed out, its tasks changed), its stores have moved on: a
-     * second summary would pair new counts with the offsets and answers
-     * the coordinator already holds. It sits the attempt out. */
-    if (same && (r->mphase == ME_PENDING || r->m_summarized))
+    if (same && r->mphase == ME_PENDING)
         return 0;
+    /* Once this member summarized for an attempt and let go of it (its
+     * hold timed out, its tasks changed, another coordinator's BEGIN came
+     * between), its stores have moved on: a second summary would pair new
+     * counts with the offsets and answers the coordinator already holds.
+     * It sits the attempt out. */
+    for (unsigned i = 0; i < ROUND_SEEN && i < r->nseen; i++)
+        if (r->seen[i].coordinator == m->coordinator && r->seen[i].version == m->version &&
+            r->seen[i].attempt == m->attempt)
+            return 0;
     me_release(r, now_ms);
     r->m_coord = m->coordinator;
     r->m_version = m->version;
     r->m_attempt = m->attempt;
-    r->m_summarized = false;
     r->m_now = m->now;
     r->m_activity_ms = now_ms;
     r->mphase = ME_PENDING;
@@ -474,7 +487,8 @@ static bool me_parts_same(round *r) {
         return false;
     for (size_t i = 0; i < r->nmparts; i++)
         if (r->scratch[i].partition != r->mparts[i].partition ||
-            r->scratch[i].uid != r->mparts[i].uid || r->scratch[i].store != r->mparts[i].store)
+            r->scratch[i].uid != r->mparts[i].uid || r->scratch[i].store != r->mparts[i].store ||
+            r->scratch[i].offset != r->mparts[i].offset)
             return false;
     return true;
 }
