@@ -111,21 +111,26 @@ void round_set_coordinator(round *r, bool on) {
     r->want = false;
 }
 
-void round_want(round *r, const char *why, int64_t now_ms) {
+bool round_ask(round *r, const char *why, int64_t now_ms) {
     if (r->coordinator) {
         if (!r->want || r->want_at_ms > now_ms) {
             r->want = true;
             r->want_at_ms = now_ms;
             snprintf(r->want_why, sizeof r->want_why, "%s", why);
         }
-        return;
+        return true;
     }
-    if (now_ms - r->last_want_ms < ROUND_WANT_EVERY_MS)
-        return;
+    if (now_ms - r->last_want_ms < ROUND_FOLLOW_UP_MS)
+        return false;
     r->last_want_ms = now_ms;
     round_msg m = {.kind = ROUND_WANT, .sender = r->id};
     snprintf(m.why, sizeof m.why, "%s", why);
     round_send(r, &m, false);
+    return true;
+}
+
+void round_want(round *r, const char *why, int64_t now_ms) {
+    round_ask(r, why, now_ms);
 }
 
 int round_on_control(round *r, const uint8_t *buf, size_t len, int64_t now_ms) {

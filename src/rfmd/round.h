@@ -63,15 +63,15 @@ typedef struct round_part {
     int32_t partition;
     uint32_t uid; /* the task's serial (tasks.h): the same task at answer time */
     int64_t offset;
-    bool caught_up; /* at the partition's end with nothing consumed since: when a
-                       round's summaries are not all caught up, the coordinator
-                       runs another one soon (ROUND_FOLLOW_UP_MS) */
+    bool caught_up; /* at the partition's end with nothing consumed since: a
+                       member whose summary counted one not caught up asks for
+                       another round once all of its partitions are */
     const store *store;
 } round_part;
 
-/* A round whose summaries were not all caught up is followed by another
- * this much later, so the group converges on breakpoints over everything
- * once the input is consumed. */
+/* A member asks for a round (WANT) at most this often; one whose summary
+ * was not all caught up asks again once it is, so the group converges on
+ * breakpoints over everything once the input is consumed. */
 #define ROUND_FOLLOW_UP_MS 1000
 
 /* What a breakpoints record says besides the breakpoints. */

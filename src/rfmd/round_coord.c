@@ -111,14 +111,9 @@ static int co_finish(round *r, int64_t now_ms) {
     log_info("round v%" PRIu64 " attempt %u done: %zu customers from %u member(s), %u request(s), "
              "%" PRIu64 " bytes, %" PRId64 " ms%s",
              r->version, r->attempt, rec.bp.customers, rec.members, rec.requests, rec.bytes,
-             rec.duration_ms, r->all_caught_up ? "" : " (not all caught up: another follows)");
-    bool again = !r->all_caught_up;
+             rec.duration_ms,
+             r->all_caught_up ? "" : " (not all caught up: the next when they are)");
     round_coord_reset(r);
-    if (again && !r->want) {
-        r->want = true;
-        r->want_at_ms = now_ms + ROUND_FOLLOW_UP_MS;
-        snprintf(r->want_why, sizeof r->want_why, "follow-up");
-    }
     return 0;
 }
 

@@ -63,10 +63,9 @@ const char *round_kind_name(round_kind k);
 
 /* ---- the state (round.c, round_coord.c, round_member.c) ---- */
 
-#define ROUND_RETRY_MS      250  /* a given-up attempt's successor waits this long */
-#define ROUND_WANT_EVERY_MS 1000 /* a member asks at most this often */
-#define ROUND_MAX_MEMBERS   1024
-#define ROUND_SEEN          32 /* attempts a member remembers having summarized for */
+#define ROUND_RETRY_MS    250 /* a given-up attempt's successor waits this long */
+#define ROUND_MAX_MEMBERS 1024
+#define ROUND_SEEN        32 /* attempts a member remembers having summarized for */
 
 typedef enum co_phase { CO_IDLE, CO_COLLECT, CO_ASK } co_phase;
 typedef enum me_phase { ME_IDLE, ME_PENDING, ME_HELD } me_phase;
@@ -122,6 +121,7 @@ struct round {
     uint32_t m_attempt;
     int64_t m_now;
     round_id3 seen[ROUND_SEEN]; /* attempts summarized for, a ring */
+    bool want_caught_up;        /* a summary was not all caught up: ask once it is */
     unsigned nseen;
     int64_t m_activity_ms;
     int64_t hold_since_ms;
@@ -142,6 +142,9 @@ struct round {
 int round_send(round *r, const round_msg *m, bool keep);
 /* Send the kept bytes again (BEGIN, the current request). */
 void round_resend(round *r, int64_t now_ms);
+/* round_want; false when a member's WANT was not sent (one per
+ * ROUND_FOLLOW_UP_MS): ask again later. */
+bool round_ask(round *r, const char *why, int64_t now_ms);
 
 /* round_coord.c: drop the attempt in progress (none after). */
 void round_coord_reset(round *r);

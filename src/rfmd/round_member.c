@@ -79,6 +79,9 @@ static int me_summarize(round *r, int64_t now_ms) {
         (round_id3){.coordinator = r->m_coord, .version = r->m_version, .attempt = r->m_attempt};
     r->hold_since_ms = r->m_activity_ms = now_ms;
     r->stats.summaries++;
+    for (int i = 0; i < n; i++)
+        if (!r->scratch[i].caught_up)
+            r->want_caught_up = true;
     if (r->h.send(r->h.ctx, r->summary, r->summary_len) == 0)
         r->stats.bytes_sent += r->summary_len;
     return 0;
@@ -195,6 +198,18 @@ int round_member_tick(round *r, int64_t now_ms) {
         log_notice("round v%" PRIu64 ": nothing heard in %" PRId64 " ms, input released",
                    r->m_version, r->timeout_ms);
         round_member_release(r, now_ms);
+    }
+    /* Its last summary counted partitions not caught up: once they all
+     * are, one more round covers what they lacked (instead of the
+     * coordinator following up blindly, which under a steady stream would
+     * hold everyone's input every second). */
+    if (r->mphase == ME_IDLE && r->want_caught_up) {
+        int n = r->h.parts(r->h.ctx, r->scratch, (size_t)r->nparts);
+        bool all = n >= 0;
+        for (int i = 0; all && i < n; i++)
+            all = r->scratch[i].caught_up;
+        if (all && round_ask(r, "caught up", now_ms))
+            r->want_caught_up = false;
     }
     return 0;
 }
