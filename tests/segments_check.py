@@ -25,11 +25,12 @@ reference segment of every customer? Stdlib only. Two modes:
       rfmd_pending_deliveries and rfmd_producer_queue_messages 0 and
       rfmd_events_published_total unchanged on every instance for K polls
       in a row (0.5 s apart, default 6). Exit 0 then; 1 after S seconds
-      (default 120), printing each instance's "round". An instance whose
-      /breakpoints has no "round" object (a daemon without group
-      breakpoints) makes it wait instead until every instance's "version"
-      went up twice (two rescores since: one after all it consumed), then
-      for the delivery as above, and exit 3.
+      (default 120), printing each instance's "round". Instances of scope
+      "local" ("round": {"scope": "local"}: no round, each computes its own)
+      are waited for instead until every one's "version" went up twice (two
+      rescores since: one after all it consumed), then for the delivery as
+      above; exit 0. The same for a daemon whose /breakpoints has no "round"
+      at all (before group breakpoints), but exit 3.
 """
 import argparse
 import csv
@@ -166,6 +167,8 @@ def covered_once(addrs, ends):
         if not isinstance(rnd, dict):
             return None, f"{addr}: /breakpoints has no \"round\" object", rounds
         rounds[addr] = rnd
+        if rnd.get("scope") == "local":
+            return "local", f"{addr}: breakpoints of scope local", rounds
         if rnd.get("offsets") != ends:
             return False, f"{addr}: round offsets {rnd.get('offsets')}, want {ends}", rounds
         if rnd.get("version") != bp.get("version"):
@@ -186,7 +189,10 @@ def cmd_covered(a):
             ok, why, rounds = covered_once(a.instances, ends)
             if ok is None:
                 print(f"{why}: waiting for two rescores on every instance instead")
-                return no_round(a, t0)
+                return no_round(a, t0, 3)
+            if ok == "local":
+                print(f"{why} (no round to wait for): waiting for two rescores instead")
+                return no_round(a, t0, 0)
             if ok:
                 break
             if time.monotonic() - t0 > a.timeout:
@@ -210,8 +216,8 @@ def version_of(addr):
     return json.loads(body).get("version", 0) if status == 200 else 0
 
 
-def no_round(a, t0):
-    """A daemon without rounds: two rescores everywhere, then delivered; 3."""
+def no_round(a, t0, rc):
+    """No round to wait for: two rescores everywhere, then delivered; rc."""
     first = {addr: version_of(addr) for addr in a.instances}
     while True:
         now = {addr: version_of(addr) for addr in a.instances}
@@ -222,7 +228,7 @@ def no_round(a, t0):
             return 1
         time.sleep(0.5)
     print(f"two rescores on every instance: versions {now}")
-    return delivered(a, t0, 3)
+    return delivered(a, t0, rc)
 
 
 def delivered(a, t0, rc):

@@ -27,7 +27,8 @@
 #   - the group settled (tests/scaleout_check.py settled), then
 #     tests/segments_check.py covered: every member's GET /breakpoints
 #     "round" covers all 6 partitions at the topic's end offsets, and the
-#     rescore events are delivered; the same for S;
+#     rescore events are delivered; for S (scope local: no round) two
+#     rescores and their delivery;
 #   - the segments topics read read_committed (kcat) and
 #     tests/segments_check.py check: the last event per customer equals the
 #     pandas reference, for the group and for S;
