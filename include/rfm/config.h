@@ -38,6 +38,14 @@ typedef enum config_guarantee {
  * "consistent_random"), for logs and messages. */
 const char *config_partitioner_name(config_partitioner p);
 
+/* breakpoints.scope (docs/contract.md §9.2): whose customers the quintile
+ * edges are computed over. */
+typedef enum config_bp_scope {
+    CONFIG_BP_AUTO = 0, /* group with changelog.enabled, else local (resolved after the walk) */
+    CONFIG_BP_LOCAL,    /* this process's own partitions */
+    CONFIG_BP_GROUP,    /* the whole consumer group, agreed in rounds through Kafka */
+} config_bp_scope;
+
 /* The processing.guarantee spelling of g, for logs and messages. */
 const char *config_guarantee_name(config_guarantee g);
 
@@ -90,6 +98,14 @@ typedef struct config {
         config_prop topic_config[CONFIG_MAX_PROPS];
         size_t ntopic_config;
     } changelog;
+
+    /* breakpoints.*: one set of breakpoints for the whole group (§9.2). */
+    struct {
+        config_bp_scope scope; /* never AUTO after config_load */
+        char *topic;           /* default "<kafka.group_id>-breakpoints" */
+        char *control_topic;   /* default "<kafka.group_id>-control" */
+        int64_t round_timeout_ms;
+    } breakpoints;
 
     event_fields fields; /* strings owned by the config */
     size_t max_message_bytes;

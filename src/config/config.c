@@ -93,6 +93,10 @@ int config_defaults(config *c) {
      * kafka.group_id unless changelog.topic is given). */
     c->changelog.enabled = false;
     c->changelog.topic = dup_or_fail("rfmd-changelog", &ok);
+    c->breakpoints.scope = CONFIG_BP_AUTO;
+    c->breakpoints.topic = dup_or_fail("rfmd-breakpoints", &ok);
+    c->breakpoints.control_topic = dup_or_fail("rfmd-control", &ok);
+    c->breakpoints.round_timeout_ms = 10000;
     event_fields f;
     event_fields_default(&f);
     c->fields.order_id = dup_or_fail(f.order_id, &ok);
@@ -140,6 +144,8 @@ void config_free(config *c) {
     free(c->topics.segments);
     free(c->topics.dead_letter);
     free(c->changelog.topic);
+    free(c->breakpoints.topic);
+    free(c->breakpoints.control_topic);
     free(c->input.repartition_topic);
     free((char *)c->fields.order_id);
     free((char *)c->fields.customer_id);

@@ -26,10 +26,12 @@ typedef struct config_ctx {
     config *c;                   /* the fresh config being filled */
     const yaml_node_t *segments; /* compiled after the walk */
     const yaml_node_t *bins_node;
+    bool bp_topic_given, bp_control_topic_given; /* likewise */
     bool changelog_topic_given;          /* else derived from kafka.group_id after the walk */
     bool repartition_topic_given;        /* same, input.repartition_topic */
     const yaml_node_t *repartition_node; /* input.repartition, for a later check's line */
     const yaml_node_t *guarantee_node;   /* processing.guarantee, for a later check's line */
+    const yaml_node_t *bp_scope_node;    /* breakpoints.scope, likewise */
 } config_ctx;
 
 /* Check the value n of the dotted key `key` and write it into x->c.

@@ -196,6 +196,32 @@ static int k_cl_topic_config(config_ctx *x, const yaml_node_t *n, const char *k)
 static const config_keydef changelog_keys[] = {
     {"enabled", k_cl_enabled}, {"topic", k_cl_topic}, {"topic_config", k_cl_topic_config}};
 
+static int k_bp_scope(config_ctx *x, const yaml_node_t *n, const char *k) {
+    static const char *const names[] = {"auto", "local", "group"};
+    static const config_bp_scope scopes[] = {CONFIG_BP_AUTO, CONFIG_BP_LOCAL, CONFIG_BP_GROUP};
+    size_t i;
+    if (config_yaml_choose(x, n, k, names, COUNT(names), &i))
+        return -1;
+    x->c->breakpoints.scope = scopes[i];
+    x->bp_scope_node = n;
+    return 0;
+}
+static int k_bp_topic(config_ctx *x, const yaml_node_t *n, const char *k) {
+    x->bp_topic_given = true;
+    return config_yaml_set_str(x, n, k, &x->c->breakpoints.topic, true);
+}
+static int k_bp_control_topic(config_ctx *x, const yaml_node_t *n, const char *k) {
+    x->bp_control_topic_given = true;
+    return config_yaml_set_str(x, n, k, &x->c->breakpoints.control_topic, true);
+}
+static int k_bp_round_timeout(config_ctx *x, const yaml_node_t *n, const char *k) {
+    return config_yaml_set_duration(x, n, k, &x->c->breakpoints.round_timeout_ms);
+}
+static const config_keydef breakpoints_keys[] = {{"scope", k_bp_scope},
+                                                 {"topic", k_bp_topic},
+                                                 {"control_topic", k_bp_control_topic},
+                                                 {"round_timeout", k_bp_round_timeout}};
+
 /* fields.* are const char * in event_fields but owned here (see config_free). */
 static int set_field(config_ctx *x, const yaml_node_t *n, const char *k, const char **dst) {
     char *v = NULL;
@@ -349,6 +375,7 @@ SECTION(topics, topic_keys)
 SECTION(input, input_keys)
 SECTION(processing, processing_keys)
 SECTION(changelog, changelog_keys)
+SECTION(breakpoints, breakpoints_keys)
 SECTION(fields, field_keys)
 SECTION(limits, limit_keys)
 SECTION(scoring, scoring_keys)
@@ -365,12 +392,20 @@ static int k_segments(config_ctx *x, const yaml_node_t *n, const char *k) {
     return 0;
 }
 
-static const config_keydef top_keys[] = {
-    {"kafka", k_kafka},           {"topics", k_topics},       {"input", k_input},
-    {"processing", k_processing}, {"changelog", k_changelog}, {"fields", k_fields},
-    {"limits", k_limits},         {"scoring", k_scoring},     {"rescore", k_rescore},
-    {"snapshot", k_snapshot},     {"http", k_http},           {"log", k_log},
-    {"segments", k_segments}};
+static const config_keydef top_keys[] = {{"kafka", k_kafka},
+                                         {"topics", k_topics},
+                                         {"input", k_input},
+                                         {"processing", k_processing},
+                                         {"changelog", k_changelog},
+                                         {"breakpoints", k_breakpoints},
+                                         {"fields", k_fields},
+                                         {"limits", k_limits},
+                                         {"scoring", k_scoring},
+                                         {"rescore", k_rescore},
+                                         {"snapshot", k_snapshot},
+                                         {"http", k_http},
+                                         {"log", k_log},
+                                         {"segments", k_segments}};
 
 /* The segment rules remembered by k_segments, or the default map, compiled
  * for the final scoring.bins. */
@@ -471,6 +506,41 @@ static int check_repartition(config_ctx *x) {
     return 0;
 }
 
+/* breakpoints.scope resolved, and its needs (contract §9.2). */
+static int check_breakpoints(config_ctx *x) {
+    config *c = x->c;
+    if (c->breakpoints.scope == CONFIG_BP_AUTO)
+        c->breakpoints.scope = c->changelog.enabled ? CONFIG_BP_GROUP : CONFIG_BP_LOCAL;
+    if (c->breakpoints.scope != CONFIG_BP_GROUP)
+        return 0;
+    /* Without the changelog a moved partition's state is partial: rounds
+     * over it would be exact about the wrong customers. */
+    if (!c->changelog.enabled)
+        return config_yaml_fail(x, x->bp_scope_node, "breakpoints.scope",
+                                "group needs changelog.enabled: true");
+    if (!strcmp(c->breakpoints.topic, c->breakpoints.control_topic))
+        return config_yaml_fail(x, NULL, "breakpoints.topic",
+                                "%s is also breakpoints.control_topic", c->breakpoints.topic);
+    const char *bp[] = {c->breakpoints.topic, c->breakpoints.control_topic};
+    const char *others[] = {c->topics.segments, c->topics.dead_letter, c->changelog.topic,
+                            c->input.repartition ? c->input.repartition_topic : NULL};
+    for (size_t i = 0; i < COUNT(bp); i++) {
+        for (size_t j = 0; j < COUNT(others); j++)
+            if (others[j] && !strcmp(others[j], bp[i]))
+                return config_yaml_fail(x, NULL,
+                                        i ? "breakpoints.control_topic" : "breakpoints.topic",
+                                        "%s is already another topic of rfmd's", bp[i]);
+        for (size_t j = 0; j < c->topics.norders; j++)
+            if (!strcmp(c->topics.orders[j], bp[i]))
+                return config_yaml_fail(x, NULL,
+                                        i ? "breakpoints.control_topic" : "breakpoints.topic",
+                                        "%s is also a topics.orders topic", bp[i]);
+    }
+    if (c->breakpoints.round_timeout_ms < 100)
+        return config_yaml_fail(x, NULL, "breakpoints.round_timeout", "must be at least 100ms");
+    return 0;
+}
+
 int config_keys_apply(config_ctx *x, const yaml_node_t *root) {
     /* No document or an empty one: all defaults. */
     if (root && !(root->type == YAML_SCALAR_NODE && !*config_yaml_scalar(root)) &&
@@ -480,7 +550,11 @@ int config_keys_apply(config_ctx *x, const yaml_node_t *root) {
                             &x->c->changelog.topic) ||
         default_group_topic(x, x->repartition_topic_given, "input.repartition_topic",
                             "-repartition", &x->c->input.repartition_topic) ||
-        check_repartition(x))
+        default_group_topic(x, x->bp_topic_given, "breakpoints.topic", "-breakpoints",
+                            &x->c->breakpoints.topic) ||
+        default_group_topic(x, x->bp_control_topic_given, "breakpoints.control_topic", "-control",
+                            &x->c->breakpoints.control_topic) ||
+        check_repartition(x) || check_breakpoints(x))
         return -1;
     /* A changelog record carries its input offset, not its topic: a restore
      * can tell the position of one orders topic only. With input.repartition

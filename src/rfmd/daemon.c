@@ -270,6 +270,9 @@ static int daemon_start(daemon_ctx *d, char *err, size_t errlen) {
                    strerror(errno));
         return DAEMON_EXIT_INTERNAL;
     }
+    rc = daemon_round_start(d, err, errlen);
+    if (rc != DAEMON_EXIT_OK)
+        return rc;
     if (consumer_subscribe(d->cons, err, errlen) < 0)
         return DAEMON_EXIT_FATAL;
     if (!http_disabled(d->cfg->http.listen)) {
@@ -282,6 +285,7 @@ static int daemon_start(daemon_ctx *d, char *err, size_t errlen) {
 
 static void daemon_stop_all(daemon_ctx *d) {
     daemon_http_stop(d);
+    daemon_round_stop(d);
     if (d->cons)
         consumer_free(d->cons);
     if (d->prod) {
@@ -315,6 +319,11 @@ static int daemon_turn_wait(const daemon_ctx *d) {
 /* Up to DAEMON_BATCH input messages through the pipeline. 0, or -1 on a
  * fatal failure. */
 static int daemon_consume(daemon_ctx *d) {
+    /* The group's round counts these stores now: they wait for it. */
+    if (daemon_round_holding(d)) {
+        d->full = false;
+        return 0;
+    }
     int i;
     for (i = 0; i < DAEMON_BATCH && !daemon_stop_sig && !daemon_fatal(d); i++) {
         rd_kafka_message_t *m = consumer_poll(d->cons, 0);
@@ -436,8 +445,8 @@ static void daemon_loop(daemon_ctx *d) {
     while (!daemon_stop_sig && !daemon_fatal(d)) {
         loop_wait(d->loop, daemon_turn_wait(d));
         daemon_http_run(d);
-        if (daemon_tasks_restore_step(d) < 0 || daemon_consume(d) < 0 || daemon_deliver(d) < 0 ||
-            daemon_take_signals(d) < 0)
+        if (daemon_tasks_restore_step(d) < 0 || daemon_round_step(d) < 0 || daemon_consume(d) < 0 ||
+            daemon_deliver(d) < 0 || daemon_take_signals(d) < 0)
             return;
         daemon_txn_pace(d);
         daemon_note_progress(d);
@@ -494,7 +503,11 @@ static int daemon_shutdown(daemon_ctx *d) {
         size_t ti = 0;
         for (task *k; (k = tasks_next(d->tasks, &ti));)
             k->republish = false;
-        if (pipeline_rescore(&d->pipe, "shutdown") == 0)
+        /* In group scope the breakpoints are the group's: no round can
+         * run on the way out, and this member's own would not be them. */
+        if (d->round)
+            pipeline_publish(&d->pipe, SIZE_MAX);
+        else if (pipeline_rescore(&d->pipe, "shutdown") == 0)
             pipeline_publish(&d->pipe, SIZE_MAX);
     }
     if (!daemon_fatal(d))

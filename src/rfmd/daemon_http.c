@@ -92,6 +92,40 @@ static size_t daemon_http_stores(daemon_ctx *d) {
     return j;
 }
 
+/* The round's part of the status (group scope). */
+static void daemon_http_round(daemon_ctx *d, http_round *g) {
+    const round_record *rec = round_last(d->round);
+    round_stats rs;
+    round_get_stats(d->round, &rs);
+    uint32_t attempt = 0;
+    uint64_t active = round_active_version(d->round, &attempt);
+    *g = (http_round){.member = round_member_id(d->round),
+                      .is_coordinator = round_is_coordinator(d->round),
+                      .holding = round_holding(d->round),
+                      .active_version = active,
+                      .active_attempt = attempt,
+                      .version = rec->version,
+                      .attempt = rec->attempt,
+                      .coordinator = rec->coordinator,
+                      .partitions = rec->partitions,
+                      .offsets = rec->offsets,
+                      .members = rec->members,
+                      .requests = rec->requests,
+                      .bytes = rec->bytes,
+                      .duration_ms = rec->duration_ms,
+                      .begun_wall_ms = rec->begun_wall_ms,
+                      .rounds = rs.rounds,
+                      .attempts = rs.attempts,
+                      .restarted = rs.restarted,
+                      .requests_total = rs.requests,
+                      .bytes_sent = rs.bytes_sent,
+                      .bytes_received = rs.bytes_received,
+                      .applied = rs.applied,
+                      .summaries = rs.summaries,
+                      .last_duration_ms = rs.last_duration_ms,
+                      .hold_ms_total = rs.hold_ms_total};
+}
+
 static void daemon_http_status(void *ctx, http_status *st) {
     daemon_ctx *d = ctx;
     size_t nstores = daemon_http_stores(d);
@@ -124,6 +158,10 @@ static void daemon_http_status(void *ctx, http_status *st) {
         .owned_ctx = d,
     };
     producer_get_stats(d->prod, &st->producer);
+    if (d->round) {
+        daemon_http_round(d, &d->http_round);
+        st->round = &d->http_round;
+    }
 }
 
 int daemon_http_start(daemon_ctx *d, const char *listen, char *err, size_t errlen) {

@@ -10,6 +10,7 @@
  *                   handlers read
  *   daemon_tasks.c  the owned partitions' stores: built (checkpoint,
  *                   changelog) on assignment, dropped on revocation
+ *   daemon_round.c  the group's breakpoints round (breakpoints.scope: group)
  *
  * Single-threaded: only the daemon thread touches it (librdkafka's
  * callbacks that reach it are served on that thread too).
@@ -23,6 +24,7 @@
 
 #include "changelog_log.h"
 #include "consumer.h"
+#include "control.h"
 #include "daemon.h"
 #include "embedded.h"
 #include "http/http.h"
@@ -33,6 +35,7 @@
 #include "restore.h"
 #include "rfm/config.h"
 #include "rfm/store.h"
+#include "round.h"
 #include "saver.h"
 #include "tasks.h"
 #include "tracker.h"
@@ -66,6 +69,8 @@ typedef struct daemon_ctx {
     repartition repart;      /* stage 1, used only with input.repartition */
     int32_t changelog_parts; /* the changelog's partition count at start (0: not known) */
     changelog_log changelog; /* written only with changelog.enabled */
+    control *ctl;            /* the round's topics; NULL unless breakpoints.scope is group */
+    round *round;            /* likewise */
     loop *loop;
     daemon_timers timer;
     http *http;              /* NULL when http.listen is "" or "off" */
@@ -90,6 +95,7 @@ typedef struct daemon_ctx {
     size_t restore_step_records;    /* records the last restore slice handed over */
     bool restore_full;              /* ... a whole slice: more is waiting */
     struct http_store *http_stores; /* daemon_http.c's view of the stores, reused */
+    http_round http_round;          /* daemon_http.c's view of the round */
     size_t http_stores_cap;
     daemon_reload_stats reload_stats;
     uint64_t events_at_trim;    /* events published at the last malloc_trim */
@@ -158,6 +164,25 @@ int daemon_tasks_snapshot(daemon_ctx *d, const char *why);
  * held paused meanwhile (an aborted transaction threw away what the
  * in-memory state holds beyond the last commit). 0, or -1 fatal. */
 int daemon_tasks_rewind(daemon_ctx *d);
+
+/* ---- daemon_round.c (breakpoints.scope: group) ---- */
+
+/* The round's topics checked (created when absent), its clients opened,
+ * the group's newest breakpoints read and applied, its descriptor in the
+ * loop; no-op in local scope. After the pipeline and the changelog check,
+ * before subscribing. DAEMON_EXIT_OK, or an exit code with err. */
+int daemon_round_start(daemon_ctx *d, char *err, size_t errlen);
+void daemon_round_stop(daemon_ctx *d);
+
+/* Control messages and records read, the coordinator role, the round's
+ * timers (every turn; no-op in local scope). 0, or -1 fatal. */
+int daemon_round_step(daemon_ctx *d);
+
+/* The round holds this member's input (daemon_consume reads nothing). */
+bool daemon_round_holding(const daemon_ctx *d);
+
+/* A rescore trigger fired in group scope: ask for a round (round_want). */
+void daemon_round_want(daemon_ctx *d, const char *why);
 
 /* ---- daemon_txn.c (processing.guarantee: exactly_once) ---- */
 

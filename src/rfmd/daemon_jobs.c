@@ -162,8 +162,13 @@ int daemon_jobs_rescore(daemon_ctx *d) {
         d->pipe.republish = d->republish_due;
         d->republish_due = d->restored_due = false;
     }
-    if (pipeline_rescore(&d->pipe, rescore_why_name[why]) < 0)
+    if (d->round) {
+        /* Group scope: the coordinator runs a round (a member asks it
+         * to); the records it publishes are applied as they are read. */
+        daemon_round_want(d, rescore_why_name[why]);
+    } else if (pipeline_rescore(&d->pipe, rescore_why_name[why]) < 0) {
         return -1;
+    }
     if (why == RESCORE_INTERVAL) {
         /* The next one a whole interval after this one ended. */
         d->rescore_interval_due = false;

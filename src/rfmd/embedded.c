@@ -75,6 +75,12 @@ embedded *embedded_start(const config *cfg, char *err, size_t errlen) {
     if (cfg->changelog.enabled &&
         embedded_topic(e, cfg->changelog.topic, EMBEDDED_ORDERS_PARTITIONS, err, errlen) < 0)
         goto fail;
+    /* The group round's two topics (breakpoints.scope: group, §9.2): one
+     * partition each, as control_topics_ensure wants them. */
+    if (cfg->breakpoints.scope == CONFIG_BP_GROUP &&
+        (embedded_topic(e, cfg->breakpoints.control_topic, 1, err, errlen) < 0 ||
+         embedded_topic(e, cfg->breakpoints.topic, 1, err, errlen) < 0))
+        goto fail;
     /* Likewise the repartition topic (input.repartition). */
     if (cfg->input.repartition && embedded_topic(e, cfg->input.repartition_topic,
                                                  EMBEDDED_ORDERS_PARTITIONS, err, errlen) < 0)

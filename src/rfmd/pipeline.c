@@ -441,6 +441,44 @@ static int pipeline_rescore_task(pipeline *p, task *k, bool republish, size_t *c
     return 0;
 }
 
+/* The rescore after the breakpoints: bp becomes the pipeline's, every
+ * RUNNING task is rescored against it and its changes queued. t0 is when
+ * the rescore began (monotonic ms, for its figures). */
+static int pipeline_rescore_with(pipeline *p, const score_breakpoints *bp, const char *why,
+                                 int64_t t0) {
+    size_t ntasks = tasks_running(p->tasks);
+    size_t n = tasks_customers(p->tasks);
+    p->bp = *bp;
+    bool republish = p->republish;
+    p->republish = false;
+    size_t changed = 0;
+    size_t i = 0;
+    for (task *k; (k = tasks_next(p->tasks, &i));) {
+        if (k->state != TASK_RUNNING)
+            continue;
+        bool again = republish || k->republish;
+        k->republish = false;
+        if (pipeline_rescore_task(p, k, again, &changed) < 0) {
+            log_error("rescore: out of memory");
+            p->failed = 1;
+            return -1;
+        }
+    }
+    double ms = (double)(clock_mono_ms() - t0);
+    p->stats.rescores++;
+    p->stats.last_rescore_customers = n;
+    p->stats.last_rescore_changed = changed;
+    p->stats.last_rescore_ms = ms;
+    p->stats.rescore_ms_total += ms;
+    char as_of[16];
+    timefmt_date(p->bp.as_of, as_of, sizeof as_of);
+    log_info("rescore (%s): %zu customers in %zu partition(s), %zu %s, breakpoints v%" PRIu64
+             " as_of %s over %zu customers, %.0f ms",
+             why, n, ntasks, changed, republish ? "published again" : "changed segment",
+             p->bp.version, as_of, p->bp.customers, ms);
+    return p->failed ? -1 : 0;
+}
+
 int pipeline_rescore(pipeline *p, const char *why) {
     if (p->failed)
         return -1;
@@ -469,35 +507,15 @@ int pipeline_rescore(pipeline *p, const char *why) {
         p->failed = 1;
         return -1;
     }
-    p->bp = bp;
-    bool republish = p->republish;
-    p->republish = false;
-    size_t changed = 0;
-    size_t i = 0;
-    for (task *k; (k = tasks_next(p->tasks, &i));) {
-        if (k->state != TASK_RUNNING)
-            continue;
-        bool again = republish || k->republish;
-        k->republish = false;
-        if (pipeline_rescore_task(p, k, again, &changed) < 0) {
-            log_error("rescore: out of memory");
-            p->failed = 1;
-            return -1;
-        }
-    }
-    double ms = (double)(clock_mono_ms() - t0);
-    p->stats.rescores++;
-    p->stats.last_rescore_customers = n;
-    p->stats.last_rescore_changed = changed;
-    p->stats.last_rescore_ms = ms;
-    p->stats.rescore_ms_total += ms;
-    char as_of[16];
-    timefmt_date(p->bp.as_of, as_of, sizeof as_of);
-    log_info("rescore (%s): %zu customers in %zu partition(s), %zu %s, breakpoints v%" PRIu64
-             " as_of %s, %.0f ms",
-             why, n, ntasks, changed, republish ? "published again" : "changed segment",
-             p->bp.version, as_of, ms);
-    return p->failed ? -1 : 0;
+    return pipeline_rescore_with(p, &bp, why, t0);
+}
+
+int pipeline_apply_breakpoints(pipeline *p, const score_breakpoints *bp, const char *why) {
+    if (p->failed)
+        return -1;
+    if (pipeline_publish(p, SIZE_MAX) < 0)
+        return -1;
+    return pipeline_rescore_with(p, bp, why, clock_mono_ms());
 }
 
 /* pipeline_resegment for one store; *changed counts the changes published

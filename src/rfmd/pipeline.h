@@ -125,6 +125,11 @@ int pipeline_dead_letter(pipeline *p, const pipeline_input *in, int slot, const 
  * first. `why` is for the log line. No-op without customers. 0 or -1. */
 int pipeline_rescore(pipeline *p, const char *why);
 
+/* pipeline_rescore with breakpoints agreed elsewhere (the group's round,
+ * round.h): bp becomes the pipeline's and everyone is rescored against it,
+ * as pipeline_rescore does after computing its own. 0, or -1 (fatal). */
+int pipeline_apply_breakpoints(pipeline *p, const score_breakpoints *bp, const char *why);
+
 /* Publish up to `max` queued rescore changes (SIZE_MAX: all), each with the
  * customer's state at that moment; changes of a task no longer owned are
  * dropped; publishing stops at a change of a SUSPENDED task (tasks.h) until

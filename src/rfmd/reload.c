@@ -81,6 +81,10 @@ SAME_VAL(same_repartition, input.repartition)
 SAME_STR(same_reptopic, input.repartition_topic)
 SAME_VAL(same_clenabled, changelog.enabled)
 SAME_VAL(same_guarantee, processing.guarantee)
+SAME_VAL(same_bpscope, breakpoints.scope)
+SAME_STR(same_bptopic, breakpoints.topic)
+SAME_STR(same_bpcontrol, breakpoints.control_topic)
+SAME_VAL(same_bptimeout, breakpoints.round_timeout_ms)
 
 static bool same_consumer(const config *a, const config *b) {
     return props_eq(a->kafka.consumer, a->kafka.nconsumer, b->kafka.consumer, b->kafka.nconsumer);
@@ -114,6 +118,12 @@ static const restart_key restart_keys[] = {
     {"processing.guarantee", same_guarantee},
     {"changelog.topic", same_cltopic},
     {"changelog.topic_config", same_cltopic_config},
+    /* The round's topics are opened at start-up; its timeout is the
+     * round's, which lives as long as the process. */
+    {"breakpoints.scope", same_bpscope},
+    {"breakpoints.topic", same_bptopic},
+    {"breakpoints.control_topic", same_bpcontrol},
+    {"breakpoints.round_timeout", same_bptimeout},
     {"fields.order_id", same_f_order_id},
     {"fields.customer_id", same_f_customer_id},
     {"fields.ts", same_f_ts},

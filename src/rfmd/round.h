@@ -61,8 +61,16 @@ typedef struct round_part {
     int32_t partition;
     uint32_t uid; /* the task's serial (tasks.h): the same task at answer time */
     int64_t offset;
+    bool caught_up; /* at the partition's end with nothing consumed since: when a
+                       round's summaries are not all caught up, the coordinator
+                       runs another one soon (ROUND_FOLLOW_UP_MS) */
     const store *store;
 } round_part;
+
+/* A round whose summaries were not all caught up is followed by another
+ * this much later, so the group converges on breakpoints over everything
+ * once the input is consumed. */
+#define ROUND_FOLLOW_UP_MS 1000
 
 /* What a breakpoints record says besides the breakpoints. */
 typedef struct round_record {
@@ -151,6 +159,7 @@ const round_record *round_last(const round *r);
 uint64_t round_active_version(const round *r, uint32_t *attempt);
 
 bool round_is_coordinator(const round *r);
+uint64_t round_member_id(const round *r);
 void round_get_stats(const round *r, round_stats *out);
 
 /* ---- the breakpoints record, on its own (rfmctl, tests) ---- */

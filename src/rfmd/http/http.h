@@ -94,6 +94,32 @@ typedef struct http_store {
     store *store;
 } http_store;
 
+/* The group's breakpoints round (breakpoints.scope: group), for
+ * /breakpoints and /metrics: the last applied record and this member's
+ * counters. */
+typedef struct http_round {
+    uint64_t member;         /* this instance's member id */
+    bool is_coordinator;     /* owns input partition 0 */
+    bool holding;            /* input held for a round now */
+    uint64_t active_version; /* the coordinator's round in progress, 0 none */
+    uint32_t active_attempt;
+    /* The last applied record (version 0: none yet). */
+    uint64_t version;
+    uint32_t attempt;
+    uint64_t coordinator;
+    int32_t partitions;
+    const int64_t *offsets; /* [partitions] */
+    unsigned members, requests;
+    uint64_t bytes;
+    int64_t duration_ms;
+    int64_t begun_wall_ms;
+    /* Counters of this instance. */
+    uint64_t rounds, attempts, restarted, requests_total, bytes_sent, bytes_received, applied,
+        summaries;
+    int64_t last_duration_ms; /* -1: this instance finished none */
+    int64_t hold_ms_total;
+} http_round;
+
 /* Everything the endpoints show. Pointers are borrowed for one request. */
 typedef struct http_status {
     /* The process. */
@@ -120,6 +146,7 @@ typedef struct http_status {
     const score_breakpoints *bp;   /* version 0 before the first rescore */
     const score_settings *scoring; /* the as_of before the first rescore */
     const segment_map *segments;
+    const http_round *round; /* NULL: breakpoints.scope local */
     /* Counters. */
     const pipeline_stats *pipeline;
     const saver_stats *snapshot;

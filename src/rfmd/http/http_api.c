@@ -381,15 +381,45 @@ static json_t *edges(const double *e, int bins) {
     return a;
 }
 
+/* The "round" object of /breakpoints: how the group agreed on them. */
+static json_t *round_json(const http_round *g) {
+    char hex[2][17];
+    snprintf(hex[0], sizeof hex[0], "%016" PRIx64, g->coordinator);
+    snprintf(hex[1], sizeof hex[1], "%016" PRIx64, g->member);
+    json_t *offsets = json_array();
+    for (int32_t p = 0; g->offsets && p < g->partitions; p++)
+        json_array_append_new(offsets, json_integer((json_int_t)g->offsets[p]));
+    char begun[40] = "";
+    if (g->begun_wall_ms)
+        timefmt_rfc3339_ms(g->begun_wall_ms, begun, sizeof begun);
+    return json_pack(
+        "{s:s,s:I,s:i,s:s,s:s,s:b,s:b,s:I,s:i,s:i,s:o,s:i,s:i,s:I,s:I,s:s,s:{s:I,s:I,"
+        "s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
+        "scope", "group", "version", (json_int_t)g->version, "attempt", (int)g->attempt,
+        "coordinator", g->version ? hex[0] : "", "member", hex[1], "is_coordinator",
+        g->is_coordinator, "holding", g->holding, "active_version", (json_int_t)g->active_version,
+        "active_attempt", (int)g->active_attempt, "partitions", (int)g->partitions, "offsets",
+        offsets, "members", (int)g->members, "requests", (int)g->requests, "bytes",
+        (json_int_t)g->bytes, "duration_ms", (json_int_t)g->duration_ms, "begun", begun,
+        "this_member", "rounds", (json_int_t)g->rounds, "attempts", (json_int_t)g->attempts,
+        "restarted", (json_int_t)g->restarted, "requests", (json_int_t)g->requests_total,
+        "bytes_sent", (json_int_t)g->bytes_sent, "bytes_received", (json_int_t)g->bytes_received,
+        "applied", (json_int_t)g->applied, "summaries", (json_int_t)g->summaries, "hold_ms",
+        (json_int_t)g->hold_ms_total);
+}
+
 void http_api_breakpoints(const http_status *st, http_reply *r) {
     const score_breakpoints *bp = st->bp;
     if (!bp->version) {
-        http_reply_json(
-            r, 503,
+        json_t *o =
             json_pack("{s:s,s:i}", "error",
-                      "no breakpoints yet: they are first computed once the backlog is consumed "
-                      "or after rescore.interval",
-                      "version", 0));
+                      st->round ? "no breakpoints yet: the group's first round has not ended"
+                                : "no breakpoints yet: they are first computed once the backlog "
+                                  "is consumed or after rescore.interval",
+                      "version", 0);
+        if (o && st->round)
+            json_object_set_new(o, "round", round_json(st->round));
+        http_reply_json(r, 503, o);
         return;
     }
     char as_of[16];
@@ -399,5 +429,8 @@ void http_api_breakpoints(const http_status *st, http_reply *r) {
         "as_of", as_of, "bins", bp->bins, "customers", (json_int_t)bp->customers, "r", "of",
         "recency_days", "edges", edges(bp->r_edges, bp->bins), "f", "of", "frequency_rank", "edges",
         edges(bp->f_edges, bp->bins), "m", "of", "monetary", "edges", edges(bp->m_edges, bp->bins));
+    if (o)
+        json_object_set_new(
+            o, "round", st->round ? round_json(st->round) : json_pack("{s:s}", "scope", "local"));
     http_reply_json(r, 200, o);
 }

@@ -283,6 +283,36 @@ static void metrics_consumer(strbuf *b, const http_status *st) {
              restoring);
 }
 
+/* The group's breakpoints round (breakpoints.scope: group only). */
+static void metrics_round(strbuf *b, const http_round *g) {
+    metric_u(b, "rfmd_breakpoints_group_version", "gauge",
+             "Version of the group's breakpoints applied here; 0 before the first.", g->version);
+    metric_u(b, "rfmd_round_coordinator", "gauge",
+             "1 when this instance coordinates the rounds (owns input partition 0).",
+             g->is_coordinator);
+    metric_u(b, "rfmd_round_holding", "gauge", "1 while a round holds this instance's input.",
+             g->holding);
+    metric_u(b, "rfmd_rounds_total", "counter", "Rounds this instance coordinated to the end.",
+             g->rounds);
+    metric_u(b, "rfmd_round_attempts_total", "counter", "Round attempts this instance began.",
+             g->attempts);
+    metric_u(b, "rfmd_round_restarts_total", "counter",
+             "Attempts given up (overlap, timeout, a failed check, the role lost).", g->restarted);
+    metric_u(b, "rfmd_round_requests_total", "counter",
+             "Refinement requests of the rounds this instance coordinated.", g->requests_total);
+    metric_u(b, "rfmd_round_bytes_sent_total", "counter", "Control bytes this instance sent.",
+             g->bytes_sent);
+    metric_u(b, "rfmd_round_bytes_received_total", "counter",
+             "Control bytes this instance read (every member's).", g->bytes_received);
+    metric_u(b, "rfmd_round_applied_total", "counter", "Breakpoints records applied here.",
+             g->applied);
+    metric_d(b, "rfmd_round_last_duration_seconds", "gauge",
+             "BEGIN to record of the last round this instance coordinated; NaN before one.",
+             g->last_duration_ms >= 0 ? (double)g->last_duration_ms / 1000.0 : NAN);
+    metric_d(b, "rfmd_round_hold_seconds_total", "counter",
+             "Time this instance's input was held for rounds.", (double)g->hold_ms_total / 1000.0);
+}
+
 void http_metrics(const http_status *st, http_reply *r) {
     strbuf b = STRBUF_INIT;
     metrics_process(&b, st);
@@ -292,6 +322,8 @@ void http_metrics(const http_status *st, http_reply *r) {
     metrics_snapshot(&b, st->snapshot, (double)clock_wall_ms() / 1000.0);
     metrics_producer(&b, st);
     metrics_consumer(&b, st);
+    if (st->round)
+        metrics_round(&b, st->round);
     size_t len;
     char *body = strbuf_finish(&b, &len);
     if (rc || !body) {
