@@ -202,7 +202,7 @@ def cmd_covered(a):
                 return 1
             time.sleep(0.5)
         rnd = next(iter(rounds.values()))
-        print(f"covered after {t1 - t0:.1f} s: round version {rnd.get('version')} attempt "
+        print(f"covered after {time.monotonic() - t0:.1f} s: round version {rnd.get('version')} attempt "
               f"{rnd.get('attempt')}, {rnd.get('members')} members, {rnd.get('requests')} "
               f"requests, {rnd.get('bytes')} bytes, {rnd.get('duration_ms')} ms; offsets {ends}")
         return delivered(a, t0, 0)
