@@ -244,6 +244,7 @@ static void test_scaleout(void **state) {
     input_load(&in);
     harness_init(h, rfmd_path, SCALE_PARTS, SCALE_PARTS, 1);
     /* The mock cluster has no CreateTopics (§9.1): the changelog is ours. */
+    harness_group_topics(h, SCALE_GROUP);
     assert_int_equal(rd_kafka_mock_topic_create(h->mc, SCALE_GROUP "-changelog", SCALE_PARTS, 1),
                      0);
     h->snapshot_props = "  interval: 1s\n";

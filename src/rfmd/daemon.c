@@ -91,11 +91,20 @@ static void daemon_backpressure(void *ctx, bool on) {
     if (on) {
         log_rl(&rl, LOG_LEVEL_NOTICE,
                "producer queue full: consumption paused until deliveries catch up");
-        consumer_pause(d->cons);
-    } else {
-        consumer_resume(d->cons);
     }
     d->paused = on;
+    daemon_input_pause_sync(d);
+}
+
+void daemon_input_pause_sync(daemon_ctx *d) {
+    bool want = d->paused || d->round_held;
+    if (want == d->input_paused)
+        return;
+    d->input_paused = want;
+    if (want)
+        consumer_pause(d->cons);
+    else
+        consumer_resume(d->cons);
 }
 
 static void daemon_drain(void *ctx) {
@@ -319,11 +328,6 @@ static int daemon_turn_wait(const daemon_ctx *d) {
 /* Up to DAEMON_BATCH input messages through the pipeline. 0, or -1 on a
  * fatal failure. */
 static int daemon_consume(daemon_ctx *d) {
-    /* The group's round counts these stores now: they wait for it. */
-    if (daemon_round_holding(d)) {
-        d->full = false;
-        return 0;
-    }
     int i;
     for (i = 0; i < DAEMON_BATCH && !daemon_stop_sig && !daemon_fatal(d); i++) {
         rd_kafka_message_t *m = consumer_poll(d->cons, 0);
@@ -503,11 +507,13 @@ static int daemon_shutdown(daemon_ctx *d) {
         size_t ti = 0;
         for (task *k; (k = tasks_next(d->tasks, &ti));)
             k->republish = false;
-        /* In group scope the breakpoints are the group's: no round can
-         * run on the way out, and this member's own would not be them. */
+        /* In group scope the breakpoints are the group's: the coordinator
+         * runs one last round (bounded), a member's own would not be them. */
         if (d->round)
-            pipeline_publish(&d->pipe, SIZE_MAX);
-        else if (pipeline_rescore(&d->pipe, "shutdown") == 0)
+            daemon_round_final(d);
+        else
+            pipeline_rescore(&d->pipe, "shutdown");
+        if (!daemon_fatal(d))
             pipeline_publish(&d->pipe, SIZE_MAX);
     }
     if (!daemon_fatal(d))

@@ -73,27 +73,29 @@ typedef struct daemon_ctx {
     round *round;            /* likewise */
     loop *loop;
     daemon_timers timer;
-    http *http;              /* NULL when http.listen is "" or "off" */
-    int http_watch;          /* its descriptor's id in the loop, -1 = none */
-    int64_t started_ms;      /* monotonic */
-    int64_t started_wall_ms; /* epoch ms, for the start-time metric */
-    int64_t first_msg_ms;    /* when the first input message arrived, 0 = none yet */
-    int64_t last_msg_us;     /* monotonic time of the last input message */
-    bool full;               /* the last turn took a whole batch: more is waiting */
-    bool paused;
-    bool backlog_done;              /* every assigned partition was caught up once */
-    bool republish_due;             /* partitions regained: republish everyone once caught up */
-    bool restored_due;              /* partitions restored from the changelog: republish theirs
-                                       once caught up (tasks.h, `republish`) */
-    bool ready;                     /* start-up done and partitions assigned once (GET /readyz) */
-    bool rescore_interval_due;      /* the rescore timer fired; the rescore is still to run */
-    bool snapshot_asked;            /* a SIGUSR1 snapshot is asked for (or postponed) */
-    bool state_refused;             /* a partition's state cannot be had: exit DAEMON_EXIT_STATE */
-    bool stopping;                  /* shutdown began: revocations drop every task */
-    bool final_saved;               /* the shutdown snapshot is written: no more checkpoints */
-    uint64_t restores_done;         /* partitions restored from the changelog */
-    size_t restore_step_records;    /* records the last restore slice handed over */
-    bool restore_full;              /* ... a whole slice: more is waiting */
+    http *http;                  /* NULL when http.listen is "" or "off" */
+    int http_watch;              /* its descriptor's id in the loop, -1 = none */
+    int64_t started_ms;          /* monotonic */
+    int64_t started_wall_ms;     /* epoch ms, for the start-time metric */
+    int64_t first_msg_ms;        /* when the first input message arrived, 0 = none yet */
+    int64_t last_msg_us;         /* monotonic time of the last input message */
+    bool full;                   /* the last turn took a whole batch: more is waiting */
+    bool paused;                 /* producer back-pressure */
+    bool round_held;             /* the group's round holds this member's stores (round_holding) */
+    bool input_paused;           /* fetching paused for either (daemon_input_pause_sync) */
+    bool backlog_done;           /* every assigned partition was caught up once */
+    bool republish_due;          /* partitions regained: republish everyone once caught up */
+    bool restored_due;           /* partitions restored from the changelog: republish theirs
+                                    once caught up (tasks.h, `republish`) */
+    bool ready;                  /* start-up done and partitions assigned once (GET /readyz) */
+    bool rescore_interval_due;   /* the rescore timer fired; the rescore is still to run */
+    bool snapshot_asked;         /* a SIGUSR1 snapshot is asked for (or postponed) */
+    bool state_refused;          /* a partition's state cannot be had: exit DAEMON_EXIT_STATE */
+    bool stopping;               /* shutdown began: revocations drop every task */
+    bool final_saved;            /* the shutdown snapshot is written: no more checkpoints */
+    uint64_t restores_done;      /* partitions restored from the changelog */
+    size_t restore_step_records; /* records the last restore slice handed over */
+    bool restore_full;           /* ... a whole slice: more is waiting */
     struct http_store *http_stores; /* daemon_http.c's view of the stores, reused */
     http_round http_round;          /* daemon_http.c's view of the round */
     size_t http_stores_cap;
@@ -108,6 +110,12 @@ typedef struct daemon_ctx {
 /* The daemon cannot go on: the pipeline, the producer or the consumer
  * failed. */
 bool daemon_fatal(const daemon_ctx *d);
+
+/* Pause fetching while back-pressure or the group's round wants it,
+ * resume when neither does (on every change of d->paused, d->round_held).
+ * Polling goes on meanwhile: rebalances are served, so a round never waits
+ * for a rebalance its own hold would stall. */
+void daemon_input_pause_sync(daemon_ctx *d);
 
 /* Every assigned partition is at its end (tracker_all_eof) and, with
  * input.repartition, every copy stage 1 made is delivered and, where this
@@ -178,8 +186,11 @@ void daemon_round_stop(daemon_ctx *d);
  * timers (every turn; no-op in local scope). 0, or -1 fatal. */
 int daemon_round_step(daemon_ctx *d);
 
-/* The round holds this member's input (daemon_consume reads nothing). */
-bool daemon_round_holding(const daemon_ctx *d);
+/* At shutdown, the coordinator's last round: begun, and waited for (the
+ * record read back and applied) for at most DAEMON_ROUND_FINAL_MS or the
+ * round timeout, whichever is shorter; members that stop at the same time
+ * cost that wait. No-op unless this instance coordinates. */
+void daemon_round_final(daemon_ctx *d);
 
 /* A rescore trigger fired in group scope: ask for a round (round_want). */
 void daemon_round_want(daemon_ctx *d, const char *why);

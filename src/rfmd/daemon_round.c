@@ -9,8 +9,11 @@
  * read are handed to the round, the coordinator role follows the
  * ownership of input partition 0 (Kafka's assignment is the election), and
  * the round's timers run. While the round holds this member's input
- * (between its summary and the record), daemon_consume reads nothing, so
- * the stores the summary counted are the stores the answers read.
+ * (between its summary and the record) fetching is paused, polling goes on
+ * (rebalances are served: a round that needs one to cover every partition
+ * must not stall it); a message that still gets through moves a
+ * partition's offset, and the round then refuses to answer from the moved
+ * store (round.c), so an answer always counts what the summary counted.
  *
  * The round's hooks: send and publish go to control.h; `parts` lists the
  * RUNNING tasks with the input position their state covers, or "not ready"
@@ -19,6 +22,7 @@
  * (pipeline_apply_breakpoints).
  */
 #include <inttypes.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -33,6 +37,8 @@
 
 /* Messages read from the control topics per turn. */
 #define DAEMON_ROUND_READS 256
+/* The most the shutdown waits for the coordinator's last round. */
+#define DAEMON_ROUND_FINAL_MS 5000
 /* How long the start waits for the breakpoints topic's newest record. */
 #define DAEMON_ROUND_READ_MS 15000
 
@@ -41,14 +47,37 @@ static int hook_send(void *ctx, const uint8_t *buf, size_t len) {
     return control_send(d->ctl, buf, len);
 }
 
+/* Exactly-once: the record goes out in this instance's transaction, which
+ * is committed at once. A coordinator that lost partition 0 without
+ * knowing yet is a zombie whose commit the group's generation fences (its
+ * offsets are refused), so its record is never read (read_committed). */
+static int publish_in_txn(daemon_ctx *d, const uint8_t *buf, size_t len) {
+    tracker_ref *ref = tracker_ref_global(d->trk);
+    if (!ref)
+        return -1;
+    producer_msg m = {.topic = d->cfg->breakpoints.topic,
+                      .key = CONTROL_BREAKPOINTS_KEY,
+                      .key_len = strlen(CONTROL_BREAKPOINTS_KEY),
+                      .value = (void *)buf,
+                      .len = len,
+                      .partitioned = true,
+                      .partition = 0};
+    if (producer_send(d->prod, &m, ref) < 0)
+        return -1;
+    return daemon_txn_commit(d, "breakpoints") < 0 || daemon_fatal(d) ? -1 : 0;
+}
+
 static int hook_publish(void *ctx, const uint8_t *buf, size_t len) {
     daemon_ctx *d = ctx;
     /* The role may have moved since the round began: a member that no
-     * longer owns partition 0 does not publish (a zombie that has not seen
-     * its revocation yet is not caught here: contract §9.2). */
+     * longer owns partition 0 does not publish. */
     const task *k = tasks_get_const(d->tasks, 0);
     if (!k || k->state != TASK_RUNNING)
         return -1;
+    if (producer_transactional(d->prod))
+        return publish_in_txn(d, buf, len);
+    /* At least once a zombie that has not seen its revocation yet is not
+     * caught (contract §9.2). */
     return control_publish(d->ctl, buf, len);
 }
 
@@ -167,11 +196,34 @@ int daemon_round_step(daemon_ctx *d) {
         d->pipe.failed = 1;
         return -1;
     }
-    return round_tick(d->round, clock_mono_ms());
+    int rc = round_tick(d->round, clock_mono_ms());
+    d->round_held = round_holding(d->round);
+    daemon_input_pause_sync(d);
+    return rc;
 }
 
-bool daemon_round_holding(const daemon_ctx *d) {
-    return d->round && round_holding(d->round);
+void daemon_round_final(daemon_ctx *d) {
+    if (!d->round || !round_is_coordinator(d->round))
+        return;
+    int64_t budget = d->cfg->breakpoints.round_timeout_ms;
+    if (budget > DAEMON_ROUND_FINAL_MS)
+        budget = DAEMON_ROUND_FINAL_MS;
+    int64_t t0 = clock_mono_ms();
+    uint64_t before = round_last(d->round)->version;
+    round_want(d->round, "shutdown", t0);
+    struct pollfd pfd = {.fd = control_wake_fd(d->ctl), .events = POLLIN};
+    while (round_last(d->round)->version == before && clock_mono_ms() - t0 < budget) {
+        if (control_poll(d->ctl, on_control, on_record, d, DAEMON_ROUND_READS) < 0 ||
+            round_tick(d->round, clock_mono_ms()) < 0 || daemon_fatal(d))
+            return;
+        producer_poll(d->prod, 0);
+        if (poll(&pfd, 1, 10) > 0)
+            control_wake_clear(d->ctl);
+    }
+    if (round_last(d->round)->version == before)
+        log_warning("shutdown: the last round did not end within %lld ms; the group's "
+                    "breakpoints stay v%llu",
+                    (long long)budget, (unsigned long long)before);
 }
 
 void daemon_round_want(daemon_ctx *d, const char *why) {

@@ -30,9 +30,16 @@
 #define ROUND_RETRY_MS      250  /* a given-up attempt's successor waits this long */
 #define ROUND_WANT_EVERY_MS 1000 /* a member asks at most this often */
 #define ROUND_MAX_MEMBERS   1024
+#define ROUND_SEEN          32 /* attempts a member remembers having summarized for */
 
 typedef enum co_phase { CO_IDLE, CO_COLLECT, CO_ASK } co_phase;
 typedef enum me_phase { ME_IDLE, ME_PENDING, ME_HELD } me_phase;
+
+/* One attempt: whose, which version, which attempt. */
+typedef struct round_id3 {
+    uint64_t coordinator, version;
+    uint32_t attempt;
+} round_id3;
 
 typedef struct co_member {
     uint64_t id;
@@ -78,6 +85,8 @@ struct round {
     uint64_t m_coord, m_version;
     uint32_t m_attempt;
     int64_t m_now;
+    round_id3 seen[ROUND_SEEN]; /* attempts summarized for, a ring */
+    unsigned nseen;
     int64_t m_activity_ms;
     int64_t hold_since_ms;
     round_part *mparts; /* [nparts] summarized */
@@ -152,7 +161,14 @@ static void co_restart(round *r, int64_t now_ms, const char *why) {
 
 static int co_begin(round *r, int64_t now_ms) {
     co_reset(r);
+    /* Past everything seen: the last applied, the last published and the
+     * last tried. A coordinator that started behind the group (an older
+     * record read at start) sees its BEGINs ignored by members already
+     * past that version; each given-up attempt moves one version on, so
+     * it catches up instead of retrying one version for ever. */
     uint64_t base = r->last.version > r->published ? r->last.version : r->published;
+    if (r->version > base)
+        base = r->version;
     r->version = base + 1;
     r->attempt++;
     r->want = false;
@@ -415,6 +431,8 @@ static int me_summarize(round *r, int64_t now_ms) {
     memcpy(r->mparts, r->scratch, (size_t)n * sizeof *r->mparts);
     r->nmparts = (size_t)n;
     r->mphase = ME_HELD;
+    r->seen[r->nseen++ % ROUND_SEEN] =
+        (round_id3){.coordinator = r->m_coord, .version = r->m_version, .attempt = r->m_attempt};
     r->hold_since_ms = r->m_activity_ms = now_ms;
     r->stats.summaries++;
     if (r->h.send(r->h.ctx, r->summary, r->summary_len) == 0)
@@ -432,15 +450,26 @@ static int me_on_begin(round *r, const round_msg *m, int64_t now_ms) {
     }
     if (m->version <= r->last.version)
         return 0; /* a stale coordinator's */
-    bool same = r->mphase != ME_IDLE && m->coordinator == r->m_coord &&
-                m->version == r->m_version && m->attempt == r->m_attempt;
-    if (same) {
+    bool same =
+        m->coordinator == r->m_coord && m->version == r->m_version && m->attempt == r->m_attempt;
+    if (same && r->mphase == ME_HELD) {
         /* A resend: our summary may have been lost. */
-        if (r->mphase == ME_HELD && r->h.send(r->h.ctx, r->summary, r->summary_len) == 0)
+        if (r->h.send(r->h.ctx, r->summary, r->summary_len) == 0)
             r->stats.bytes_sent += r->summary_len;
         r->m_activity_ms = now_ms;
         return 0;
     }
+    if (same && r->mphase == ME_PENDING)
+        return 0;
+    /* Once this member summarized for an attempt and let go of it (its
+     * hold timed out, its tasks changed, another coordinator's BEGIN came
+     * between), its stores have moved on: a second summary would pair new
+     * counts with the offsets and answers the coordinator already holds.
+     * It sits the attempt out. */
+    for (unsigned i = 0; i < ROUND_SEEN && i < r->nseen; i++)
+        if (r->seen[i].coordinator == m->coordinator && r->seen[i].version == m->version &&
+            r->seen[i].attempt == m->attempt)
+            return 0;
     me_release(r, now_ms);
     r->m_coord = m->coordinator;
     r->m_version = m->version;
@@ -458,7 +487,8 @@ static bool me_parts_same(round *r) {
         return false;
     for (size_t i = 0; i < r->nmparts; i++)
         if (r->scratch[i].partition != r->mparts[i].partition ||
-            r->scratch[i].uid != r->mparts[i].uid || r->scratch[i].store != r->mparts[i].store)
+            r->scratch[i].uid != r->mparts[i].uid || r->scratch[i].store != r->mparts[i].store ||
+            r->scratch[i].offset != r->mparts[i].offset)
             return false;
     return true;
 }
@@ -632,7 +662,8 @@ int round_on_control(round *r, const uint8_t *buf, size_t len, int64_t now_ms) {
             rc = co_on_answer(r, &m, now_ms);
         break;
     case ROUND_WANT:
-        if (r->coordinator && m.sender != r->id)
+        /* Our own too: sent as a member just before the role came. */
+        if (r->coordinator)
             round_want(r, m.why[0] ? m.why : "asked", now_ms);
         break;
     }

@@ -30,9 +30,11 @@
  * Consistency: between its SUMMARY and the end of the round (the record, a
  * newer BEGIN, or round_timeout without any message of the round) a member
  * holds its input (round_holding): its stores do not change, so every
- * answer counts what the summary counted. A member with a task restoring or
- * suspended sends its summary once they are settled. Members keep scoring
- * touched customers with the last agreed breakpoints meanwhile.
+ * answer counts what the summary counted — and it answers only while its
+ * parts hook still gives the summary's partitions, tasks and offsets (a
+ * message that got through anyway, a revocation: it sits the attempt out). A member with a task
+ * restoring or suspended sends its summary once they are settled. Members keep scoring touched
+ * customers with the last agreed breakpoints meanwhile.
  *
  * Messages may be lost, repeated or late: each carries the round id (the
  * version it will produce and the attempt number); anything of another

@@ -110,7 +110,17 @@ void harness_init(harness *h, const char *rfmd, int orders_parts, int segments_p
     assert_int_equal(rd_kafka_mock_topic_create(h->mc, HARNESS_ORDERS, orders_parts, 1), 0);
     assert_int_equal(rd_kafka_mock_topic_create(h->mc, HARNESS_SEGMENTS, segments_parts, 1), 0);
     assert_int_equal(rd_kafka_mock_topic_create(h->mc, HARNESS_DLQ, dlq_parts, 1), 0);
+    harness_group_topics(h, HARNESS_GROUP);
     harness_attach(h, rd_kafka_mock_cluster_bootstraps(h->mc));
+}
+
+void harness_group_topics(harness *h, const char *group) {
+    static const char *const suffix[] = {"-control", "-breakpoints"};
+    for (size_t i = 0; i < 2; i++) {
+        char name[256];
+        snprintf(name, sizeof name, "%s%s", group, suffix[i]);
+        assert_int_equal(rd_kafka_mock_topic_create(h->mc, name, 1, 1), 0);
+    }
 }
 
 static int harness_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {

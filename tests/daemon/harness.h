@@ -47,6 +47,11 @@ void harness_init(harness *h, const char *rfmd, int orders_parts, int segments_p
                   int dlq_parts);
 /* Without a cluster of its own (rfmd's embedded one): call harness_attach
  * once the bootstrap servers are known. */
+/* The group round's topics of kafka.group_id `group` on the mock (one
+ * partition each, contract §9.2: the mock cannot create them over the
+ * network); harness_init makes HARNESS_GROUP's. */
+void harness_group_topics(harness *h, const char *group);
+
 void harness_init_external(harness *h, const char *rfmd, int orders_parts, int segments_parts,
                            int dlq_parts);
 void harness_attach(harness *h, const char *bootstraps);
