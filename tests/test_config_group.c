@@ -2,7 +2,7 @@
  * config, the keys of running several rfmd in one group (docs/contract.md
  * §13.3a, §13.3b): processing.guarantee and what it needs, and the one
  * orders topic a changelog restore can position; input.repartition and what
- * it needs (§13.3).
+ * it needs (§13.3); breakpoints.* (§13.3c, the group's round).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -119,12 +119,59 @@ static void test_repartition(void **state) {
             "already another topic of rfmd's");
 }
 
+/* breakpoints.scope: auto resolves to group with the changelog, local
+ * without; the topics default from kafka.group_id. */
+static void test_breakpoints_scope(void **state) {
+    (void)state;
+    config c;
+    char err[512] = "";
+    assert_int_equal(load(&c, "", err, sizeof err), 0);
+    assert_int_equal(c.breakpoints.scope, CONFIG_BP_LOCAL);
+    assert_int_equal(c.breakpoints.round_timeout_ms, 10000);
+    config_free(&c);
+    assert_int_equal(
+        load(&c, "kafka: {group_id: g}\nchangelog: {enabled: true}\n", err, sizeof err), 0);
+    assert_int_equal(c.breakpoints.scope, CONFIG_BP_GROUP);
+    assert_string_equal(c.breakpoints.topic, "g-breakpoints");
+    assert_string_equal(c.breakpoints.control_topic, "g-control");
+    config_free(&c);
+    assert_int_equal(load(&c,
+                          "changelog: {enabled: true}\n"
+                          "breakpoints: {scope: local, round_timeout: 2s, topic: bp, "
+                          "control_topic: ctl}\n",
+                          err, sizeof err),
+                     0);
+    assert_int_equal(c.breakpoints.scope, CONFIG_BP_LOCAL);
+    assert_int_equal(c.breakpoints.round_timeout_ms, 2000);
+    assert_string_equal(c.breakpoints.topic, "bp");
+    assert_string_equal(c.breakpoints.control_topic, "ctl");
+    config_free(&c);
+}
+
+static void test_breakpoints_refused(void **state) {
+    (void)state;
+    refused("breakpoints:\n  scope: everyone\n", "t.yaml:2:10:");
+    /* A round over partial state would be exact about the wrong customers. */
+    refused("breakpoints:\n  scope: group\n",
+            "t.yaml:2:10: breakpoints.scope: group needs changelog.enabled: true");
+    refused("changelog: {enabled: true}\nbreakpoints: {topic: x, control_topic: x}\n",
+            "is also breakpoints.control_topic");
+    refused("changelog: {enabled: true}\nbreakpoints: {topic: rfm.segments}\n",
+            "rfm.segments is already another topic of rfmd's");
+    refused("changelog: {enabled: true}\nbreakpoints: {control_topic: orders}\n",
+            "orders is also a topics.orders topic");
+    refused("changelog: {enabled: true}\nbreakpoints: {round_timeout: 10ms}\n", "at least 100ms");
+    refused("breakpoints: {nothing: 1}\n", "breakpoints.nothing");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_guarantee_default_and_values),
         cmocka_unit_test(test_guarantee_refused),
         cmocka_unit_test(test_changelog_one_orders_topic),
         cmocka_unit_test(test_repartition),
+        cmocka_unit_test(test_breakpoints_scope),
+        cmocka_unit_test(test_breakpoints_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -311,6 +311,64 @@ static void test_segments_and_breakpoints(void **state) {
     free(r.body);
 }
 
+/* Group scope: /breakpoints carries the record's round and this member's
+ * counters, /metrics the round's families; local scope says so. */
+static void test_round(void **state) {
+    fixture *f = *state;
+    rescore(f);
+    json_t *o;
+    http_reply r = get(f, "/breakpoints", 200, &o);
+    assert_string_equal(jstr(json_object_get(o, "round"), "scope"), "local");
+    json_decref(o);
+    free(r.body);
+    r = get(f, "/metrics", 200, NULL);
+    assert_null(strstr(r.body, "rfmd_round"));
+    free(r.body);
+
+    static const int64_t offsets[3] = {17, 0, 4};
+    http_round g = {.member = 0xabcdefull,
+                    .is_coordinator = true,
+                    .version = 7,
+                    .attempt = 9,
+                    .coordinator = 0x1234ull,
+                    .partitions = 3,
+                    .offsets = offsets,
+                    .members = 2,
+                    .requests = 4,
+                    .bytes = 50000,
+                    .duration_ms = 120,
+                    .rounds = 5,
+                    .restarted = 1,
+                    .bytes_sent = 3000,
+                    .last_duration_ms = 120,
+                    .hold_ms_total = 1500};
+    f->st.round = &g;
+    r = get(f, "/breakpoints", 200, &o);
+    json_t *round = json_object_get(o, "round");
+    assert_string_equal(jstr(round, "scope"), "group");
+    assert_int_equal(jint(round, "version"), 7);
+    assert_int_equal(jint(round, "attempt"), 9);
+    assert_string_equal(jstr(round, "coordinator"), "0000000000001234");
+    assert_string_equal(jstr(round, "member"), "0000000000abcdef");
+    assert_true(json_is_true(json_object_get(round, "is_coordinator")));
+    assert_int_equal(json_array_size(json_object_get(round, "offsets")), 3);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(round, "offsets"), 0)), 17);
+    assert_int_equal(jint(round, "bytes"), 50000);
+    assert_int_equal(jint(json_object_get(round, "this_member"), "restarted"), 1);
+    json_decref(o);
+    free(r.body);
+    r = get(f, "/metrics", 200, NULL);
+    assert_line(&r, "rfmd_breakpoints_group_version 7");
+    assert_line(&r, "rfmd_round_coordinator 1");
+    assert_line(&r, "rfmd_rounds_total 5");
+    assert_line(&r, "rfmd_round_restarts_total 1");
+    assert_line(&r, "rfmd_round_bytes_sent_total 3000");
+    assert_line(&r, "rfmd_round_last_duration_seconds 0.12");
+    assert_line(&r, "rfmd_round_hold_seconds_total 1.5");
+    free(r.body);
+    f->st.round = NULL;
+}
+
 static void test_metrics(void **state) {
     fixture *f = *state;
     f->st.ready = true;
@@ -428,6 +486,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_health, setup, teardown),
         cmocka_unit_test_setup_teardown(test_customers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segments_and_breakpoints, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_round, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partitions, setup, teardown),
     };

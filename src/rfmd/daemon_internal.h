@@ -192,8 +192,10 @@ int daemon_round_step(daemon_ctx *d);
  * cost that wait. No-op unless this instance coordinates. */
 void daemon_round_final(daemon_ctx *d);
 
-/* A rescore trigger fired in group scope: ask for a round (round_want). */
-void daemon_round_want(daemon_ctx *d, const char *why);
+/* A rescore trigger fired in group scope: ask for a round (round_want).
+ * The interval (periodic) is the coordinator's alone: every member asking
+ * on its own timer would add a round per member per interval. */
+void daemon_round_want(daemon_ctx *d, const char *why, bool periodic);
 
 /* ---- daemon_txn.c (processing.guarantee: exactly_once) ---- */
 

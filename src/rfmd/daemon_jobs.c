@@ -165,7 +165,7 @@ int daemon_jobs_rescore(daemon_ctx *d) {
     if (d->round) {
         /* Group scope: the coordinator runs a round (a member asks it
          * to); the records it publishes are applied as they are read. */
-        daemon_round_want(d, rescore_why_name[why]);
+        daemon_round_want(d, rescore_why_name[why], why == RESCORE_INTERVAL);
     } else if (pipeline_rescore(&d->pipe, rescore_why_name[why]) < 0) {
         return -1;
     }

@@ -226,6 +226,8 @@ void daemon_round_final(daemon_ctx *d) {
                     (long long)budget, (unsigned long long)before);
 }
 
-void daemon_round_want(daemon_ctx *d, const char *why) {
+void daemon_round_want(daemon_ctx *d, const char *why, bool periodic) {
+    if (periodic && !round_is_coordinator(d->round))
+        return;
     round_want(d->round, why, clock_mono_ms());
 }
