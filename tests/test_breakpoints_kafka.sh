@@ -19,7 +19,7 @@
 #   - per tie order, A, B, C in one group: changelog.enabled, breakpoints
 #     scope left at its default (group with a changelog), rescore.interval
 #     2s, exactly_once (RFM_BP_GUARANTEE=at_least_once to change it), own
-#     snapshot dir, own segments topic; piece 1;
+#     snapshot dir, own segments topic; piece 1, consumed;
 #   - piece 2 paced, B SIGKILLed in the middle of it, D joins;
 #   - piece 3 paced, B restarted on its snapshot dir in the middle of it;
 #   - S, one rfmd of its own group without changelog (scope local), reads the
@@ -160,6 +160,17 @@ for ds in flo retail; do
     "$replay" -q --format jsonl --brokers "$boot" --topic "$topic" "$tmp/$topic.piece1.jsonl" ||
         fail "replaying piece 1 failed"
     elapsed "$ds: piece 1 sent ($total orders in all)"
+    # Consumed before the kill, so a group that takes in nothing says so.
+    first=$(wc -l <"$tmp/$topic.piece1.jsonl")
+    for g in "${groups[@]}"; do
+        end=$((SECONDS + 120))
+        while got=$(($(consumed "$g-A") + $(consumed "$g-B") + $(consumed "$g-C"))) &&
+            [ "$got" -lt "$first" ]; do
+            [ $SECONDS -lt $end ] || fail "$g consumed $got of piece 1's $first orders within 120 s"
+            sleep 0.5
+        done
+    done
+    elapsed "$ds: piece 1 consumed"
 
     # 2. B dies mid-stream, D joins.
     declare -A before=()
