@@ -1,13 +1,10 @@
 /*
  * control — see control.h.
  *
- * The topic check follows changelog_topic.c (whose helpers are private to
- * it): one all-topics metadata request (asking for a topic by name could
- * auto-create it with the broker's default partition count), one
- * CreateTopics request for whatever is absent, one DescribeConfigs request
- * for the breakpoints topic's cleanup.policy; each on a private queue,
- * waited for with one rd_kafka_queue_poll. The mock cluster is recognised
- * by its cluster id, as there.
+ * The topic check follows changelog_topic.c, with the same topic_admin
+ * requests: one all-topics metadata request, one CreateTopics request for
+ * whatever is absent, one DescribeConfigs request for the breakpoints
+ * topic's cleanup.policy.
  *
  * The consumer serves one queue: rd_kafka_poll_set_consumer routes
  * librdkafka's main queue (errors) into it, and messages are taken one at a
@@ -37,6 +34,7 @@
 #include "kconf.h"
 #include "kwake.h"
 #include "log.h"
+#include "topic_admin.h"
 #include "util/clock.h"
 #include "util/errbuf.h"
 
@@ -56,6 +54,8 @@ struct control {
 
 /* ---- the topics ------------------------------------------------------- */
 
+enum { NTOPICS = 2 }; /* control, breakpoints */
+
 /* One of the two topics, for control_topics_ensure. */
 typedef struct control_topic_spec {
     const char *what;  /* "control", "breakpoints": the message's prefix */
@@ -64,49 +64,28 @@ typedef struct control_topic_spec {
     int have;          /* partitions in the metadata, -1 absent */
 } control_topic_spec;
 
-/* Partition count of topic in md, -1 when md does not list it. */
-static int control_topic_count(const struct rd_kafka_metadata *md, const char *topic) {
-    for (int i = 0; i < md->topic_cnt; i++)
-        if (!strcmp(md->topics[i].topic, topic))
-            return md->topics[i].err ? -1 : md->topics[i].partition_cnt;
-    return -1;
-}
-
-/* Read every topic's partition count into ts[0..n). 0, or the error. */
-static rd_kafka_resp_err_t control_topics_read(rd_kafka_t *rk, control_topic_spec *ts, size_t n) {
+/* Read every topic's partition count into ts. 0, or the error. */
+static rd_kafka_resp_err_t control_topics_read(const topic_admin *ta, control_topic_spec *ts) {
     const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, &md, CONTROL_TIMEOUT_MS);
+    rd_kafka_resp_err_t e = topic_admin_metadata(ta, &md);
     if (e)
         return e;
-    for (size_t i = 0; i < n; i++)
-        ts[i].have = control_topic_count(md, ts[i].topic);
+    for (size_t i = 0; i < NTOPICS; i++)
+        ts[i].have = topic_admin_count(md, ts[i].topic);
     rd_kafka_metadata_destroy(md);
     return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
-static rd_kafka_AdminOptions_t *control_admin_options(rd_kafka_t *rk, rd_kafka_admin_op_t op) {
-    rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(rk, op);
-    char e[256];
-    if (o)
-        rd_kafka_AdminOptions_set_request_timeout(o, CONTROL_TIMEOUT_MS, e, sizeof e);
-    return o;
-}
-
-static void control_sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* Create the absent topics of ts[0..n) in one request, then wait (a few
- * seconds at most) until the metadata lists them. 0, -1 or -2. */
-static int control_topics_create(rd_kafka_t *rk, control_topic_spec *ts, size_t n, char *err,
+/* Create the absent topics of ts in one request, then wait (a few seconds
+ * at most) until the metadata lists them. 0, -1 or -2. */
+static int control_topics_create(const topic_admin *ta, control_topic_spec *ts, char *err,
                                  size_t errlen) {
-    rd_kafka_NewTopic_t *nt[2] = {NULL, NULL};
-    control_topic_spec *of[2] = {NULL, NULL};
+    rd_kafka_NewTopic_t *nt[NTOPICS] = {NULL, NULL};
+    const char *names[NTOPICS] = {NULL, NULL};
+    control_topic_spec *of[NTOPICS] = {NULL, NULL};
     size_t nnew = 0;
-    int rc = 0;
     char e[512];
-    for (size_t i = 0; i < n && nnew < 2; i++) {
+    for (size_t i = 0; i < NTOPICS; i++) {
         if (ts[i].have >= 0)
             continue;
         nt[nnew] = rd_kafka_NewTopic_new(ts[i].topic, 1, -1, e, sizeof e);
@@ -120,66 +99,30 @@ static int control_topics_create(rd_kafka_t *rk, control_topic_spec *ts, size_t 
                                      ts[i].compact ? "compact" : "delete");
         if (!ts[i].compact)
             rd_kafka_NewTopic_set_config(nt[nnew], "retention.ms", CONTROL_RETENTION_MS);
+        names[nnew] = ts[i].topic;
         of[nnew++] = &ts[i];
     }
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_AdminOptions_t *o = control_admin_options(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-    rd_kafka_CreateTopics(rk, nt, nnew, o, q);
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, CONTROL_TIMEOUT_MS + 2000);
-    rd_kafka_resp_err_t code = RD_KAFKA_RESP_ERR_NO_ERROR;
-    const char *msg = NULL;
-    const control_topic_spec *bad = NULL; /* the topic code is about, NULL: all */
-    if (!ev) {
-        code = RD_KAFKA_RESP_ERR__TIMED_OUT;
-    } else if (rd_kafka_event_error(ev)) {
-        code = rd_kafka_event_error(ev);
-        msg = rd_kafka_event_error_string(ev);
-    } else {
-        size_t nr = 0;
-        const rd_kafka_topic_result_t **tr =
-            rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &nr);
-        for (size_t i = 0; i < nr && !code; i++) {
-            rd_kafka_resp_err_t te = rd_kafka_topic_result_error(tr[i]);
-            if (!te || te == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
-                continue; /* another instance may have been quicker */
-            code = te;
-            msg = rd_kafka_topic_result_error_string(tr[i]);
-            for (size_t k = 0; k < nnew; k++)
-                if (!strcmp(of[k]->topic, rd_kafka_topic_result_name(tr[i])))
-                    bad = of[k];
-        }
-    }
-    if (code) {
-        const control_topic_spec *t = bad ? bad : of[0];
+    topic_admin_failure f;
+    int rc = topic_admin_create(ta, nt, names, nnew, &f);
+    if (rc < 0) {
+        const control_topic_spec *t = of[f.topic < nnew ? f.topic : 0];
         errbuf_set(err, errlen,
                    "%s topic %s does not exist and cannot be created (1 partition, "
                    "cleanup.policy=%s%s): %s%s%s; create it so",
                    t->what, t->topic, t->compact ? "compact" : "delete",
-                   t->compact ? "" : ", retention.ms=" CONTROL_RETENTION_MS, rd_kafka_err2str(code),
-                   msg ? ": " : "", msg ? msg : "");
-        rc = code == RD_KAFKA_RESP_ERR__TIMED_OUT || code == RD_KAFKA_RESP_ERR__TRANSPORT ? -2 : -1;
+                   t->compact ? "" : ", retention.ms=" CONTROL_RETENTION_MS,
+                   rd_kafka_err2str(f.code), f.msg[0] ? ": " : "", f.msg);
     }
-    if (ev)
-        rd_kafka_event_destroy(ev);
-    rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_queue_destroy(q);
-    /* A topic just created may be missing from the metadata for a moment. */
-    for (int tries = 0; rc == 0; tries++) {
-        rd_kafka_resp_err_t me = control_topics_read(rk, ts, n);
-        bool listed = !me;
-        for (size_t i = 0; i < n && listed; i++)
-            listed = ts[i].have > 0;
-        if (listed)
-            break;
-        if (tries == 20) {
-            errbuf_set(err, errlen, "control: topics %s and %s created but not listed: %s",
-                       ts[0].topic, ts[1].topic,
-                       me ? rd_kafka_err2str(me) : "not in the cluster's metadata");
-            rc = -2;
-            break;
-        }
-        control_sleep_ms(250);
+    const char *all[NTOPICS] = {ts[0].topic, ts[1].topic};
+    int have[NTOPICS] = {ts[0].have, ts[1].have};
+    rd_kafka_resp_err_t me = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (rc == 0 && topic_admin_await(ta, all, NTOPICS, have, &me) < 0) {
+        errbuf_set(err, errlen, "control: topics %s and %s created but not listed: %s", ts[0].topic,
+                   ts[1].topic, me ? rd_kafka_err2str(me) : "not in the cluster's metadata");
+        rc = -2;
     }
+    for (size_t i = 0; i < NTOPICS; i++)
+        ts[i].have = have[i];
     for (size_t k = 0; rc == 0 && k < nnew; k++)
         log_notice("%s: created topic %s (1 partition, cleanup.policy=%s%s)", of[k]->what,
                    of[k]->topic, of[k]->compact ? "compact" : "delete",
@@ -191,75 +134,37 @@ static int control_topics_create(rd_kafka_t *rk, control_topic_spec *ts, size_t 
 
 /* The breakpoints topic's cleanup.policy must contain "compact": the record
  * read at start is the newest one only if nothing deletes it. 0, -1, -2. */
-static int control_topics_policy(rd_kafka_t *rk, const control_topic_spec *t, char *err,
+static int control_topics_policy(const topic_admin *ta, const control_topic_spec *t, char *err,
                                  size_t errlen) {
-    rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, t->topic);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_AdminOptions_t *o = control_admin_options(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
-    rd_kafka_DescribeConfigs(rk, &res, 1, o, q);
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, CONTROL_TIMEOUT_MS + 2000);
-    rd_kafka_resp_err_t code = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__TIMED_OUT;
+    char buf[256];
     const char *policy = NULL;
-    if (!code) {
-        size_t n = 0;
-        const rd_kafka_ConfigResource_t **rs = rd_kafka_DescribeConfigs_result_resources(
-            rd_kafka_event_DescribeConfigs_result(ev), &n);
-        code = n ? rd_kafka_ConfigResource_error(rs[0]) : RD_KAFKA_RESP_ERR__BAD_MSG;
-        size_t nc = 0;
-        const rd_kafka_ConfigEntry_t **ce =
-            n && !code ? rd_kafka_ConfigResource_configs(rs[0], &nc) : NULL;
-        for (size_t i = 0; i < nc; i++)
-            if (!strcmp(rd_kafka_ConfigEntry_name(ce[i]), "cleanup.policy"))
-                policy = rd_kafka_ConfigEntry_value(ce[i]);
-    }
-    int rc = 0;
-    if (code == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE ||
-        code == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION) {
-        log_notice("%s: the cluster does not describe topic configs (%s): the cleanup.policy "
-                   "of %s is not checked",
-                   t->what, rd_kafka_err2name(code), t->topic);
-    } else if (code) {
-        errbuf_set(err, errlen, "%s topic %s: cannot read its cleanup.policy: %s", t->what,
-                   t->topic, rd_kafka_err2str(code));
-        rc = -2;
-    } else if (!policy || !strstr(policy, "compact")) {
+    int rc = topic_admin_policy(ta, t->what, t->topic, buf, sizeof buf, &policy, err, errlen);
+    if (rc != 0)
+        return rc > 0 ? 0 : rc; /* 1: not checked, logged */
+    if (!policy || !strstr(policy, "compact")) {
         errbuf_set(err, errlen,
                    "%s topic %s has cleanup.policy=%s, needs compact (the newest record must "
                    "stay; e.g. kafka-configs.sh --alter --entity-type topics --entity-name %s "
                    "--add-config cleanup.policy=compact)",
                    t->what, t->topic, policy ? policy : "(none)", t->topic);
-        rc = -1;
+        return -1;
     }
-    if (ev)
-        rd_kafka_event_destroy(ev);
-    rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_queue_destroy(q);
-    rd_kafka_ConfigResource_destroy(res);
-    return rc;
+    return 0;
 }
 
-/* librdkafka's mock cluster, by the cluster id it gives itself. */
-static bool control_is_mock(rd_kafka_t *rk) {
-    char *id = rd_kafka_clusterid(rk, CONTROL_TIMEOUT_MS);
-    bool mock = id && !strncmp(id, "mockCluster", 11);
-    if (id)
-        rd_kafka_mem_free(rk, id);
-    return mock;
-}
-
-/* The checks, with the Admin client rk. */
-static int control_topics_check(rd_kafka_t *rk, control_topic_spec *ts, size_t n, char *err,
+/* The checks, with the Admin client ta. */
+static int control_topics_check(const topic_admin *ta, control_topic_spec *ts, char *err,
                                 size_t errlen) {
-    rd_kafka_resp_err_t e = control_topics_read(rk, ts, n);
+    rd_kafka_resp_err_t e = control_topics_read(ta, ts);
     if (e) {
         errbuf_set(err, errlen,
                    "control: cannot read the cluster's metadata to check topics %s and %s: %s",
                    ts[0].topic, ts[1].topic, rd_kafka_err2str(e));
         return -2;
     }
-    bool mock = control_is_mock(rk);
+    bool mock = topic_admin_is_mock(ta);
     bool absent = false;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < NTOPICS; i++) {
         if (ts[i].have >= 0)
             continue;
         absent = true;
@@ -273,11 +178,11 @@ static int control_topics_check(rd_kafka_t *rk, control_topic_spec *ts, size_t n
         }
     }
     if (absent) {
-        int rc = control_topics_create(rk, ts, n, err, errlen);
+        int rc = control_topics_create(ta, ts, err, errlen);
         if (rc < 0)
             return rc;
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < NTOPICS; i++)
         if (ts[i].have != 1) {
             errbuf_set(err, errlen,
                        "%s topic %s has %d partitions, needs 1 (every member must read the "
@@ -289,7 +194,7 @@ static int control_topics_check(rd_kafka_t *rk, control_topic_spec *ts, size_t n
     /* The mock implements neither DescribeConfigs nor topic configs: the
      * request would only time out. */
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
+    for (size_t i = 0; i < NTOPICS && rc == 0; i++) {
         if (!ts[i].compact)
             continue;
         if (mock)
@@ -297,7 +202,7 @@ static int control_topics_check(rd_kafka_t *rk, control_topic_spec *ts, size_t n
                        "of %s is not checked",
                        ts[i].what, ts[i].topic);
         else
-            rc = control_topics_policy(rk, &ts[i], err, errlen);
+            rc = control_topics_policy(ta, &ts[i], err, errlen);
     }
     if (rc == 0)
         log_info("control: topics %s and %s have 1 partition each", ts[0].topic, ts[1].topic);
@@ -306,7 +211,7 @@ static int control_topics_check(rd_kafka_t *rk, control_topic_spec *ts, size_t n
 
 int control_topics_ensure(const config *cfg, const char *brokers, const char *control_topic,
                           const char *bp_topic, char *err, size_t errlen) {
-    control_topic_spec ts[2] = {
+    control_topic_spec ts[NTOPICS] = {
         {.what = "control", .topic = control_topic, .compact = false, .have = -1},
         {.what = "breakpoints", .topic = bp_topic, .compact = true, .have = -1},
     };
@@ -317,18 +222,11 @@ int control_topics_ensure(const config *cfg, const char *brokers, const char *co
                    control_topic);
         return -1;
     }
-    rd_kafka_conf_t *conf = kconf_build(cfg, KCONF_PRODUCER, brokers, err, errlen);
-    if (!conf)
+    topic_admin ta;
+    if (topic_admin_open(&ta, cfg, brokers, "control", CONTROL_TIMEOUT_MS, err, errlen) < 0)
         return -1;
-    char kerr[512];
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof kerr);
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        errbuf_set(err, errlen, "control: kafka.producer: %s", kerr);
-        return -1;
-    }
-    int rc = control_topics_check(rk, ts, 2, err, errlen);
-    rd_kafka_destroy(rk);
+    int rc = control_topics_check(&ta, ts, err, errlen);
+    topic_admin_close(&ta);
     return rc;
 }
 
@@ -474,7 +372,8 @@ static rd_kafka_resp_err_t control_watermarks(control *c, const char *topic, int
              e != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) ||
             clock_mono_ms() - t0 >= CONTROL_LEADER_WAIT_MS)
             break;
-        control_sleep_ms(50);
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
     }
     if (!e && (*lo < 0 || *hi < *lo))
         e = RD_KAFKA_RESP_ERR__BAD_MSG;
