@@ -66,11 +66,13 @@ typedef struct daemon_ctx {
     consumer *cons;
     saver *saver;
     pipeline pipe;
-    repartition repart;      /* stage 1, used only with input.repartition */
-    int32_t changelog_parts; /* the changelog's partition count at start (0: not known) */
-    changelog_log changelog; /* written only with changelog.enabled */
-    control *ctl;            /* the round's topics; NULL unless breakpoints.scope is group */
-    round *round;            /* likewise */
+    repartition repart;         /* stage 1, used only with input.repartition */
+    int32_t changelog_parts;    /* the changelog's partition count at start (0: not known) */
+    changelog_log changelog;    /* written only with changelog.enabled */
+    control *ctl;               /* the round's topics; NULL unless breakpoints.scope is group */
+    round *round;               /* likewise */
+    score_breakpoints round_bp; /* the group's newest, while round_pending */
+    bool round_pending;         /* ... waiting for the previous rescore's events */
     loop *loop;
     daemon_timers timer;
     http *http;                  /* NULL when http.listen is "" or "off" */

@@ -104,11 +104,26 @@ static int hook_parts(void *ctx, round_part *parts, size_t cap) {
     return (int)n;
 }
 
+/* The agreed breakpoints, applied once the previous rescore's events are
+ * all handed to the producer (daemon_deliver does that a slice at a time,
+ * as room allows): applying at once would first publish every one of them
+ * in one go, behind a full producer queue, with the loop stopped — seen
+ * for minutes at 10M customers (BENCHMARKS.md). A newer record replaces
+ * one still waiting. */
+static int apply_due(daemon_ctx *d) {
+    if (!d->round_pending || pipeline_unpublished(&d->pipe) > 0)
+        return 0;
+    d->round_pending = false;
+    char why[64];
+    snprintf(why, sizeof why, "group breakpoints v%" PRIu64, d->round_bp.version);
+    return pipeline_apply_breakpoints(&d->pipe, &d->round_bp, why);
+}
+
 static int hook_apply(void *ctx, const round_record *rec) {
     daemon_ctx *d = ctx;
-    char why[64];
-    snprintf(why, sizeof why, "group breakpoints v%" PRIu64, rec->version);
-    return pipeline_apply_breakpoints(&d->pipe, &rec->bp, why);
+    d->round_bp = rec->bp;
+    d->round_pending = true;
+    return apply_due(d);
 }
 
 static void daemon_round_wake(void *ctx, int fd) {
@@ -197,6 +212,8 @@ int daemon_round_step(daemon_ctx *d) {
         return -1;
     }
     int rc = round_tick(d->round, clock_mono_ms());
+    if (rc == 0)
+        rc = apply_due(d);
     d->round_held = round_holding(d->round);
     daemon_input_pause_sync(d);
     return rc;
@@ -220,6 +237,9 @@ void daemon_round_final(daemon_ctx *d) {
         if (poll(&pfd, 1, 10) > 0)
             control_wake_clear(d->ctl);
     }
+    /* Shutdown publishes everything anyway: a record waiting goes now. */
+    if (d->round_pending && pipeline_publish(&d->pipe, SIZE_MAX) == 0)
+        apply_due(d);
     if (round_last(d->round)->version == before)
         log_warning("shutdown: the last round did not end within %lld ms; the group's "
                     "breakpoints stay v%llu",
