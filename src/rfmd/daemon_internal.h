@@ -212,6 +212,11 @@ int daemon_txn_start(daemon_ctx *d, char *err, size_t errlen);
  * least once. 0, or -1 fatal. */
 int daemon_txn_commit(daemon_ctx *d, const char *why);
 
+/* A commit now would carry input offsets (some running partition has a
+ * known position), so the group's generation fences it. Without any, a
+ * transaction is aborted instead (daemon_txn_commit). */
+bool daemon_txn_can_fence(daemon_ctx *d);
+
 /* Abort the open transaction (a lost assignment); no-op when none. */
 void daemon_txn_abort(daemon_ctx *d, const char *why);
 

@@ -74,10 +74,12 @@ static int hook_publish(void *ctx, const uint8_t *buf, size_t len) {
     const task *k = tasks_get_const(d->tasks, 0);
     if (!k || k->state != TASK_RUNNING)
         return -1;
-    if (producer_transactional(d->prod))
+    if (producer_transactional(d->prod) && daemon_txn_can_fence(d))
         return publish_in_txn(d, buf, len);
-    /* At least once a zombie that has not seen its revocation yet is not
-     * caught (contract §9.2). */
+    /* At least once (or exactly-once before this instance applied any
+     * input: a transaction without offsets would be aborted, not fenced)
+     * a zombie that has not seen its revocation yet is not caught
+     * (contract §9.2). */
     return control_publish(d->ctl, buf, len);
 }
 

@@ -124,6 +124,14 @@ static void daemon_txn_offsets(daemon_ctx *d, bool all, rd_kafka_topic_partition
     }
 }
 
+bool daemon_txn_can_fence(daemon_ctx *d) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+    daemon_txn_offsets(d, true, l);
+    bool some = l->cnt > 0;
+    rd_kafka_topic_partition_list_destroy(l);
+    return some;
+}
+
 int daemon_txn_commit(daemon_ctx *d, const char *why) {
     if (!producer_transactional(d->prod) || producer_failed(d->prod))
         return producer_failed(d->prod) ? -1 : 0;
