@@ -91,11 +91,20 @@ static void daemon_backpressure(void *ctx, bool on) {
     if (on) {
         log_rl(&rl, LOG_LEVEL_NOTICE,
                "producer queue full: consumption paused until deliveries catch up");
-        consumer_pause(d->cons);
-    } else {
-        consumer_resume(d->cons);
     }
     d->paused = on;
+    daemon_input_pause_sync(d);
+}
+
+void daemon_input_pause_sync(daemon_ctx *d) {
+    bool want = d->paused || d->round_held;
+    if (want == d->input_paused)
+        return;
+    d->input_paused = want;
+    if (want)
+        consumer_pause(d->cons);
+    else
+        consumer_resume(d->cons);
 }
 
 static void daemon_drain(void *ctx) {
@@ -286,8 +295,6 @@ static int daemon_start(daemon_ctx *d, char *err, size_t errlen) {
 static void daemon_stop_all(daemon_ctx *d) {
     daemon_http_stop(d);
     daemon_round_stop(d);
-    daemon_aside_drop(d);
-    free(d->aside);
     if (d->cons)
         consumer_free(d->cons);
     if (d->prod) {
@@ -318,47 +325,12 @@ static int daemon_turn_wait(const daemon_ctx *d) {
     return d->http ? http_wait_ms(d->http, wait) : wait;
 }
 
-static bool daemon_aside_alloc(daemon_ctx *d) {
-    d->aside = malloc(DAEMON_ASIDE_MAX * sizeof *d->aside);
-    return d->aside != NULL;
-}
-
-void daemon_aside_drop(daemon_ctx *d) {
-    for (size_t i = d->aside_head; i < d->aside_n; i++)
-        rd_kafka_message_destroy(d->aside[i]);
-    d->aside_head = d->aside_n = 0;
-}
-
 /* Up to DAEMON_BATCH input messages through the pipeline. 0, or -1 on a
  * fatal failure. */
-/* The next input message: one set aside during a round's hold first, then
- * the consumer's. While the group's round holds this member's stores,
- * what is read is set aside, in order (up to DAEMON_ASIDE_MAX), instead of
- * applied: polling goes on, so rebalances are served and a round never
- * waits on a rebalance its own hold would stall (pausing the fetch instead
- * stalled partitions whose position was not known yet). NULL: none now. */
-static rd_kafka_message_t *daemon_next_input(daemon_ctx *d) {
-    for (;;) {
-        if (!d->round_held && d->aside_head < d->aside_n) {
-            rd_kafka_message_t *m = d->aside[d->aside_head++];
-            if (d->aside_head == d->aside_n)
-                d->aside_head = d->aside_n = 0;
-            return m;
-        }
-        if (d->round_held &&
-            (d->aside_n == DAEMON_ASIDE_MAX || (!d->aside && !daemon_aside_alloc(d))))
-            return NULL;
-        rd_kafka_message_t *m = consumer_poll(d->cons, 0);
-        if (!m || !d->round_held)
-            return m;
-        d->aside[d->aside_n++] = m;
-    }
-}
-
 static int daemon_consume(daemon_ctx *d) {
     int i;
     for (i = 0; i < DAEMON_BATCH && !daemon_stop_sig && !daemon_fatal(d); i++) {
-        rd_kafka_message_t *m = daemon_next_input(d);
+        rd_kafka_message_t *m = consumer_poll(d->cons, 0);
         if (!m)
             break;
         const char *topic = rd_kafka_topic_name(m->rkt);

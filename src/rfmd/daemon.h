@@ -28,7 +28,6 @@
          changelog (see --start-empty), or its restore failed */
 
 #define DAEMON_BATCH             500   /* messages per loop turn */
-#define DAEMON_ASIDE_MAX         65536 /* input set aside during a round's hold, at most */
 #define DAEMON_POLL_MS           100   /* longest wait for input */
 #define DAEMON_PUBLISH_SLICE     1000  /* rescore events handed over per loop turn */
 #define DAEMON_PUBLISH_QUEUE     4000  /* ... while the producer holds fewer than this */

@@ -75,17 +75,16 @@ typedef struct daemon_ctx {
     bool round_pending;         /* ... waiting for the previous rescore's events */
     loop *loop;
     daemon_timers timer;
-    http *http;                 /* NULL when http.listen is "" or "off" */
-    int http_watch;             /* its descriptor's id in the loop, -1 = none */
-    int64_t started_ms;         /* monotonic */
-    int64_t started_wall_ms;    /* epoch ms, for the start-time metric */
-    int64_t first_msg_ms;       /* when the first input message arrived, 0 = none yet */
-    int64_t last_msg_us;        /* monotonic time of the last input message */
-    bool full;                  /* the last turn took a whole batch: more is waiting */
-    bool paused;                /* producer back-pressure */
-    bool round_held;            /* the group's round holds this member's stores */
-    rd_kafka_message_t **aside; /* input read during a hold, applied after (daemon.c) */
-    size_t aside_n, aside_head;
+    http *http;                     /* NULL when http.listen is "" or "off" */
+    int http_watch;                 /* its descriptor's id in the loop, -1 = none */
+    int64_t started_ms;             /* monotonic */
+    int64_t started_wall_ms;        /* epoch ms, for the start-time metric */
+    int64_t first_msg_ms;           /* when the first input message arrived, 0 = none yet */
+    int64_t last_msg_us;            /* monotonic time of the last input message */
+    bool full;                      /* the last turn took a whole batch: more is waiting */
+    bool paused;                    /* producer back-pressure */
+    bool round_held;                /* the group's round holds this member's stores */
+    bool input_paused;              /* fetching paused for either (daemon_input_pause_sync) */
     bool backlog_done;              /* every assigned partition was caught up once */
     bool republish_due;             /* partitions regained: republish everyone once caught up */
     bool restored_due;              /* partitions restored from the changelog: republish theirs
@@ -114,9 +113,11 @@ typedef struct daemon_ctx {
  * failed. */
 bool daemon_fatal(const daemon_ctx *d);
 
-/* Destroy the input set aside during a round's hold, unapplied (it is
- * read again: nothing of it was committed). */
-void daemon_aside_drop(daemon_ctx *d);
+/* Pause fetching while back-pressure or the group's round wants it,
+ * resume when neither does (on every change of d->paused, d->round_held).
+ * Polling goes on meanwhile: rebalances are served, so a round never waits
+ * for a rebalance its own hold would stall. */
+void daemon_input_pause_sync(daemon_ctx *d);
 
 /* Every assigned partition is at its end (tracker_all_eof) and, with
  * input.repartition, every copy stage 1 made is delivered and, where this

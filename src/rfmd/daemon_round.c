@@ -9,11 +9,11 @@
  * read are handed to the round, the coordinator role follows the
  * ownership of input partition 0 (Kafka's assignment is the election), and
  * the round's timers run. While the round holds this member's input
- * (between its summary and the record) what daemon_consume reads is set
- * aside, not applied, and polling goes on (rebalances are served: a round
- * that needs one to cover every partition must not stall it); should a
- * partition's offset move anyway, the round refuses to answer from the
- * moved store (round_member.c), so an answer counts what the summary did.
+ * (between its summary and the record) fetching is paused and polling goes
+ * on (rebalances are served: a round that needs one to cover every
+ * partition must not stall it); a message that still gets through moves a
+ * partition's offset, and the round then refuses to answer from the moved
+ * store (round_member.c), so an answer always counts what the summary did.
  *
  * The round's hooks: send and publish go to control.h; `parts` lists the
  * RUNNING tasks with the input position their state covers, or "not ready"
@@ -217,6 +217,7 @@ int daemon_round_step(daemon_ctx *d) {
     if (rc == 0)
         rc = apply_due(d);
     d->round_held = round_holding(d->round);
+    daemon_input_pause_sync(d);
     return rc;
 }
 

@@ -438,9 +438,6 @@ static void daemon_tasks_wake(void *ctx, int fd) {
 }
 
 int daemon_tasks_rewind(daemon_ctx *d) {
-    /* Input set aside during a round's hold lies past what is rebuilt
-     * here: it is read again after the restore, in order. */
-    daemon_aside_drop(d);
     int32_t *parts = malloc((tasks_count(d->tasks) + 1) * sizeof *parts);
     if (!parts) {
         daemon_tasks_refuse(d, "out of memory rebuilding partitions");
