@@ -23,8 +23,9 @@
 #     the config goes back to 1h and is SIGHUPed again.
 #       S: its "rescore (interval): ... X ms" line: breakpoints over N
 #          customers and the rescore of all of them, one process.
-#       group: A's interval asks for a round (A's WANT, or A's own round
-#          when A coordinates). From the coordinator's "round vV attempt A
+#       group: the coordinator's interval (the member that owns input
+#          partition 0, found by /partitions; a member's interval only
+#          asks for a round when it coordinates) begins a round. From the coordinator's "round vV attempt A
 #          done: ..., T ms" line (BEGIN to record), the members' "rescore
 #          (group breakpoints vV): ... X ms" lines (each applies the record
 #          to its own customers), the wall time from the coordinator's
@@ -168,6 +169,19 @@ trigger() {
     wait_count "$log" "reload: rescore.interval applied" $((r0 + 2)) 60
 }
 
+# coordinator MEMBERS...: the one of MEMBERS that runs input partition 0.
+coordinator() {
+    local m
+    for m in "$@"; do
+        if curl -s --max-time 10 "http://${addr[$m]}/partitions" |
+            jq -e '.assignment | any(.partition == 0 and .state == "running")' >/dev/null; then
+            echo "$m"
+            return
+        fi
+    done
+    fail "no member runs partition 0"
+}
+
 # delete_topic TOPIC: with the broker's own TopicCommand (a no-op when it fails).
 delete_topic() {
     [ -n "${kafka_jars:-}" ] || kafka_jars=$("$here/tests/kafka/broker.sh" fetch | tail -1)/lib
@@ -226,7 +240,8 @@ for n in "${size_list[@]}"; do
                 declare -A b0=() b1=()
                 for m in "${ms[@]}"; do b0[$m]=$(this_member "$m"); done
                 nd=$(cat "$tmp"/[ABC]-"$n".log | count - "round v[0-9]* attempt [0-9]* done:")
-                trigger "A-$n" "$g" "$topic" group
+                co=$(coordinator "${ms[@]}") || exit 1
+                trigger "$co" "$g" "$topic" group
                 end=$((SECONDS + 600))
                 until [ "$(cat "$tmp"/[ABC]-"$n".log | count - "round v[0-9]* attempt [0-9]* done:")" -gt "$nd" ]; do
                     [ $SECONDS -lt $end ] || fail "no round done after the trigger"

@@ -72,6 +72,7 @@ round *round_new(const score_settings *st, int32_t partitions, uint64_t member_i
     r->scratch = calloc((size_t)partitions, sizeof *r->scratch);
     r->stats.last_duration_ms = -1;
     r->last_want_ms = INT64_MIN / 2;
+    r->finished_ms = INT64_MIN / 2;
     r->all_caught_up = true;
     if (!r->offsets || !r->covered || !r->members || !r->mparts || !r->scratch) {
         round_free(r);

@@ -7,9 +7,10 @@
  * An overlap of partitions, an answer that does not add up, a timeout
  * without progress or losing the role gives the attempt up; the next
  * attempt follows after ROUND_RETRY_MS, one version on (a coordinator
- * behind the group catches up). BEGIN and the current request are sent
- * again every timeout/4 while anyone is missing: a lost message costs a
- * resend, not the attempt.
+ * behind the group catches up); a round follows a finished one after
+ * ROUND_GAP_MS at the earliest, so held input flows in between. BEGIN and the current request are
+ * sent again every timeout/4 while anyone is missing: a lost message costs a resend, not the
+ * attempt.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -105,6 +106,7 @@ static int co_finish(round *r, int64_t now_ms) {
         return 0;
     }
     r->published = r->version;
+    r->finished_ms = now_ms;
     r->stats.rounds++;
     r->stats.requests += rec.requests;
     r->stats.last_duration_ms = rec.duration_ms;
@@ -255,7 +257,7 @@ int round_coord_tick(round *r, int64_t now_ms) {
         }
         return 0;
     }
-    if (r->want && now_ms >= r->want_at_ms)
+    if (r->want && now_ms >= r->want_at_ms && now_ms - r->finished_ms >= ROUND_GAP_MS)
         return co_begin(r, now_ms);
     return 0;
 }

@@ -63,7 +63,13 @@ const char *round_kind_name(round_kind k);
 
 /* ---- the state (round.c, round_coord.c, round_member.c) ---- */
 
-#define ROUND_RETRY_MS    250 /* a given-up attempt's successor waits this long */
+#define ROUND_RETRY_MS 250 /* a given-up attempt's successor waits this long */
+/* A round begins at least this long after the last one this coordinator
+ * finished: every member's input is paused while it holds, so rounds back
+ * to back (a caught-up WANT right after a round that was not all caught
+ * up, a WANT from each member in turn) would starve the members still
+ * behind, and each round would find them where the last one did. */
+#define ROUND_GAP_MS      1000
 #define ROUND_MAX_MEMBERS 1024
 #define ROUND_SEEN        32 /* attempts a member remembers having summarized for */
 
@@ -99,6 +105,7 @@ struct round {
     int64_t begun_wall_ms;
     int64_t progress_ms; /* last step forward */
     int64_t resent_ms;   /* last send of BEGIN / the request */
+    int64_t finished_ms; /* the last record this coordinator published */
     bool want;           /* a round is wanted ... */
     int64_t want_at_ms;  /* ... from then on */
     char want_why[64];
