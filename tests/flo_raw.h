@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -58,9 +59,24 @@ typedef struct flo_raw_row {
     int64_t cents;      /* online + offline value */
 } flo_raw_row;
 
+/* The FLO file of $RFM_SHARED (ctest sets it), opened and read past its
+ * header line (into line, len bytes); fails the test if it cannot be. */
+static inline FILE *flo_raw_open(char *line, int len) {
+    const char *dir = getenv("RFM_SHARED");
+    if (!dir)
+        fail_msg("RFM_SHARED is not set (ctest sets it)");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/data/flo_data_20k.csv", dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    assert_non_null(fgets(line, len, f));
+    return f;
+}
+
 /* Read the next row of f into *row (line is the caller's buffer of len
  * bytes, which row->id points into); false at the end of the file. The
- * caller reads the header line first. */
+ * header line is read first (flo_raw_open). */
 static inline bool flo_raw_next(FILE *f, char *line, int len, flo_raw_row *row) {
     if (!fgets(line, len, f))
         return false;

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "flo_raw.h"
 #include "rfm/store.h"
 #include "test_rng.h"
 
@@ -56,6 +57,26 @@ static inline gcust *pop_add(population *p) {
     gcust *c = &p->c[p->n++];
     memset(c, 0, sizeof *c);
     return c;
+}
+
+/* The FLO seed file's customers appended to p (flo_raw.h reads it). */
+static inline void pop_load_flo(population *p) {
+    char line[1024];
+    FILE *f = flo_raw_open(line, sizeof line);
+    flo_raw_row row;
+    while (flo_raw_next(f, line, sizeof line, &row)) {
+        gcust *c = pop_add(p);
+        assert_true(row.id_len <= sizeof c->id);
+        memcpy(c->id, row.id, row.id_len);
+        c->len = row.id_len;
+        c->first_ts = row.first_ts;
+        c->last_ts = row.last_ts;
+        c->freq = row.frequency;
+        c->cents = row.cents;
+        if (c->last_ts > p->max_ts)
+            p->max_ts = c->last_ts;
+    }
+    fclose(f);
 }
 
 static inline void put(store *s, const gcust *c) {

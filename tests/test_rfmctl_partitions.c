@@ -61,13 +61,8 @@ static void put(store *s, const flo_raw_row *row) {
 
 /* The whole file into ref, and by id hash into parts[]. */
 static size_t load_flo(store *ref, store *parts[NPART]) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/data/flo_data_20k.csv", getenv("RFM_SHARED"));
-    FILE *f = fopen(path, "r");
-    if (!f)
-        fail_msg("cannot open %s", path);
     char line[1024];
-    assert_non_null(fgets(line, sizeof line, f));
+    FILE *f = flo_raw_open(line, sizeof line);
     size_t n = 0;
     flo_raw_row row;
     while (flo_raw_next(f, line, sizeof line, &row)) {

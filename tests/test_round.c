@@ -56,11 +56,13 @@
  * same attempt after its input moved on (amounts moved inside one
  * monetary bucket, invisible to the count checks); a coordinator that
  * starts behind the group (the newest record on the topic an older
- * version). Data: FLO, and synthetic sets built to break a distributed
- * selection (all amounts equal, one frequency group, ids with long shared
- * prefixes); both tie orders; bins 3 to 9; the event and the wall clock
- * (the BEGIN's now is round.c's own wall clock, not now_ms: a wall-clock
- * as_of is checked against the real time of the run).
+ * version); every member asking the moment a record is in (the next
+ * round begins ROUND_GAP_MS after it). Data: FLO, and synthetic sets
+ * built to break a distributed selection (all amounts equal, one
+ * frequency group, ids with long shared prefixes); both tie orders; bins
+ * 3 to 9; the event and the wall clock (the BEGIN's now is round.c's own
+ * wall clock, not now_ms: a wall-clock as_of is checked against the real
+ * time of the run).
  *
  * The breakpoints record's codec alone: round trips (re-encoding gives the
  * same bytes), every truncation, every single-bit flip, a trailing byte and
@@ -263,7 +265,8 @@ typedef struct sim {
     uint64_t publishes, published, applies, sent, refused, lost, dups, junk, moves, freezes, joins,
         stalls, rewinds, parts_fails, applies_before;
     uint64_t max_published;
-    round_stats gone; /* stats of the members freed, summed */
+    int64_t published_at; /* now when the last record went into the log */
+    round_stats gone;     /* stats of the members freed, summed */
     char trace[TRACE_N][200];
     unsigned ntrace;
 } sim;
@@ -675,6 +678,7 @@ static int publish_hook(void *ctx, const uint8_t *buf, size_t len) {
                        &appended);
     if (rc == 0) {
         s->published++;
+        s->published_at = s->now;
         if (rec.version > s->max_published)
             s->max_published = rec.version;
     } else {
@@ -1444,33 +1448,10 @@ static void run_scenario(const scen *sc, outcome *out) {
 static population flo_pop, syn_pop[3];
 
 static const population *flo(void) {
-    if (flo_pop.n)
-        return &flo_pop;
-    const char *dir = getenv("RFM_SHARED");
-    if (!dir)
-        fail_msg("RFM_SHARED is not set (ctest sets it)");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/data/flo_data_20k.csv", dir);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    char line[1024];
-    assert_non_null(fgets(line, sizeof line, f));
-    flo_raw_row row;
-    while (flo_raw_next(f, line, sizeof line, &row)) {
-        gcust *c = pop_add(&flo_pop);
-        assert_true(row.id_len <= sizeof c->id);
-        memcpy(c->id, row.id, row.id_len);
-        c->len = row.id_len;
-        c->first_ts = row.first_ts;
-        c->last_ts = row.last_ts;
-        c->freq = row.frequency;
-        c->cents = row.cents;
-        if (c->last_ts > flo_pop.max_ts)
-            flo_pop.max_ts = c->last_ts;
+    if (!flo_pop.n) {
+        pop_load_flo(&flo_pop);
+        assert_int_equal(flo_pop.n, 19945);
     }
-    fclose(f);
-    assert_int_equal(flo_pop.n, 19945);
     return &flo_pop;
 }
 
@@ -1985,6 +1966,54 @@ static void test_coordinator_behind(void **state) {
     sim_free(s);
 }
 
+static bool coordinator_active(sim *s, uint64_t arg) {
+    (void)arg;
+    uint32_t attempt = 0;
+    for (unsigned i = 0; i < s->nm; i++)
+        if (live(&s->m[i]) && round_is_coordinator(s->m[i].r) &&
+            round_active_version(s->m[i].r, &attempt))
+            return true;
+    return false;
+}
+
+/* Every member asks for a round the moment the last one's record is in:
+ * the next begins ROUND_GAP_MS after that record, not sooner (the input
+ * held during the round flows in between) and not much later (the wants
+ * are kept, not dropped). */
+static void test_round_gap(void **state) {
+    (void)state;
+    scen sc = {"wants right after a record",
+               synthetic(EVM_GROUP),
+               EVM_GROUP,
+               5,
+               SCORE_TIE_CUSTOMER_ID,
+               SCORE_CLOCK_EVENT,
+               4,
+               3,
+               {0},
+               100,
+               96,
+               true};
+    sim *s = sim_new(&sc);
+    s->wants = s->produce = false;
+    for (uint64_t v = 0; v < 3; v++) {
+        for (unsigned i = 0; i < s->nm; i++)
+            round_want(s->m[i].r, "again", s->now);
+        int64_t asked = s->now;
+        if (!run_until(s, 10 * TIMEOUT_MS, coordinator_active, 0))
+            sim_fail(s, "round %llu did not begin", (unsigned long long)v + 1);
+        int64_t begun = s->now;
+        if (v > 0 && (begun - s->published_at < ROUND_GAP_MS ||
+                      begun - s->published_at > ROUND_GAP_MS + 2 * DT_MAX))
+            sim_fail(s, "round %llu began %lld ms after the previous record (asked %lld ms after)",
+                     (unsigned long long)v + 1, (long long)(begun - s->published_at),
+                     (long long)(asked - s->published_at));
+        if (!run_until(s, 10 * TIMEOUT_MS, all_past, v))
+            sim_fail(s, "round %llu did not end", (unsigned long long)v + 1);
+    }
+    sim_free(s);
+}
+
 /* ---- the breakpoints record ---- */
 
 static void record_of(round_record *rec, const score_settings *st, const store *s, int32_t P,
@@ -2212,6 +2241,7 @@ int main(void) {
         cmocka_unit_test(test_hold_timeout_then_resend_answers),
         cmocka_unit_test(test_hold_timeout_then_resend_record),
         cmocka_unit_test(test_coordinator_behind),
+        cmocka_unit_test(test_round_gap),
         cmocka_unit_test(test_faults_flo),
         cmocka_unit_test(test_faults_synthetic),
     };

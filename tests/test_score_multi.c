@@ -301,16 +301,8 @@ static void test_as_of_set(void **state) {
 
 /* The raw FLO file as test_score_data.c reads it, into generated customers. */
 static size_t load_flo(gcust *cs, size_t cap) {
-    const char *dir = getenv("RFM_SHARED");
-    if (!dir)
-        fail_msg("RFM_SHARED is not set (ctest sets it)");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/data/flo_data_20k.csv", dir);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        fail_msg("cannot open %s", path);
     char line[1024];
-    assert_non_null(fgets(line, sizeof line, f));
+    FILE *f = flo_raw_open(line, sizeof line);
     size_t n = 0;
     flo_raw_row row;
     while (flo_raw_next(f, line, sizeof line, &row)) {

@@ -213,33 +213,6 @@ static void check_population(const population *pop, int bins_step, const char *w
 
 /* ---- data ---- */
 
-static void load_flo(population *pop) {
-    const char *dir = getenv("RFM_SHARED");
-    if (!dir)
-        fail_msg("RFM_SHARED is not set (ctest sets it)");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/data/flo_data_20k.csv", dir);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    char line[1024];
-    assert_non_null(fgets(line, sizeof line, f));
-    flo_raw_row row;
-    while (flo_raw_next(f, line, sizeof line, &row)) {
-        gcust *c = pop_add(pop);
-        assert_true(row.id_len <= sizeof c->id);
-        memcpy(c->id, row.id, row.id_len);
-        c->len = row.id_len;
-        c->first_ts = row.first_ts;
-        c->last_ts = row.last_ts;
-        c->freq = row.frequency;
-        c->cents = row.cents;
-        if (c->last_ts > pop->max_ts)
-            pop->max_ts = c->last_ts;
-    }
-    fclose(f);
-}
-
 static int emit_order(void *ctx, const order *o) {
     order_apply(ctx, o, NULL);
     return 0;
@@ -276,7 +249,7 @@ static void load_retail(population *pop, const char *name) {
 static void test_flo(void **state) {
     (void)state;
     population pop = {0};
-    load_flo(&pop);
+    pop_load_flo(&pop);
     assert_int_equal(pop.n, 19945);
     check_population(&pop, 1, "FLO");
     free(pop.c);

@@ -204,7 +204,10 @@ static void consumer_assign(consumer *c, rd_kafka_t *rk, rd_kafka_topic_partitio
 static void consumer_revoke(consumer *c, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
                             bool cooperative) {
     bool lost = rd_kafka_assignment_lost(rk);
-    if (!lost) {
+    /* Closing: the stop has already drained and committed, and nothing was
+     * consumed since; a second round trip from inside the close buys
+     * nothing and is one more call that could wait on a group going away. */
+    if (!lost && !c->closing) {
         /* The partitions go to someone else next: settle our effects so the
          * committed offsets are exact. */
         if (c->drain)
@@ -240,10 +243,24 @@ static void consumer_revoke(consumer *c, rd_kafka_t *rk, rd_kafka_topic_partitio
                desc, c->assigned);
 }
 
+/* Whether the configured assignors rebalance incrementally. Read once from
+ * the configuration rather than asked of the handle in each callback:
+ * rd_kafka_rebalance_protocol() waits on the group's thread and can block
+ * for ever when the callback runs inside rd_kafka_consumer_close()
+ * (librdkafka issue 4041). librdkafka refuses to mix eager and cooperative
+ * assignors, and cooperative-sticky is its only cooperative one. */
+static bool consumer_conf_cooperative(const rd_kafka_conf_t *conf) {
+    char v[256];
+    size_t n = sizeof v;
+    if (rd_kafka_conf_get(conf, "partition.assignment.strategy", v, &n) != RD_KAFKA_CONF_OK)
+        return false;
+    return strstr(v, "cooperative-sticky") != NULL;
+}
+
 static void consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                   rd_kafka_topic_partition_list_t *parts, void *opaque) {
     consumer *c = opaque;
-    bool cooperative = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
+    bool cooperative = c->cooperative;
     switch (err) {
     case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
         consumer_assign(c, rk, parts, cooperative);
@@ -304,6 +321,7 @@ consumer *consumer_new(const config *cfg, const char *brokers, tracker *trk, cha
         free(c);
         return NULL;
     }
+    c->cooperative = consumer_conf_cooperative(conf);
     rd_kafka_conf_set_opaque(conf, c);
     rd_kafka_conf_set_rebalance_cb(conf, consumer_rebalance_cb);
     rd_kafka_conf_set_offset_commit_cb(conf, consumer_commit_cb);
@@ -537,6 +555,7 @@ void consumer_resume(consumer *c) {
 void consumer_close(consumer *c) {
     if (!c->subscribed)
         return;
+    c->closing = true;
     rd_kafka_resp_err_t e = rd_kafka_consumer_close(c->rk);
     if (e)
         log_warning("consumer: close: %s", rd_kafka_err2str(e));

@@ -126,7 +126,9 @@ void consumer_resume(consumer *c);
  * of partitions committed (sync) or requested (async), -1 on error. */
 int consumer_commit(consumer *c, bool sync);
 
-/* Leave the group (runs the revoke path). */
+/* Leave the group: the revoke path marks the partitions unassigned and
+ * runs the revoke hooks, but neither drains nor commits; the caller has
+ * done both (the stop's flush and consumer_commit) and polls no more. */
 void consumer_close(consumer *c);
 
 bool consumer_failed(const consumer *c);

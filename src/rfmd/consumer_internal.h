@@ -31,6 +31,8 @@ struct consumer {
     bool txn;       /* exactly-once: offsets go in the producer's transactions */
     bool failed;
     bool subscribed;
+    bool cooperative; /* the assignors rebalance incrementally (config) */
+    bool closing;     /* inside consumer_close */
     int assigned;
     int64_t start_unknown; /* RD_KAFKA_OFFSET_INVALID: committed offset decides */
     /* Rebalance generations, to tell a partition that comes back after
