@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "bp_same.h"
 #include "flo_raw.h"
 #include "rfm/score.h"
 #include "rfm/segment.h"
@@ -132,22 +133,9 @@ static size_t store_for(split sp, size_t k, size_t i, const gcust *c) {
 /* Exact equality of two breakpoint sets, every field and byte that counts. */
 static void assert_bp_identical(const score_breakpoints *a, const score_breakpoints *b,
                                 const char *what) {
-    if (a->version != b->version || a->bins != b->bins || a->customers != b->customers ||
-        a->as_of != b->as_of)
-        fail_msg("%s: header differs: v%llu/%llu bins %d/%d n %zu/%zu as_of %lld/%lld", what,
-                 (unsigned long long)a->version, (unsigned long long)b->version, a->bins, b->bins,
-                 a->customers, b->customers, (long long)a->as_of, (long long)b->as_of);
-    if (memcmp(a->r_edges, b->r_edges, sizeof a->r_edges) ||
-        memcmp(a->f_edges, b->f_edges, sizeof a->f_edges) ||
-        memcmp(a->m_edges, b->m_edges, sizeof a->m_edges))
-        fail_msg("%s: edges differ", what);
-    for (int k = 0; k <= SCORE_BINS_MAX; k++) {
-        const score_cut *x = &a->f_cuts[k], *y = &b->f_cuts[k];
-        if (x->valid != y->valid || x->frequency != y->frequency || x->first_ts != y->first_ts ||
-            x->key_len != y->key_len || memcmp(x->key, y->key, x->key_len))
-            fail_msg("%s: cut %d differs: f%u %.*s / f%u %.*s", what, k, x->frequency,
-                     (int)x->key_len, x->key, y->frequency, (int)y->key_len, y->key);
-    }
+    char why[512];
+    if (!bp_same(a, b, why, sizeof why))
+        fail_msg("%s: %s", what, why);
     /* Both went through one code path from a zeroed struct: even the unused
      * bytes agree. */
     assert_memory_equal(a, b, sizeof *a);
